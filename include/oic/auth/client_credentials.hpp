@@ -1,0 +1,192 @@
+#pragma once
+/**
+ * @file OAuth 2.0 client credentials grant (RFC 6749 section 4.4) against an OCI identity domain:
+ * the request, the answer's parser, and the `fetch_token` coroutine.
+ */
+
+#include <oic/error.hpp>
+#include <oic/http/session.hpp>
+#include <oic/secret.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <openssl/evp.h>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace oic {
+
+namespace asio = boost::asio;
+
+/// How the client authenticates at the token endpoint.
+enum class client_auth {
+    basic, ///< client_secret_basic: `Authorization: Basic`, id and secret form-encoded first (RFC 6749 2.3.1)
+    post,  ///< client_secret_post: `client_id` and `client_secret` in the form body
+};
+
+/// A confidential application's credentials and where to use them.
+struct client_credentials {
+    std::string token_url; ///< e.g. `https://idcs-xxxx.identity.oraclecloud.com/oauth2/v1/token`
+    std::string client_id;
+    secret client_secret;
+    std::string scope; ///< e.g. `https://<id>.integration.ocp.oraclecloud.com:443urn:opc:resource:consumer::all`
+    client_auth auth = client_auth::basic;
+    std::chrono::seconds default_expires_in{3600}; ///< lifetime assumed when the answer has no `expires_in`
+    std::size_t max_response_size = 64 * 1024;     ///< a larger answer is an error, not a token
+};
+
+/// A bearer token as the token endpoint issued it.
+struct access_token {
+    secret value;
+    std::string token_type;          ///< as the server spelled it (`Bearer`, any case)
+    std::chrono::seconds expires_in; ///< lifetime at the time of issue
+    std::string scope;               ///< granted scope, when the server says
+};
+
+namespace detail {
+
+inline std::string base64(std::string_view in) {
+    std::string out(4 * ((in.size() + 2) / 3), '\0');
+    int const n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<unsigned char const*>(in.data()), static_cast<int>(in.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+/// The token request without target and Host (the session sets those per hop).
+inline http::request make_token_request(client_credentials const& c) {
+    if (c.client_id.empty())
+        fail(error::bad_config, "client_id is empty");
+    if (c.client_secret.empty())
+        fail(error::bad_config, "client secret is empty");
+    http::request req{boost::beast::http::verb::post, "/", 11};
+    req.set(boost::beast::http::field::content_type, "application/x-www-form-urlencoded;charset=UTF-8");
+    req.set(boost::beast::http::field::accept, "application/json");
+    std::string body = "grant_type=client_credentials";
+    if (!c.scope.empty())
+        body += "&scope=" + http::form_encode(c.scope);
+    if (c.auth == client_auth::basic) {
+        // RFC 6749 2.3.1: each part form-encoded, then joined and base64-encoded. The
+        // intermediate strings hold the secret, so they are secrets too (wiped on destruction).
+        secret const joined(http::form_encode(c.client_id) + ":" + http::form_encode(c.client_secret.reveal()));
+        secret const header("Basic " + base64(joined.reveal()));
+        req.set(boost::beast::http::field::authorization, header.reveal());
+    } else {
+        body += "&client_id=" + http::form_encode(c.client_id);
+        secret const encoded(http::form_encode(c.client_secret.reveal()));
+        body += "&client_secret=";
+        body += encoded.reveal();
+    }
+    req.body() = std::move(body);
+    return req;
+}
+
+/// Longest server text copied into diagnostics.
+inline std::string server_text(boost::json::value const* v) {
+    if (!v || !v->is_string())
+        return {};
+    std::string_view s = v->get_string();
+    return std::string(s.substr(0, 300));
+}
+
+/**
+ * @brief Turns the token endpoint's answer into a token, or throws with diagnostics.
+ *
+ * The body is never copied into an error: it may hold a token.
+ */
+inline access_token parse_token_response(unsigned status, std::string_view body,
+                                         std::chrono::seconds default_expires_in) {
+    boost::system::error_code ec;
+    boost::json::value const doc = boost::json::parse(body, ec);
+    boost::json::object const* obj = !ec ? doc.if_object() : nullptr;
+
+    if (status < 200 || status > 299) {
+        if (obj && obj->contains("error") && obj->at("error").is_string())
+            fail(error::token_rejected, diagnostics{.message = "token endpoint refused the request",
+                                                    .http_status = status,
+                                                    .server_code = server_text(obj->if_contains("error")),
+                                                    .server_message = server_text(obj->if_contains("error_description"))});
+        fail(error::token_http_status,
+             diagnostics{.message = "token endpoint answered without an OAuth error body", .http_status = status});
+    }
+    if (!obj)
+        fail(error::token_not_json, diagnostics{.message = body.empty() ? "token endpoint answer is empty"
+                                                                         : "token endpoint answer is not a JSON object",
+                                                .http_status = status});
+    auto bad_type = [&](char const* what) {
+        fail(error::token_bad_field_type, diagnostics{.message = std::string("token answer: ") + what, .http_status = status});
+    };
+    auto const* tok = obj->if_contains("access_token");
+    if (!tok)
+        fail(error::token_missing_field,
+             diagnostics{.message = "token answer has no access_token", .http_status = status});
+    if (!tok->is_string() || tok->get_string().empty())
+        bad_type("access_token is not a non-empty string");
+    auto const* type = obj->if_contains("token_type");
+    if (!type)
+        fail(error::token_missing_field, diagnostics{.message = "token answer has no token_type", .http_status = status});
+    if (!type->is_string())
+        bad_type("token_type is not a string");
+    std::string_view const t = type->get_string();
+    if (t.size() != 6 || !std::equal(t.begin(), t.end(), "bearer",
+                                     [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
+        fail(error::token_unsupported_type,
+             diagnostics{.message = "token_type is '" + std::string(t.substr(0, 40)) + "', expected Bearer",
+                         .http_status = status});
+
+    access_token result{.value = secret(std::string(tok->get_string())),
+                        .token_type = std::string(t),
+                        .expires_in = default_expires_in,
+                        .scope = {}};
+    if (auto const* exp = obj->if_contains("expires_in")) {
+        double seconds = 0;
+        if (exp->is_int64())
+            seconds = static_cast<double>(exp->get_int64());
+        else if (exp->is_uint64())
+            seconds = static_cast<double>(exp->get_uint64());
+        else if (exp->is_double())
+            seconds = exp->get_double();
+        else
+            bad_type("expires_in is not a number");
+        if (!(seconds > 0 && seconds < 1e9))
+            bad_type("expires_in is not a positive number of seconds");
+        result.expires_in = std::chrono::seconds(static_cast<std::int64_t>(seconds));
+    }
+    if (auto const* scope = obj->if_contains("scope")) {
+        if (!scope->is_string())
+            bad_type("scope is not a string");
+        result.scope = std::string(scope->get_string());
+    }
+    return result;
+}
+
+} // namespace detail
+
+/**
+ * @brief Gets a token with the client credentials grant.
+ *
+ * Sends `POST token_url` through `session` (its TLS settings, timeouts and redirect policy) and
+ * parses the answer.
+ *
+ * @par Per-operation cancellation
+ * As the session's `send`: a cancelled call ends with `operation_aborted`.
+ *
+ * @throws error_with_diagnostics: `error::bad_config`/`bad_url` for settings,
+ * `error::token_*` for what the endpoint answered, network and TLS codes for the rest.
+ */
+template <class Executor>
+asio::awaitable<access_token, Executor> fetch_token(http::basic_session<Executor> session, client_credentials creds) {
+    auto url = http::urls::parse_uri(creds.token_url);
+    if (!url)
+        fail(error::bad_url, "token_url is not an absolute URL");
+    // Named, not temporaries in the co_await expression (see connections_query).
+    auto req = detail::make_token_request(creds);
+    http::send_options const options{.body_has_credentials = creds.auth == client_auth::post,
+                                     .max_body_size = creds.max_response_size};
+    auto res = co_await session.send(*url, std::move(req), options);
+    co_return detail::parse_token_response(res.result_int(), res.body(), creds.default_expires_in);
+}
+
+} // namespace oic

@@ -1,0 +1,192 @@
+#pragma once
+/**
+ * @file The OIC Developer API client: configuration, a session, a shared token and the redirect
+ * policy in one handle, plus the `get_connections` coroutines.
+ */
+
+#include <oic/api/connections.hpp>
+#include <oic/auth/client_credentials.hpp>
+#include <oic/auth/shared_token.hpp>
+#include <oic/http/redirect.hpp>
+#include <oic/http/session.hpp>
+
+#include <boost/beast/http/field.hpp>
+
+#include <string>
+#include <vector>
+
+namespace oic {
+
+/// Everything a client needs to reach one OIC instance.
+struct client_config {
+    client_credentials credentials;
+    std::string base_url;             ///< design-time or runtime host, e.g. `https://design.integration.us-phoenix-1.ocp.oraclecloud.com`
+    std::string integration_instance; ///< sent as `integrationInstance` on every call when not empty
+    http::session_options session;    ///< TLS, timeouts, limits
+    std::vector<std::string> trusted_hosts; ///< more hosts the default redirect policy forwards the token to
+    shared_token_options token;       ///< refresh-ahead, expiry margin, failure backoff, clock
+};
+
+namespace detail {
+
+/// The server's own words from an error body: `{"code","message"}` or RFC 7807 `{"title","detail"}`.
+inline void read_api_error(std::string_view body, diagnostics& d) {
+    boost::system::error_code ec;
+    auto const v = boost::json::parse(body, ec);
+    auto const* obj = !ec ? v.if_object() : nullptr;
+    if (!obj)
+        return;
+    auto const* code = obj->if_contains("code");
+    if (!code)
+        code = obj->if_contains("title");
+    auto const* msg = obj->if_contains("message");
+    if (!msg)
+        msg = obj->if_contains("detail");
+    d.server_code = server_text(code);
+    d.server_message = server_text(msg);
+}
+
+/// A JSON value from a 2xx answer, or the right error for anything else.
+inline boost::json::value parse_api_response(http::response const& res, std::string const& what) {
+    unsigned const status = res.result_int();
+    if (status >= 200 && status <= 299) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(res.body(), ec);
+        if (ec)
+            fail(error::api_not_json, diagnostics{.message = what + ": answer is not JSON", .http_status = status});
+        return v;
+    }
+    diagnostics d{.message = what, .http_status = status};
+    read_api_error(res.body(), d);
+    if (auto ra = res.find(boost::beast::http::field::retry_after); ra != res.end())
+        d.message += " (Retry-After: " + std::string(ra->value().substr(0, 40)) + ")";
+    fail(status == 401 ? error::api_unauthorized : error::api_http_status, std::move(d));
+}
+
+} // namespace detail
+
+/**
+ * @brief A client of one OIC instance over any Asio executor.
+ *
+ * Holds the configuration, an `http::basic_session` (TLS, keep-alive pool, redirect policy) and a
+ * `basic_shared_token`. Copies share all of it; every member function is thread-safe. The default
+ * redirect policy is `http::oic_default` over the configured hosts plus `trusted_hosts`.
+ */
+template <class Executor = asio::any_io_executor>
+class basic_client {
+public:
+    using executor_type = Executor;
+
+    /// @throws error_with_diagnostics (`bad_url`, `bad_config`) for unusable settings.
+    basic_client(Executor ex, client_config cfg) : basic_client(ex, cfg, default_policy(cfg)) {}
+
+    template <http::redirect_policy P>
+    basic_client(Executor ex, client_config cfg, P policy)
+        : basic_client(cfg, http::basic_session<Executor>(ex, cfg.session, std::move(policy))) {}
+
+    /// A client that uses `token`, e.g. one shared by several clients with the same credentials.
+    basic_client(client_config cfg, http::basic_session<Executor> session, basic_shared_token<Executor> token)
+        : cfg_(std::move(cfg)), base_(parse_base(cfg_.base_url)), session_(std::move(session)), token_(std::move(token)) {}
+
+    executor_type get_executor() const noexcept { return session_.get_executor(); }
+    client_config const& config() const noexcept { return cfg_; }
+    http::basic_session<Executor> const& session() const noexcept { return session_; }
+    basic_shared_token<Executor> const& token() const noexcept { return token_; }
+
+    /**
+     * @brief `GET {base_url}{path}?{query}&integrationInstance=...` with the shared token.
+     *
+     * A 401 invalidates the token that got it, fetches a fresh one and retries once; a second 401
+     * is `error::api_unauthorized`.
+     * @param path   e.g. `/ic/api/integration/v1/connections` (already percent-encoded)
+     * @param query  encoded query without `integrationInstance` (see `http::append_param`)
+     */
+    asio::awaitable<boost::json::value, Executor> get_json(std::string path, std::string query = {}) const {
+        auto const self = *this; // the call keeps its own handle: the caller's may go away
+        if (!self.cfg_.integration_instance.empty())
+            http::append_param(query, "integrationInstance", self.cfg_.integration_instance);
+        http::urls::url url = self.base_;
+        std::string base_path(url.encoded_path());
+        while (base_path.ends_with('/'))
+            base_path.pop_back();
+        url.set_encoded_path(base_path + path);
+        url.set_encoded_query(query);
+        std::string const what = "GET " + http::redacted(url);
+
+        for (bool retried = false;; retried = true) {
+            token_ptr const token = co_await self.token_.get();
+            http::request req{boost::beast::http::verb::get, "/", 11};
+            req.set(boost::beast::http::field::accept, "application/json");
+            req.set(boost::beast::http::field::user_agent, "oic/0.1");
+            {
+                secret const bearer("Bearer " + std::string(token->value.reveal()));
+                req.set(boost::beast::http::field::authorization, bearer.reveal());
+            }
+            auto const res = co_await self.session_.send(url, std::move(req));
+            if (res.result() == boost::beast::http::status::unauthorized && !retried) {
+                co_await self.token_.invalidate(token);
+                continue;
+            }
+            co_return detail::parse_api_response(res, what);
+        }
+    }
+
+private:
+    basic_client(client_config const& cfg, http::basic_session<Executor> session)
+        : basic_client(cfg, session, basic_shared_token<Executor>(session, cfg.credentials, cfg.token)) {}
+
+    static http::urls::url parse_base(std::string const& s) {
+        auto u = http::urls::parse_uri(s);
+        if (!u || !http::origin_of(*u))
+            fail(error::bad_url, "base_url is not an http(s) URL with a host");
+        http::urls::url url(*u);
+        url.remove_query();
+        url.remove_fragment();
+        return url;
+    }
+
+    static http::oic_default default_policy(client_config const& cfg) {
+        std::vector<std::string> hosts = cfg.trusted_hosts;
+        for (auto const* s : {&cfg.base_url, &cfg.credentials.token_url})
+            if (auto u = http::urls::parse_uri(*s))
+                if (auto o = http::origin_of(*u))
+                    hosts.push_back(o->host);
+        return http::oic_default(std::move(hosts));
+    }
+
+    client_config cfg_;
+    http::urls::url base_;
+    http::basic_session<Executor> session_;
+    basic_shared_token<Executor> token_;
+};
+
+using client = basic_client<>;
+
+/// One page of `GET /ic/api/integration/v1/connections`.
+/// @throws error_with_diagnostics: token errors, `api_*` errors naming the field or the status.
+template <class Executor>
+asio::awaitable<connections_page, Executor> get_connections(basic_client<Executor> client,
+                                                            connections_query query = {}) {
+    auto const v = co_await client.get_json("/ic/api/integration/v1/connections", to_query_string(query));
+    co_return parse_connections_page(v);
+}
+
+/// Every connection matching `query`, walking the pages (`hasMore`, `offset`) to the end.
+template <class Executor>
+asio::awaitable<std::vector<connection>, Executor> get_all_connections(basic_client<Executor> client,
+                                                                       connections_query query = {}) {
+    std::vector<connection> all;
+    query.offset = query.offset.value_or(0);
+    for (;;) {
+        auto page = co_await get_connections(client, query);
+        bool const empty = page.items.empty();
+        *query.offset += static_cast<int>(page.items.size());
+        std::move(page.items.begin(), page.items.end(), std::back_inserter(all));
+        if (!page.has_more)
+            co_return all;
+        if (empty)
+            fail(error::api_bad_field_type, "connections answer says hasMore but its page is empty");
+    }
+}
+
+} // namespace oic

@@ -1,0 +1,148 @@
+#pragma once
+/// @file Error codes, diagnostics and the exception that carries both.
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <string>
+#include <type_traits>
+
+namespace oic {
+
+using boost::system::error_code;
+
+/// Errors of this library. Network, TLS and Beast errors keep their own categories.
+enum class error {
+    // configuration and arguments
+    bad_url = 1,        ///< a configured URL cannot be parsed or has an unsupported scheme
+    insecure_transport, ///< credentials would cross plaintext http to a non-loopback host
+    bad_config,         ///< a required setting is missing or invalid
+
+    // transport
+    timeout,        ///< connect, request or total deadline passed
+    body_too_large, ///< a response body exceeded the configured limit
+
+    // token endpoint
+    token_rejected,        ///< RFC 6749 section 5.2 error answer (see diagnostics)
+    token_http_status,     ///< non-2xx answer without an RFC 6749 body
+    token_not_json,        ///< the answer is not JSON
+    token_missing_field,   ///< `access_token` or `token_type` absent
+    token_bad_field_type,  ///< a field has the wrong JSON type or value
+    token_unsupported_type, ///< `token_type` is not Bearer
+
+    // Developer API
+    api_http_status,    ///< non-2xx answer from the API
+    api_unauthorized,   ///< 401 even with a freshly fetched token
+    api_not_json,       ///< the answer is not JSON
+    api_bad_field_type, ///< a field has the wrong JSON type
+
+    // redirects
+    redirect_refused,      ///< the redirect policy chose not to follow; diagnostics hold the status
+    too_many_redirects,    ///< the hop limit was reached
+    redirect_loop,         ///< a redirect target was already visited in this chain
+    redirect_bad_location, ///< Location is missing, unparsable, has userinfo, or a non-http(s) scheme
+    redirect_downgrade,    ///< https -> http
+    redirect_body_credentials, ///< a body with credentials would be re-sent to another origin
+};
+
+namespace detail {
+class error_category_impl final : public boost::system::error_category {
+public:
+    char const* name() const noexcept override { return "oic"; }
+    std::string message(int ev) const override {
+        switch (static_cast<error>(ev)) {
+        case error::bad_url: return "bad URL";
+        case error::insecure_transport: return "refusing to send credentials over plaintext http";
+        case error::bad_config: return "bad configuration";
+        case error::timeout: return "timed out";
+        case error::body_too_large: return "response body too large";
+        case error::token_rejected: return "token endpoint rejected the request";
+        case error::token_http_status: return "token endpoint answered an HTTP error";
+        case error::token_not_json: return "token endpoint answer is not JSON";
+        case error::token_missing_field: return "token endpoint answer lacks a required field";
+        case error::token_bad_field_type: return "token endpoint answer has a field of the wrong type";
+        case error::token_unsupported_type: return "token type is not Bearer";
+        case error::api_http_status: return "API answered an HTTP error";
+        case error::api_unauthorized: return "API rejected a freshly fetched token";
+        case error::api_not_json: return "API answer is not JSON";
+        case error::api_bad_field_type: return "API answer has a field of the wrong type";
+        case error::redirect_refused: return "redirect not followed by policy";
+        case error::too_many_redirects: return "too many redirects";
+        case error::redirect_loop: return "redirect loop";
+        case error::redirect_bad_location: return "bad redirect Location";
+        case error::redirect_downgrade: return "redirect from https to http refused";
+        case error::redirect_body_credentials: return "refusing to re-send body credentials to another origin";
+        }
+        return "unknown oic error";
+    }
+};
+} // namespace detail
+
+inline boost::system::error_category const& error_category() noexcept {
+    static detail::error_category_impl const instance;
+    return instance;
+}
+
+inline error_code make_error_code(error e) noexcept { return {static_cast<int>(e), error_category()}; }
+
+/// Coarse classes of failure, e.g. for exit codes: which party said no.
+enum class failure_kind { config, token_endpoint, api, network };
+
+inline failure_kind classify(error_code const& ec) noexcept {
+    if (ec.category() != error_category())
+        return failure_kind::network;
+    auto const e = static_cast<error>(ec.value());
+    if (e == error::bad_url || e == error::insecure_transport || e == error::bad_config)
+        return failure_kind::config;
+    if (e == error::timeout || e == error::body_too_large)
+        return failure_kind::network;
+    if (e >= error::token_rejected && e <= error::token_unsupported_type)
+        return failure_kind::token_endpoint;
+    return failure_kind::api;
+}
+
+/// What went wrong, beyond the code. Never holds a secret or a token.
+struct diagnostics {
+    std::string message{};      ///< the client's explanation (which field, which URL, which limit)
+    unsigned http_status = 0;   ///< HTTP status of the failing answer, 0 when none
+    std::string server_code{};  ///< RFC 6749 `error` or the API's `code`
+    std::string server_message{}; ///< RFC 6749 `error_description` or the API's `message`
+};
+
+/// The exception thrown by the coroutines: a system_error that also carries diagnostics.
+class error_with_diagnostics : public boost::system::system_error {
+public:
+    error_with_diagnostics(error_code ec, diagnostics diag)
+        : boost::system::system_error(ec), diag_(std::move(diag)), what_(describe(ec, diag_)) {}
+
+    diagnostics const& get_diagnostics() const noexcept { return diag_; }
+
+    /// One line: the client's explanation, the HTTP status and the server's own words.
+    char const* what() const noexcept override { return what_.c_str(); }
+
+private:
+    static std::string describe(error_code const& ec, diagnostics const& d) {
+        std::string s = d.message.empty() ? ec.message() : d.message;
+        if (d.http_status != 0)
+            s += (s.empty() ? "" : ", ") + std::string("HTTP ") + std::to_string(d.http_status);
+        if (!d.server_code.empty() || !d.server_message.empty()) {
+            s += (s.empty() ? "" : ", ") + std::string("server said: ") + d.server_code;
+            if (!d.server_message.empty())
+                s += (d.server_code.empty() ? "" : ": ") + d.server_message;
+        }
+        return s;
+    }
+    diagnostics diag_;
+    std::string what_;
+};
+
+/// Throws error_with_diagnostics; the one place errors leave the library.
+/// (The source location Asio attaches to its codes is dropped: it is noise in a user's error line.)
+[[noreturn]] inline void fail(error_code ec, diagnostics diag) {
+    throw error_with_diagnostics(error_code(ec.value(), ec.category()), std::move(diag));
+}
+[[noreturn]] inline void fail(error_code ec, std::string message) { fail(ec, diagnostics{std::move(message)}); }
+
+} // namespace oic
+
+template <> struct boost::system::is_error_code_enum<oic::error> : std::true_type {};

@@ -1,0 +1,330 @@
+#pragma once
+/**
+ * @file An HTTP/1.1 session: TLS, keep-alive connection pool, timeouts, limits and the redirect
+ * engine. It knows nothing of OAuth or OIC; the token fetch and the API calls both go through it.
+ */
+
+#include <oic/error.hpp>
+#include <oic/http/redirect.hpp>
+#include <oic/http/url.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/basic_stream.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace oic::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using clock = std::chrono::steady_clock;
+using request = beast::http::request<beast::http::string_body>;
+using response = beast::http::response<beast::http::string_body>;
+
+/// Transport settings. Defaults suit a CLI talking to OIC over the internet.
+struct session_options {
+    std::string ca_file;                                         ///< extra trusted CA (PEM), besides the system store
+    clock::duration connect_timeout = std::chrono::seconds(10);  ///< resolve is not bounded by Asio; TCP + TLS are
+    clock::duration request_timeout = std::chrono::seconds(30);  ///< one exchange: write the request, read the answer
+    clock::duration total_timeout = std::chrono::seconds(60);    ///< one call, redirects and retries included
+    std::size_t max_body_size = 16 * 1024 * 1024;                ///< answers larger than this fail
+    std::size_t max_connections = 16;                            ///< open at once, all origins together
+    int max_redirects = 5;                                       ///< hop limit per call
+};
+
+/// Per-call knobs of `basic_session::send`.
+struct send_options {
+    bool body_has_credentials = false; ///< client_secret_post: the body may not cross origins
+    std::size_t max_body_size = 0;     ///< 0: the session's limit
+};
+
+namespace detail {
+
+/// Headers that count as credentials: re-added per hop only where the policy allows.
+inline constexpr beast::http::field credential_fields[] = {
+    beast::http::field::authorization, beast::http::field::proxy_authorization, beast::http::field::cookie};
+
+inline error_code map_transport_error(error_code ec) {
+    if (ec == beast::error::timeout)
+        return error::timeout;
+    if (ec == beast::http::error::body_limit)
+        return error::body_too_large;
+    return ec;
+}
+
+/// One TCP or TLS connection to one origin, with its read buffer.
+template <class Executor>
+class connection {
+public:
+    using tcp_stream = beast::basic_stream<asio::ip::tcp, Executor>;
+    using tls_stream = beast::ssl_stream<tcp_stream>;
+    using stream_variant = std::variant<tcp_stream, tls_stream>;
+
+    connection(origin o, tcp_stream&& s, asio::ssl::context* tls)
+        : origin_(std::move(o)), stream_(tls ? stream_variant(std::in_place_type<tls_stream>, std::move(s), *tls)
+                                             : stream_variant(std::in_place_type<tcp_stream>, std::move(s))) {}
+
+    origin const& get_origin() const noexcept { return origin_; }
+
+    tcp_stream& lowest_layer() {
+        return std::visit([](auto& s) -> tcp_stream& { return beast::get_lowest_layer(s); }, stream_);
+    }
+
+    /// TLS handshake with SNI and host name verification; a no-op for plain connections.
+    asio::awaitable<error_code, Executor> handshake() {
+        auto* s = std::get_if<tls_stream>(&stream_);
+        if (!s)
+            co_return error_code{};
+        boost::system::error_code ec;
+        asio::ip::make_address(origin_.host, ec);
+        if (ec && !SSL_set_tlsext_host_name(s->native_handle(), origin_.host.c_str()))
+            co_return error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
+        s->set_verify_mode(asio::ssl::verify_peer);
+        s->set_verify_callback(asio::ssl::host_name_verification(origin_.host));
+        auto [hec] = co_await s->async_handshake(asio::ssl::stream_base::client,
+                                                 asio::as_tuple(asio::use_awaitable_t<Executor>{}));
+        co_return hec;
+    }
+
+    /// Writes `req` and reads one answer, all before `deadline`.
+    asio::awaitable<std::tuple<error_code, response>, Executor> exchange(request& req, std::size_t body_limit,
+                                                                         clock::time_point deadline) {
+        lowest_layer().expires_at(deadline);
+        auto token = asio::as_tuple(asio::use_awaitable_t<Executor>{});
+        auto [wec, n] = co_await std::visit([&](auto& s) { return beast::http::async_write(s, req, token); }, stream_);
+        if (wec)
+            co_return std::tuple{wec, response{}};
+        beast::http::response_parser<beast::http::string_body> parser;
+        parser.body_limit(body_limit);
+        auto [rec, m] =
+            co_await std::visit([&](auto& s) { return beast::http::async_read(s, buffer_, parser, token); }, stream_);
+        lowest_layer().expires_never();
+        co_return std::tuple{rec, rec ? response{} : parser.release()};
+    }
+
+private:
+    origin origin_;
+    stream_variant stream_;
+    beast::flat_buffer buffer_;
+};
+
+/**
+ * Keep-alive connections by origin, at most `max_connections` in use at once.
+ * Thread-safe: idle lists are guarded by a mutex, the limit is a channel of permits.
+ */
+template <class Executor>
+class connection_pool {
+public:
+    using connection_type = connection<Executor>;
+
+    connection_pool(Executor ex, std::size_t max_connections) : ex_(ex), permits_(ex, max_connections) {
+        for (std::size_t i = 0; i < max_connections; ++i)
+            permits_.try_send(error_code{});
+    }
+
+    /// A connection in use; goes back to the pool on destruction if marked reusable.
+    class lease {
+    public:
+        lease(connection_pool* pool, std::unique_ptr<connection_type> c, bool reused)
+            : pool_(pool), conn_(std::move(c)), reused_(reused) {}
+        lease(lease&& o) noexcept
+            : pool_(std::exchange(o.pool_, nullptr)), conn_(std::move(o.conn_)), reused_(o.reused_),
+              keep_(o.keep_) {}
+        lease& operator=(lease&&) = delete;
+        ~lease() {
+            if (pool_)
+                pool_->release(keep_ ? std::move(conn_) : nullptr);
+        }
+        void attach(std::unique_ptr<connection_type> c) noexcept { conn_ = std::move(c); }
+        connection_type& operator*() const noexcept { return *conn_; }
+        connection_type* operator->() const noexcept { return conn_.get(); }
+        bool reused() const noexcept { return reused_; }
+        void keep_alive(bool keep) noexcept { keep_ = keep; }
+
+    private:
+        connection_pool* pool_;
+        std::unique_ptr<connection_type> conn_;
+        bool reused_;
+        bool keep_ = false;
+    };
+
+    /// Waits for a permit, then reuses an idle connection to `o` or opens a new one.
+    asio::awaitable<lease, Executor> acquire(origin const& o, asio::ssl::context& tls,
+                                             clock::duration connect_timeout, clock::time_point deadline) {
+        auto token = asio::as_tuple(asio::use_awaitable_t<Executor>{});
+        auto [pec] = co_await permits_.async_receive(token);
+        if (pec)
+            fail(pec, "waiting for a free connection to " + o.to_string());
+        if (auto c = take_idle(o))
+            co_return lease(this, std::move(c), true);
+        lease l(this, nullptr, false); // holds the permit while connecting, gives it back on failure
+        l.attach(co_await connect(o, tls, std::min(deadline, clock::now() + connect_timeout)));
+        co_return l;
+    }
+
+    std::size_t idle_count() const {
+        std::lock_guard lock(mutex_);
+        return idle_.size();
+    }
+
+private:
+    std::unique_ptr<connection_type> take_idle(origin const& o) {
+        std::lock_guard lock(mutex_);
+        for (auto it = idle_.rbegin(); it != idle_.rend(); ++it)
+            if ((*it)->get_origin() == o) {
+                auto c = std::move(*it);
+                idle_.erase(std::next(it).base());
+                return c;
+            }
+        return nullptr;
+    }
+
+    void release(std::unique_ptr<connection_type> c) noexcept {
+        if (c) {
+            std::lock_guard lock(mutex_);
+            idle_.push_back(std::move(c));
+        }
+        permits_.try_send(error_code{});
+    }
+
+    asio::awaitable<std::unique_ptr<connection_type>, Executor> connect(origin const& o, asio::ssl::context& tls,
+                                                                       clock::time_point deadline);
+
+    Executor ex_;
+    asio::experimental::basic_concurrent_channel<Executor, asio::experimental::channel_traits<>, void(error_code)>
+        permits_;
+    mutable std::mutex mutex_;
+    std::vector<std::unique_ptr<connection_type>> idle_;
+};
+
+/// Origin rewrites learned from remembered redirects (runtime host -> design-time host).
+class redirect_memory {
+public:
+    struct entry {
+        origin from;
+        origin to;
+        bool forward_credentials;
+    };
+    std::optional<entry> lookup(origin const& from) const {
+        std::lock_guard lock(mutex_);
+        for (auto const& e : entries_)
+            if (e.from == from)
+                return e;
+        return std::nullopt;
+    }
+    void remember(entry e) {
+        std::lock_guard lock(mutex_);
+        std::erase_if(entries_, [&](entry const& x) { return x.from == e.from; });
+        entries_.push_back(std::move(e));
+    }
+    void forget(origin const& from) {
+        std::lock_guard lock(mutex_);
+        std::erase_if(entries_, [&](entry const& x) { return x.from == from; });
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<entry> entries_;
+};
+
+/// `u` with its scheme, host and port replaced by `o`.
+inline urls::url with_origin(urls::url_view u, origin const& o) {
+    urls::url r = urls::parse_uri(o.to_string()).value();
+    r.set_encoded_path(u.encoded_path());
+    if (u.has_query())
+        r.set_encoded_query(u.encoded_query());
+    return r;
+}
+
+} // namespace detail
+
+/**
+ * @brief An HTTPS client session over any Asio executor: a TLS context, a pool of keep-alive
+ * connections, timeouts, size limits and a redirect policy.
+ *
+ * Copies share one state; the state lives as long as any copy or any operation in flight.
+ * All member functions are thread-safe.
+ */
+template <class Executor = asio::any_io_executor>
+class basic_session {
+public:
+    using executor_type = Executor;
+
+    /// @throws error_with_diagnostics (`error::bad_config`) when the CA file cannot be loaded.
+    explicit basic_session(Executor ex, session_options opts = {}, any_redirect_policy policy = never_forward{})
+        : state_(std::make_shared<state>(ex, std::move(opts), std::move(policy))) {}
+
+    template <redirect_policy P>
+    basic_session(Executor ex, session_options opts, P policy)
+        : basic_session(ex, std::move(opts), any_redirect_policy(std::move(policy))) {}
+
+    executor_type get_executor() const noexcept { return state_->ex; }
+    session_options const& options() const noexcept { return state_->opts; }
+
+    /// Number of idle keep-alive connections (for tests and monitoring).
+    std::size_t idle_connections() const { return state_->pool.idle_count(); }
+
+    /**
+     * @brief Sends `req` to `url` and follows redirects; returns the first non-redirect answer,
+     * whatever its status.
+     *
+     * `Authorization`, `Proxy-Authorization` and `Cookie` in `req` are credentials: they go to
+     * `url`, and on each redirect hop only where the policy and the fixed rules allow.
+     * @throws error_with_diagnostics on network, TLS, timeout, size and redirect errors.
+     */
+    asio::awaitable<response, Executor> send(urls::url url, request req, send_options so = {}) const;
+
+private:
+    struct state {
+        state(Executor e, session_options o, any_redirect_policy p)
+            : ex(e), opts(std::move(o)), policy(std::move(p)), pool(e, opts.max_connections) {
+            tls.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                            asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                            asio::ssl::context::no_tlsv1_1);
+            error_code ec;
+            tls.set_default_verify_paths(ec); // a machine without a system store still works with ca_file
+            if (!opts.ca_file.empty() && tls.load_verify_file(opts.ca_file, ec))
+                fail(error::bad_config, "cannot load CA file " + opts.ca_file);
+            if (opts.max_connections == 0 || opts.max_redirects < 0)
+                fail(error::bad_config, "max_connections must be positive and max_redirects not negative");
+        }
+        Executor ex;
+        session_options opts;
+        any_redirect_policy policy;
+        asio::ssl::context tls{asio::ssl::context::tls_client};
+        detail::connection_pool<Executor> pool;
+        detail::redirect_memory memory;
+    };
+
+    static asio::awaitable<response, Executor> exchange(state& s, origin const& o, request& req, std::size_t limit,
+                                                        clock::time_point deadline);
+
+    std::shared_ptr<state> state_;
+};
+
+using session = basic_session<>;
+
+} // namespace oic::http
+
+#include <oic/http/impl/session.hpp>

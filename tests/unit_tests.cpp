@@ -1,0 +1,355 @@
+// Sans-io parts: encoders, token request and answer, connection parsers, redirect decisions.
+
+#include "common.hpp"
+
+#include <oic/oic.hpp>
+
+#include <sstream>
+
+using namespace oic;
+using oic_test::error_of;
+namespace bhttp = boost::beast::http;
+
+TEST_CASE("form and percent encoding", "[unit][encode]") {
+    CHECK(http::form_encode("a b+c&d=e/f:g~h") == "a+b%2Bc%26d%3De%2Ff%3Ag~h");
+    CHECK(http::percent_encode("{name: /Zürich/}") == "%7Bname%3A%20%2FZ%C3%BCrich%2F%7D");
+    std::string q;
+    http::append_param(q, "q", "{status:'CONFIGURED'}");
+    http::append_param(q, "limit", "5");
+    CHECK(q == "q=%7Bstatus%3A%27CONFIGURED%27%7D&limit=5");
+}
+
+TEST_CASE("secret never prints", "[unit][secret]") {
+    secret const s("hunter2-very-secret");
+    std::ostringstream os;
+    os << s;
+    CHECK(os.str() == "<redacted>");
+    CHECK(s.reveal() == "hunter2-very-secret");
+    CHECK(s == secret("hunter2-very-secret"));
+    CHECK_FALSE(s == secret("hunter2-very-secreT"));
+}
+
+namespace {
+client_credentials sample_credentials(client_auth auth) {
+    client_credentials c;
+    c.token_url = "https://idcs.example.com/oauth2/v1/token";
+    c.client_id = "my id:1";
+    c.client_secret = secret("s3cr3t+/ &x");
+    c.scope = "https://abc.integration.ocp.oraclecloud.com:443urn:opc:resource:consumer::all";
+    c.auth = auth;
+    return c;
+}
+} // namespace
+
+TEST_CASE("token request, client_secret_basic encodes id and secret before base64 (RFC 6749 2.3.1)",
+          "[unit][token]") {
+    auto const req = detail::make_token_request(sample_credentials(client_auth::basic));
+    CHECK(req.method() == bhttp::verb::post);
+    CHECK(req[bhttp::field::content_type] == "application/x-www-form-urlencoded;charset=UTF-8");
+    // base64("my+id%3A1:s3cr3t%2B%2F+%26x")
+    CHECK(req[bhttp::field::authorization] == "Basic " + detail::base64("my+id%3A1:s3cr3t%2B%2F+%26x"));
+    CHECK(detail::base64("my+id%3A1:s3cr3t%2B%2F+%26x") == "bXkraWQlM0ExOnMzY3IzdCUyQiUyRislMjZ4");
+    CHECK(req.body() == "grant_type=client_credentials&scope=https%3A%2F%2Fabc.integration.ocp.oraclecloud.com"
+                        "%3A443urn%3Aopc%3Aresource%3Aconsumer%3A%3Aall");
+}
+
+TEST_CASE("token request, client_secret_post puts credentials in the body only", "[unit][token]") {
+    auto const req = detail::make_token_request(sample_credentials(client_auth::post));
+    CHECK(req.find(bhttp::field::authorization) == req.end());
+    CHECK(req.body().ends_with("&client_id=my+id%3A1&client_secret=s3cr3t%2B%2F+%26x"));
+}
+
+TEST_CASE("token request refuses empty credentials", "[unit][token]") {
+    auto c = sample_credentials(client_auth::basic);
+    c.client_secret = secret();
+    CHECK(error_of([&] { detail::make_token_request(c); }).code() == error::bad_config);
+    c = sample_credentials(client_auth::basic);
+    c.client_id.clear();
+    CHECK(error_of([&] { detail::make_token_request(c); }).code() == error::bad_config);
+}
+
+TEST_CASE("token answer parsing", "[unit][token]") {
+    using std::chrono::seconds;
+    auto const ok = detail::parse_token_response(
+        200, R"({"access_token":"eyJabc","token_type":"bearer","expires_in":1800,"scope":"x"})", seconds(3600));
+    CHECK(ok.value.reveal() == "eyJabc");
+    CHECK(ok.token_type == "bearer");
+    CHECK(ok.expires_in == seconds(1800));
+    CHECK(ok.scope == "x");
+
+    SECTION("missing expires_in takes the configured default") {
+        auto const t = detail::parse_token_response(200, R"({"access_token":"a","token_type":"Bearer"})", seconds(42));
+        CHECK(t.expires_in == seconds(42));
+    }
+    SECTION("each malformed answer has its own error, and no error text holds the token") {
+        struct bad_case {
+            unsigned status;
+            char const* body;
+            error expected;
+        };
+        bad_case const cases[] = {
+            {200, "not json at all SECRET_TOKEN", error::token_not_json},
+            {200, "", error::token_not_json},
+            {200, R"(["SECRET_TOKEN"])", error::token_not_json},
+            {200, R"({"token_type":"Bearer"})", error::token_missing_field},
+            {200, R"({"access_token":"SECRET_TOKEN"})", error::token_missing_field},
+            {200, R"({"access_token":42,"token_type":"Bearer"})", error::token_bad_field_type},
+            {200, R"({"access_token":"","token_type":"Bearer"})", error::token_bad_field_type},
+            {200, R"({"access_token":"SECRET_TOKEN","token_type":7})", error::token_bad_field_type},
+            {200, R"({"access_token":"SECRET_TOKEN","token_type":"Bearer","expires_in":"3600"})",
+             error::token_bad_field_type},
+            {200, R"({"access_token":"SECRET_TOKEN","token_type":"Bearer","expires_in":-5})", error::token_bad_field_type},
+            {200, R"({"access_token":"SECRET_TOKEN","token_type":"Bearer","scope":[]})", error::token_bad_field_type},
+            {200, R"({"access_token":"SECRET_TOKEN","token_type":"MAC"})", error::token_unsupported_type},
+            {503, "", error::token_http_status},
+            {502, "<html>bad gateway SECRET_TOKEN</html>", error::token_http_status},
+        };
+        for (auto const& c : cases) {
+            INFO(c.status << " " << c.body);
+            auto const e = error_of([&] { detail::parse_token_response(c.status, c.body, seconds(1)); });
+            CHECK(e.code() == c.expected);
+            CHECK(e.get_diagnostics().http_status == c.status);
+            CHECK(std::string(e.what()).find("SECRET_TOKEN") == std::string::npos);
+        }
+    }
+    SECTION("RFC 6749 5.2 error bodies keep the server's words apart") {
+        auto const e = error_of([] {
+            detail::parse_token_response(401, R"({"error":"invalid_client","error_description":"Client authentication failed."})",
+                                         seconds(1));
+        });
+        CHECK(e.code() == error::token_rejected);
+        CHECK(e.get_diagnostics().server_code == "invalid_client");
+        CHECK(e.get_diagnostics().server_message == "Client authentication failed.");
+        CHECK(std::string(e.what()).find("invalid_client") != std::string::npos);
+        CHECK(classify(e.code()) == failure_kind::token_endpoint);
+    }
+}
+
+TEST_CASE("connection and page parsing", "[unit][api]") {
+    auto const doc = boost::json::parse(R"({
+      "items": [
+        {"id":"ACME_REST","name":"Acme REST","status":"CONFIGURED","role":"SOURCE_AND_TARGET",
+         "adapterType":{"name":"rest","displayName":"REST","type":"PREINSTALLED"},
+         "securityPolicy":"OAUTH_CLIENT_CREDENTIALS","usage":3,"usageActive":1,"lockedFlag":true,
+         "percentageComplete":100,"created":"2024-01-02T03:04:05Z","createdBy":"ann",
+         "lastUpdated":"2024-02-02T03:04:05Z","lastUpdatedBy":"bob",
+         "connectionProperties":[{"propertyName":"connectionUrl","propertyValue":"https://x","displayName":"URL"}],
+         "links":[{"href":"https://h/connections/ACME_REST","rel":"self"}], "futureField": {"a":1}},
+        {"id":"MINIMAL"}
+      ],
+      "hasMore": true, "totalResults": 120, "limit": 2, "offset": 4})");
+    auto const page = parse_connections_page(doc);
+    REQUIRE(page.items.size() == 2);
+    CHECK(page.has_more);
+    CHECK(page.total_results == 120);
+    CHECK(page.limit == 2);
+    CHECK(page.offset == 4);
+    auto const& c = page.items[0];
+    CHECK(c.id == "ACME_REST");
+    CHECK(c.adapter.name == "rest");
+    CHECK(c.adapter.display_name == "REST");
+    CHECK(c.adapter.type == "PREINSTALLED");
+    CHECK(c.role == "SOURCE_AND_TARGET");
+    CHECK(c.security_policy == "OAUTH_CLIENT_CREDENTIALS");
+    CHECK(c.usage == 3);
+    CHECK(c.usage_active == 1);
+    CHECK(c.locked);
+    CHECK(c.percentage_complete == 100);
+    CHECK(c.last_updated_by == "bob");
+    REQUIRE(c.properties.size() == 1);
+    CHECK(c.properties[0].value == "https://x");
+    CHECK(c.raw.contains("futureField")); // fields we don't model are kept
+    CHECK(page.items[1].name.empty());
+    CHECK_FALSE(page.items[1].usage);
+
+    SECTION("a wrong type names the field") {
+        struct bad_case {
+            char const* json;
+            char const* field;
+        };
+        bad_case const cases[] = {
+            {R"({"items":[{"id":1}]})", "items[0].id"},
+            {R"({"items":[{}, {"adapterType":"rest"}]})", "items[1].adapterType"},
+            {R"({"items":[{"adapterType":{"name":[]}}]})", "items[0].adapterType.name"},
+            {R"({"items":[{"usage":"3"}]})", "items[0].usage"},
+            {R"({"items":[{"lockedFlag":"no"}]})", "items[0].lockedFlag"},
+            {R"({"items":[{"connectionProperties":[{"propertyValue":5}]}]})",
+             "items[0].connectionProperties[0].propertyValue"},
+            {R"({"items":{}})", "items"},
+            {R"({"hasMore":"yes"})", "hasMore"},
+            {R"([1,2])", "connections answer"},
+        };
+        for (auto const& bc : cases) {
+            INFO(bc.json);
+            auto const e = error_of([&] { parse_connections_page(boost::json::parse(bc.json)); });
+            CHECK(e.code() == error::api_bad_field_type);
+            CHECK_THAT(e.what(), Catch::Contains(bc.field));
+        }
+    }
+}
+
+TEST_CASE("connections query string", "[unit][api]") {
+    connections_query q;
+    CHECK(to_query_string(q).empty());
+    q.q = "{name : /RN/, status : 'CONFIGURED'}";
+    q.limit = 10;
+    q.offset = 20;
+    q.order_by = "name";
+    q.expand = "adapter";
+    CHECK(to_query_string(q) ==
+          "q=%7Bname%20%3A%20%2FRN%2F%2C%20status%20%3A%20%27CONFIGURED%27%7D&limit=10&offset=20&orderBy=name&expand=adapter");
+}
+
+TEST_CASE("trusted host patterns", "[unit][redirect]") {
+    auto o = [](std::string const& u) { return *http::origin_of(http::urls::url_view(u)); };
+    http::trusted_hosts const t{"design.example.com", "*.ocp.oraclecloud.com", "api.example.com:8443", "[::1]:9000"};
+    CHECK(t.trusts(o("https://design.example.com/x")));
+    CHECK(t.trusts(o("https://DESIGN.example.com:444/x"))); // no port in the pattern: any port
+    CHECK(t.trusts(o("https://design.integration.us-phoenix-1.ocp.oraclecloud.com")));
+    CHECK_FALSE(t.trusts(o("https://ocp.oraclecloud.com")));           // the suffix alone is not a subdomain
+    CHECK_FALSE(t.trusts(o("https://evilocp.oraclecloud.com.evil.io"))); // suffix must end the name
+    CHECK(t.trusts(o("https://api.example.com:8443")));
+    CHECK_FALSE(t.trusts(o("https://api.example.com")));
+    CHECK(t.trusts(o("http://[::1]:9000/")));
+    CHECK_FALSE(t.trusts(o("http://[::1]:9001/")));
+}
+
+namespace {
+struct plan_case {
+    char const* from;
+    unsigned status;
+    char const* location;
+    bhttp::verb method;
+    error expected; // 0: followed
+    bhttp::verb next_method = bhttp::verb::get;
+    bool keep_body = false;
+    bool credentials = false;
+};
+} // namespace
+
+TEST_CASE("redirect rules no policy can switch off", "[unit][redirect]") {
+    using bhttp::verb;
+    auto const e0 = error{};
+    plan_case const cases[] = {
+        // status -> method and body
+        {"https://a.example/p", 301, "https://a.example/q", verb::get, e0, verb::get, true, true},
+        {"https://a.example/p", 301, "https://a.example/q", verb::post, e0, verb::get, false, true},
+        {"https://a.example/p", 302, "https://a.example/q", verb::post, e0, verb::get, false, true},
+        {"https://a.example/p", 302, "https://a.example/q", verb::put, e0, verb::put, true, true},
+        {"https://a.example/p", 303, "https://a.example/q", verb::post, e0, verb::get, false, true},
+        {"https://a.example/p", 303, "https://a.example/q", verb::head, e0, verb::head, true, true},
+        {"https://a.example/p", 307, "https://a.example/q", verb::post, e0, verb::post, true, true},
+        {"https://a.example/p", 308, "https://a.example/q", verb::post, e0, verb::post, true, true},
+        // relative Location resolves against the current URL
+        {"https://a.example/x/p", 307, "../q?x=1", verb::get, e0, verb::get, true, true},
+        // other host: same_origin refuses credentials, still follows
+        {"https://a.example/p", 307, "https://b.example/p", verb::get, e0, verb::get, true, false},
+        // other port or scheme is another origin
+        {"https://a.example/p", 307, "https://a.example:8443/p", verb::get, e0, verb::get, true, false},
+        // plaintext to loopback is allowed, with credentials when same origin
+        {"http://127.0.0.1:8080/p", 307, "/q", verb::get, e0, verb::get, true, true},
+        // refusals
+        {"https://a.example/p", 307, "http://a.example/p", verb::get, error::redirect_downgrade},
+        {"https://a.example/p", 307, "", verb::get, error::redirect_bad_location},
+        {"https://a.example/p", 307, "https://user:pw@a.example/q", verb::get, error::redirect_bad_location},
+        {"https://a.example/p", 307, "ftp://a.example/q", verb::get, error::redirect_bad_location},
+        {"https://a.example/p", 307, "javascript:alert(1)", verb::get, error::redirect_bad_location},
+        {"https://a.example/p", 307, "http://[zz/", verb::get, error::redirect_bad_location},
+        {"https://a.example/p", 307, "https://a.example/p", verb::get, error::redirect_loop},
+    };
+    for (auto const& c : cases) {
+        INFO(c.from << " " << c.status << " " << c.location << " " << bhttp::to_string(c.method));
+        http::redirect_chain chain{.original = http::urls::url(c.from), .current = http::urls::url(c.from),
+                                   .method = c.method};
+        auto plan = [&] {
+            return http::plan_redirect(chain, static_cast<bhttp::status>(c.status), c.location, http::same_origin{}, 5);
+        };
+        if (c.expected != error{}) {
+            auto const e = error_of(plan);
+            CHECK(e.code() == c.expected);
+            CHECK(e.get_diagnostics().http_status == c.status);
+            CHECK(std::string(e.what()).find("pw@") == std::string::npos);
+            continue;
+        }
+        auto const step = plan();
+        CHECK(step.method == c.next_method);
+        CHECK(step.keep_body == c.keep_body);
+        CHECK(step.send_credentials == c.credentials);
+        CHECK(chain.hops == 1);
+    }
+}
+
+TEST_CASE("redirect chain limits, loops, body credentials and plaintext", "[unit][redirect]") {
+    using bhttp::status;
+    using bhttp::verb;
+    SECTION("hop limit") {
+        http::redirect_chain chain{.original = http::urls::url("https://a.example/0"),
+                                   .current = http::urls::url("https://a.example/0")};
+        for (int i = 1; i <= 3; ++i)
+            http::plan_redirect(chain, status::found, "/" + std::to_string(i), http::never_forward{}, 3);
+        CHECK(error_of([&] { http::plan_redirect(chain, status::found, "/4", http::never_forward{}, 3); }).code() ==
+              error::too_many_redirects);
+    }
+    SECTION("a loop through several URLs") {
+        http::redirect_chain chain{.original = http::urls::url("https://a.example/0"),
+                                   .current = http::urls::url("https://a.example/0")};
+        http::plan_redirect(chain, status::found, "/1", http::never_forward{}, 5);
+        http::plan_redirect(chain, status::found, "https://b.example/2", http::never_forward{}, 5);
+        CHECK(error_of([&] { http::plan_redirect(chain, status::found, "https://a.example/1", http::never_forward{}, 5); })
+                  .code() == error::redirect_loop);
+    }
+    SECTION("client_secret_post body never goes to another origin, even with always_forward") {
+        http::redirect_chain chain{.original = http::urls::url("https://idp.example/token"),
+                                   .current = http::urls::url("https://idp.example/token"),
+                                   .method = verb::post,
+                                   .body_has_credentials = true};
+        CHECK(error_of([&] {
+                  http::plan_redirect(chain, status::temporary_redirect, "https://other.example/token",
+                                      http::always_forward{}, 5);
+              }).code() == error::redirect_body_credentials);
+        // the same origin is fine
+        auto const step = http::plan_redirect(chain, status::permanent_redirect, "/v2/token", http::always_forward{}, 5);
+        CHECK(step.keep_body);
+    }
+    SECTION("credentials never go over plaintext to a non-loopback host, whatever the policy") {
+        http::redirect_chain chain{.original = http::urls::url("http://127.0.0.1/a"),
+                                   .current = http::urls::url("http://127.0.0.1/a")};
+        auto const step = http::plan_redirect(chain, status::found, "http://example.com/b", http::always_forward{}, 5);
+        CHECK_FALSE(step.send_credentials);
+    }
+    SECTION("a policy may stop following") {
+        http::redirect_chain chain{.original = http::urls::url("https://a.example/0"),
+                                   .current = http::urls::url("https://a.example/0")};
+        auto const stop = [](http::redirect_hop const&) { return http::redirect_decision{.follow = false}; };
+        auto const e = error_of([&] { http::plan_redirect(chain, status::moved_permanently, "/1", stop, 5); });
+        CHECK(e.code() == error::redirect_refused);
+        CHECK(e.get_diagnostics().http_status == 301);
+    }
+}
+
+TEST_CASE("built-in policies decide forwarding and remembering", "[unit][redirect]") {
+    auto decide = [](auto const& policy, char const* from, char const* to) {
+        http::urls::url const o(from), t(to);
+        return policy(http::redirect_hop{o, o, t, bhttp::status::temporary_redirect, bhttp::verb::get, 1});
+    };
+    char const* runtime = "https://inst-abc-fr.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/integration/v1/connections?x=1";
+    char const* design = "https://design.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/integration/v1/connections?x=1";
+    char const* evil = "https://evil.example.com/ic/api/integration/v1/connections?x=1";
+
+    CHECK_FALSE(decide(http::never_forward{}, runtime, design).forward_credentials);
+    CHECK_FALSE(decide(http::same_origin{}, runtime, design).forward_credentials);
+    CHECK(decide(http::always_forward{}, runtime, evil).forward_credentials);
+    CHECK(decide(http::trusted_hosts{"*.ocp.oraclecloud.com"}, runtime, design).forward_credentials);
+    CHECK_FALSE(decide(http::trusted_hosts{"*.ocp.oraclecloud.com"}, runtime, evil).forward_credentials);
+
+    http::oic_default const oic;
+    auto const d = decide(oic, runtime, design);
+    CHECK(d.follow);
+    CHECK(d.forward_credentials);
+    CHECK(d.remember); // runtime -> design keeps path and query: remembered
+    CHECK_FALSE(decide(oic, runtime, evil).forward_credentials);
+    CHECK_FALSE(decide(oic, runtime, "http://design.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/integration/v1/connections?x=1")
+                    .forward_credentials); // https only
+    CHECK_FALSE(decide(oic, runtime, "https://design.integration.eu-frankfurt-1.ocp.oraclecloud.com/other").remember);
+    CHECK(decide(http::oic_default({"mycorp.example"}), runtime, "https://mycorp.example/x").forward_credentials);
+}
