@@ -48,11 +48,11 @@ struct usage_error {
     std::string what;
 };
 
-template <class Number> Number parse_number(std::string_view option, std::string_view text, Number min, Number max) {
+template <class Number>
+Number parse_number(std::string_view option, std::string_view text, Number min, Number max) {
     Number value{};
     auto const [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < min || value > max)
-    {
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < min || value > max) {
         std::ostringstream message;
         message << option << ": '" << text << "' is not a number from " << min << " to " << max;
         throw usage_error{message.str()};

@@ -74,8 +74,8 @@ public:
      * @brief The current token, or the result of the one fetch in flight.
      *
      * @par Per-operation cancellation
-     * Terminal, partial and total: the cancelled caller leaves with `operation_aborted`; the shared
-     * fetch goes on for the others.
+     * Terminal, partial and total (as far as the calling coroutine's filter lets them through):
+     * the cancelled caller leaves with `operation_aborted`; the shared fetch goes on for the others.
      * @throws error_with_diagnostics with the fetch's error (every waiter of that fetch gets it).
      */
     asio::awaitable<token_ptr, Executor> get() const {

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -36,27 +37,29 @@
 #include <tuple>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace oic::testing {
 
 /// How a @ref mock_server is set up. Every field has a usable default.
 struct mock_options {
-    bool tls = true;                  ///< false: plain HTTP, and the URLs say `http://`.
+    bool tls = true;                   ///< false: plain HTTP, and the URLs say `http://`.
     std::string address = "127.0.0.1"; ///< Where all three listeners bind (IPv4 or IPv6 literal).
-    unsigned short token_port = 0;    ///< 0: an ephemeral port.
-    unsigned short design_port = 0;   ///< 0: an ephemeral port.
-    unsigned short runtime_port = 0;  ///< 0: an ephemeral port.
+    unsigned short token_port = 0;     ///< 0: an ephemeral port.
+    unsigned short design_port = 0;    ///< 0: an ephemeral port.
+    unsigned short runtime_port = 0;   ///< 0: an ephemeral port.
     std::string client_id = "oic-mock-client";
     /// Contains `!`, which RFC 6749 section 2.3.1 form-encoding changes before Basic encoding.
     std::string client_secret = "mock-secret-Zq7!x";
     /// The only scope the token endpoint grants.
-    std::string scope = "https://mockinstance.integration.ocp.oraclecloud.com:443urn:opc:resource:consumer::all";
+    std::string scope =
+        "https://mockinstance.integration.ocp.oraclecloud.com:443urn:opc:resource:consumer::all";
     /// The `integrationInstance` every design-time API call must carry.
     std::string integration_instance = "mockinstance-abc123-fr";
     /// How long issued tokens stay valid; `expires_in` is this, rounded up to whole seconds.
     std::chrono::milliseconds token_lifetime{3600000};
-    std::size_t connections = 120; ///< Size of the generated connection data set.
+    std::size_t connections = 120;  ///< Size of the generated connection data set.
     unsigned redirect_status = 307; ///< What the runtime host answers API calls with (300..399).
     /// Directory for the CA file. Empty: a fresh directory under the system temp directory, removed
     /// again by the server's destructor. A given directory is created if needed and left in place.
@@ -67,13 +70,13 @@ struct mock_options {
 
 /// A snapshot of what a @ref mock_server has seen since it started or since `reset_counters()`.
 struct counters {
-    std::uint64_t token_requests = 0;       ///< POSTs to the token endpoint.
-    std::uint64_t tokens_issued = 0;        ///< ...answered 200 with a token.
-    std::uint64_t token_failures = 0;       ///< ...answered with an error (including injected ones).
-    std::uint64_t design_api_requests = 0;  ///< Developer API calls on the design-time host.
-    std::uint64_t runtime_api_requests = 0; ///< `/ic/api/...` calls on the runtime host.
-    std::uint64_t redirects = 0;            ///< Redirects the runtime host sent.
-    std::uint64_t unauthorized = 0;         ///< Design-time calls refused with 401.
+    std::uint64_t token_requests = 0;                ///< POSTs to the token endpoint.
+    std::uint64_t tokens_issued = 0;                 ///< ...answered 200 with a token.
+    std::uint64_t token_failures = 0;                ///< ...answered with an error (including injected ones).
+    std::uint64_t design_api_requests = 0;           ///< Developer API calls on the design-time host.
+    std::uint64_t runtime_api_requests = 0;          ///< `/ic/api/...` calls on the runtime host.
+    std::uint64_t redirects = 0;                     ///< Redirects the runtime host sent.
+    std::uint64_t unauthorized = 0;                  ///< Design-time calls refused with 401.
     std::uint64_t design_authorization_headers = 0;  ///< Design-time API calls carrying `Authorization`.
     std::uint64_t runtime_authorization_headers = 0; ///< Runtime API calls carrying `Authorization`.
     std::uint64_t connections_accepted = 0;          ///< TCP connections accepted, all listeners.
@@ -116,11 +119,12 @@ inline std::string random_hex(std::size_t bytes) {
 
 /// Decodes padded standard base64, or returns nothing when `text` is not valid base64.
 inline std::optional<std::string> base64_decode(std::string_view text) {
-    if (text.empty() || text.size() % 4 != 0 || text.size() > 8192)
-        return text.empty() ? std::optional<std::string>(std::string()) : std::nullopt;
+    if (text.empty() || text.size() % 4 != 0)
+        return std::nullopt;
     std::string out(text.size() / 4 * 3, '\0');
-    int const n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<unsigned char const*>(text.data()), static_cast<int>(text.size()));
+    int const n =
+        EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                        reinterpret_cast<unsigned char const*>(text.data()), static_cast<int>(text.size()));
     if (n < 0)
         return std::nullopt;
     // EVP_DecodeBlock counts the bytes '=' padding stands for; drop them.
@@ -148,13 +152,15 @@ inline std::optional<form_fields> parse_form(std::string_view body) {
     for (auto const& p : *params) {
         if (p.key.empty() && !p.has_value)
             continue; // "a=1&&b=2"
-        fields.emplace_back(p.key.decode(urls::encoding_opts(true)), p.value.decode(urls::encoding_opts(true)));
+        fields.emplace_back(p.key.decode(urls::encoding_opts(true)),
+                            p.value.decode(urls::encoding_opts(true)));
     }
     return fields;
 }
 
 /// The value of the only field `name`; nothing if absent. `duplicate` is set when it occurs twice.
-inline std::optional<std::string> form_field(form_fields const& fields, std::string_view name, bool& duplicate) {
+inline std::optional<std::string> form_field(form_fields const& fields, std::string_view name,
+                                             bool& duplicate) {
     std::optional<std::string> value;
     for (auto const& [key, v] : fields) {
         if (key != name)
@@ -165,10 +171,14 @@ inline std::optional<std::string> form_field(form_fields const& fields, std::str
     return value;
 }
 
+/// Whether `text` starts with `prefix`, ignoring ASCII case.
+inline bool istarts_with(std::string_view text, std::string_view prefix) {
+    return text.size() >= prefix.size() && beast::iequals(text.substr(0, prefix.size()), prefix);
+}
+
 /// The credentials after `scheme` in an `Authorization` value (scheme case-insensitive), or nothing.
 inline std::optional<std::string_view> auth_credentials(std::string_view header, std::string_view scheme) {
-    if (header.size() <= scheme.size() || !beast::iequals(header.substr(0, scheme.size()), scheme) ||
-        header[scheme.size()] != ' ')
+    if (!istarts_with(header, scheme) || header.size() == scheme.size() || header[scheme.size()] != ' ')
         return std::nullopt;
     header.remove_prefix(scheme.size());
     while (header.starts_with(' '))
@@ -266,10 +276,8 @@ class mock_server {
 public:
     /// Starts listening and serving. Throws if the options are invalid or a port cannot be bound.
     explicit mock_server(mock_options options = {})
-        : options_(std::move(options)), certificates_(make_test_certificates()), ca_dir_(options_.ca_dir) {
-        if (options_.redirect_status < 300 || options_.redirect_status > 399)
-            throw std::invalid_argument("oic::testing::mock_server: redirect_status must be 3xx, not " +
-                                        std::to_string(options_.redirect_status));
+        : options_(validated(std::move(options))), certificates_(make_test_certificates()),
+          ca_dir_(options_.ca_dir) {
         options_.ca_dir = ca_dir_.path().string();
         write_ca_file();
         if (options_.tls)
@@ -381,6 +389,13 @@ private:
     using route_context = detail::route_context;
     template <class T> using awaitable = detail::asio::awaitable<T>;
 
+    static mock_options validated(mock_options options) {
+        if (options.redirect_status < 300 || options.redirect_status > 399)
+            throw std::invalid_argument("oic::testing::mock_server: redirect_status must be 3xx, not " +
+                                        std::to_string(options.redirect_status));
+        return options;
+    }
+
     void write_ca_file() {
         ca_file_ = (ca_dir_.path() / "oic-mock-ca.pem").string();
         std::ofstream out(ca_file_, std::ios::binary | std::ios::trunc);
@@ -399,7 +414,8 @@ private:
         };
         l.routes.add(detail::http::verb::get, "/mock/counters",
                      [this](route_context const& c) { return handle_counters(c); });
-        detail::asio::co_spawn(*ioc_, detail::accept_loop(std::move(acceptor), l), detail::ignore_exception{});
+        detail::asio::co_spawn(*ioc_, detail::accept_loop(std::move(acceptor), l),
+                               detail::ignore_exception{});
     }
 
     void run() {
@@ -433,8 +449,8 @@ private:
 
     void set_up_runtime_listener() {
         runtime_listener_.name = "runtime";
-        runtime_listener_.routes.add_any_method("/ic/api/*",
-                                                [this](route_context const& c) { return handle_runtime_api(c); });
+        runtime_listener_.routes.add_any_method(
+            "/ic/api/*", [this](route_context const& c) { return handle_runtime_api(c); });
     }
 
     // Token host.
@@ -461,8 +477,8 @@ private:
     }
 
     static http_response oauth_error(unsigned status, std::string_view error, std::string_view description) {
-        http_response res =
-            detail::json_response(status, boost::json::object{{"error", error}, {"error_description", description}});
+        http_response res = detail::json_response(
+            status, boost::json::object{{"error", error}, {"error_description", description}});
         if (status == 401)
             res.set(detail::http::field::www_authenticate, "Basic realm=\"oic-mock\"");
         return res;
@@ -475,11 +491,13 @@ private:
                                    std::to_string(failure) + ".");
 
         auto const content_type = req[detail::http::field::content_type];
-        if (!beast_istarts_with(content_type, "application/x-www-form-urlencoded"))
-            return oauth_error(400, "invalid_request", "Content-Type must be application/x-www-form-urlencoded.");
+        if (!detail::istarts_with(content_type, "application/x-www-form-urlencoded"))
+            return oauth_error(400, "invalid_request",
+                               "Content-Type must be application/x-www-form-urlencoded.");
         auto const form = detail::parse_form(req.body());
         if (!form)
-            return oauth_error(400, "invalid_request", "The body is not valid application/x-www-form-urlencoded.");
+            return oauth_error(400, "invalid_request",
+                               "The body is not valid application/x-www-form-urlencoded.");
         bool duplicate = false;
         auto const grant_type = detail::form_field(*form, "grant_type", duplicate);
         auto const scope = detail::form_field(*form, "scope", duplicate);
@@ -493,10 +511,12 @@ private:
         if (auto const it = req.find(detail::http::field::authorization); it != req.end()) {
             auto credentials = detail::basic_client_credentials(it->value());
             if (!credentials)
-                return oauth_error(401, "invalid_client",
-                                   "The Authorization header is not Basic with form-encoded client credentials.");
+                return oauth_error(
+                    401, "invalid_client",
+                    "The Authorization header is not Basic with form-encoded client credentials.");
             if (body_secret)
-                return oauth_error(400, "invalid_request", "The client authenticated with more than one method.");
+                return oauth_error(400, "invalid_request",
+                                   "The client authenticated with more than one method.");
             std::tie(id, secret) = std::move(*credentials);
         } else if (body_id) {
             id = *body_id;
@@ -512,13 +532,10 @@ private:
         if (*grant_type != "client_credentials")
             return oauth_error(400, "unsupported_grant_type", "Only client_credentials is supported.");
         if (scope != options_.scope)
-            return oauth_error(400, "invalid_scope", "The requested scope is invalid, unknown, or malformed.");
+            return oauth_error(400, "invalid_scope",
+                               "The requested scope is invalid, unknown, or malformed.");
 
         return issue_token();
-    }
-
-    static bool beast_istarts_with(std::string_view text, std::string_view prefix) {
-        return text.size() >= prefix.size() && detail::beast::iequals(text.substr(0, prefix.size()), prefix);
     }
 
     unsigned injected_token_failure() const {
@@ -568,13 +585,15 @@ private:
             http_response res = detail::error_response(
                 401, "NotAuthenticated",
                 "The required information to complete authentication was not provided or was incorrect.");
-            res.set(detail::http::field::www_authenticate, token ? "Bearer error=\"invalid_token\"" : "Bearer");
+            res.set(detail::http::field::www_authenticate,
+                    token ? "Bearer error=\"invalid_token\"" : "Bearer");
             return res;
         }
 
         auto const instance = detail::query_value(query_params(ctx), "integrationInstance");
         if (!instance)
-            return detail::error_response(400, "BadRequest", "integrationInstance query parameter is required.");
+            return detail::error_response(400, "BadRequest",
+                                          "integrationInstance query parameter is required.");
         if (*instance != options_.integration_instance)
             return detail::error_response(400, "BadRequest",
                                           "integrationInstance '" + *instance + "' is not this instance ('" +
@@ -602,7 +621,8 @@ private:
         std::string_view const id = ctx.params["id"];
         if (auto const* connection = catalog_->find(id))
             co_return detail::json_response(200, connection->json);
-        co_return detail::error_response(404, "NotFound", "Connection '" + std::string(id) + "' was not found.");
+        co_return detail::error_response(404, "NotFound",
+                                         "Connection '" + std::string(id) + "' was not found.");
     }
 
     // Runtime host.

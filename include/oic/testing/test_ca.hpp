@@ -141,15 +141,16 @@ inline std::string to_pem(EVP_PKEY* key) {
 
 } // namespace detail
 
-/** @brief Makes a fresh self-signed test CA and a server certificate signed by it.
-
-    The CA has `basicConstraints=critical,CA:TRUE`. The server certificate has
-    `subjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3,IP:::1` and
-    `extendedKeyUsage=serverAuth`. Both use EC P-256 keys and SHA-256 signatures and are valid
-    from one hour ago until 30 days from now. The CA's private key is discarded.
-
-    @throws std::runtime_error when OpenSSL fails.
-*/
+/**
+ * @brief Makes a fresh self-signed test CA and a server certificate signed by it.
+ *
+ * The CA has `basicConstraints=critical,CA:TRUE`. The server certificate has
+ * `subjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3,IP:::1` and
+ * `extendedKeyUsage=serverAuth`. Both use EC P-256 keys and SHA-256 signatures and are valid
+ * from one hour ago until 30 days from now. The CA's private key is discarded.
+ *
+ * @throws std::runtime_error when OpenSSL fails.
+ */
 inline test_certificates make_test_certificates() {
     using namespace detail;
 
@@ -176,10 +177,11 @@ inline test_certificates make_test_certificates() {
     return test_certificates{to_pem(ca.get()), to_pem(leaf.get()), to_pem(leaf_key.get())};
 }
 
-/** @brief Configures `ctx` to serve `certs`' server certificate (TLS 1.2 and newer only).
-
-    @throws boost::system::system_error when the PEM texts are rejected.
-*/
+/**
+ * @brief Configures `ctx` to serve `certs`' server certificate (TLS 1.2 and newer only).
+ *
+ * @throws boost::system::system_error when the PEM texts are rejected.
+ */
 inline void use_test_certificates(boost::asio::ssl::context& ctx, test_certificates const& certs) {
     namespace ssl = boost::asio::ssl;
     ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |

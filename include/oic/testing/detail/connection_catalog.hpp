@@ -49,7 +49,7 @@ struct query_error {
 /// The parsed `q` parameter: every condition must hold.
 struct connection_filter {
     struct condition {
-        std::string field;  ///< name, status or role.
+        std::string field; ///< name, status or role.
         std::string value;
         bool contains = false; ///< `/value/` (substring, case-sensitive) rather than `'value'` (exact).
     };
@@ -57,7 +57,9 @@ struct connection_filter {
 
     bool matches(connection_record const& c) const {
         return std::all_of(conditions.begin(), conditions.end(), [&](condition const& cond) {
-            std::string const& actual = cond.field == "name" ? c.name : cond.field == "status" ? c.status : c.role;
+            std::string const& actual = cond.field == "name"     ? c.name
+                                        : cond.field == "status" ? c.status
+                                                                 : c.role;
             return cond.contains ? actual.find(cond.value) != std::string::npos : actual == cond.value;
         });
     }
@@ -170,8 +172,8 @@ private:
     }
 
     query_error error(std::string const& what) const {
-        return query_error{"q: " + what + " at offset " + std::to_string(pos_) + " of \"" + std::string(text_) +
-                           "\""};
+        return query_error{"q: " + what + " at offset " + std::to_string(pos_) + " of \"" +
+                           std::string(text_) + "\""};
     }
 
     std::string_view text_;
@@ -242,34 +244,38 @@ inline std::variant<list_request, query_error> parse_list_request(urls::params_v
 
 /// Static description of one adapter the data set draws from.
 struct adapter_profile {
-    std::string_view name;         ///< `adapterType.name`
-    std::string_view display_name; ///< `adapterType.displayName`
-    std::string_view label;        ///< Used in generated connection names.
+    std::string_view name;                    ///< `adapterType.name`
+    std::string_view display_name;            ///< `adapterType.displayName`
+    std::string_view label;                   ///< Used in generated connection names.
     std::array<std::string_view, 3> roles;    ///< Candidates; empty entries are unused.
     std::array<std::string_view, 3> policies; ///< Candidate `securityPolicy` values.
     bool agent_required = false;
 };
 
+// One adapter per line reads better as a table.
+// clang-format off
 inline constexpr std::array<adapter_profile, 12> adapter_profiles{{
-    {"rest", "REST", "REST API", {"SOURCE_AND_TARGET", "TARGET", "SOURCE"},
-     {"OAUTH_CLIENT_CREDENTIALS", "BASIC_AUTH", "NONE"}},
-    {"soap", "SOAP", "SOAP Service", {"TARGET", "SOURCE_AND_TARGET", "SOURCE"},
-     {"USERNAME_PASSWORD_TOKEN", "BASIC_AUTH", "NONE"}},
+    {"rest", "REST", "REST API",
+     {"SOURCE_AND_TARGET", "TARGET", "SOURCE"}, {"OAUTH_CLIENT_CREDENTIALS", "BASIC_AUTH", "NONE"}},
+    {"soap", "SOAP", "SOAP Service",
+     {"TARGET", "SOURCE_AND_TARGET", "SOURCE"}, {"USERNAME_PASSWORD_TOKEN", "BASIC_AUTH", "NONE"}},
     {"ftp", "FTP", "SFTP Server", {"TARGET"}, {"FTP_SERVER_ACCESS_POLICY", "FTP_PUBLIC_KEY_AUTHENTICATION"}},
-    {"atpdatabase", "Oracle Autonomous Transaction Processing", "ATP Database", {"TARGET", "SOURCE_AND_TARGET"},
-     {"JDBC_OVER_SSL"}},
-    {"oracledb", "Oracle Database", "Oracle DB", {"TARGET", "SOURCE_AND_TARGET"}, {"USERNAME_PASSWORD_TOKEN"}, true},
-    {"erp", "Oracle ERP Cloud", "ERP Cloud", {"SOURCE_AND_TARGET", "TARGET"},
-     {"USERNAME_PASSWORD_TOKEN", "OAUTH_CLIENT_CREDENTIALS"}},
+    {"atpdatabase", "Oracle Autonomous Transaction Processing", "ATP Database",
+     {"TARGET", "SOURCE_AND_TARGET"}, {"JDBC_OVER_SSL"}},
+    {"oracledb", "Oracle Database", "Oracle DB",
+     {"TARGET", "SOURCE_AND_TARGET"}, {"USERNAME_PASSWORD_TOKEN"}, true},
+    {"erp", "Oracle ERP Cloud", "ERP Cloud",
+     {"SOURCE_AND_TARGET", "TARGET"}, {"USERNAME_PASSWORD_TOKEN", "OAUTH_CLIENT_CREDENTIALS"}},
     {"hcm", "Oracle HCM Cloud", "HCM Cloud", {"SOURCE_AND_TARGET", "TARGET"}, {"USERNAME_PASSWORD_TOKEN"}},
     {"salesforce", "Salesforce", "Salesforce CRM", {"SOURCE_AND_TARGET"}, {"OAUTH_CLIENT_CREDENTIALS"}},
-    {"servicecloud", "Oracle Service Cloud (RightNow)", "Service Cloud RN", {"SOURCE_AND_TARGET", "TARGET"},
-     {"USERNAME_PASSWORD_TOKEN"}},
+    {"servicecloud", "Oracle Service Cloud (RightNow)", "Service Cloud RN",
+     {"SOURCE_AND_TARGET", "TARGET"}, {"USERNAME_PASSWORD_TOKEN"}},
     {"ociobjectstorage", "OCI Object Storage", "Object Storage", {"TARGET"}, {"OCI_SIGNATURE_VERSION1"}},
-    {"kafka", "Apache Kafka", "Kafka Stream", {"SOURCE_AND_TARGET", "SOURCE", "TARGET"},
-     {"SASL_PLAIN_OVER_SSL", "NONE"}},
+    {"kafka", "Apache Kafka", "Kafka Stream",
+     {"SOURCE_AND_TARGET", "SOURCE", "TARGET"}, {"SASL_PLAIN_OVER_SSL", "NONE"}},
     {"file", "File", "File Share", {"TARGET"}, {"NONE"}, true},
 }};
+// clang-format on
 
 /// Hand-written first items, so that tests have fixed names to look for.
 struct landmark_connection {
@@ -301,11 +307,20 @@ inline std::string fold_to_ascii(std::string_view text) {
             out.push_back(static_cast<char>(c));
         } else if (c == 0xC3 && i + 1 < text.size()) {
             switch (static_cast<unsigned char>(text[++i])) {
-            case 0xA4: out.push_back('a'); break; // ä
-            case 0xB6: out.push_back('o'); break; // ö
-            case 0xBC: out.push_back('u'); break; // ü
-            case 0xA9: out.push_back('e'); break; // é
-            default: break;
+            case 0xA4:
+                out.push_back('a');
+                break; // ä
+            case 0xB6:
+                out.push_back('o');
+                break; // ö
+            case 0xBC:
+                out.push_back('u');
+                break; // ü
+            case 0xA9:
+                out.push_back('e');
+                break; // é
+            default:
+                break;
             }
         }
     }
@@ -349,7 +364,8 @@ inline json::array connection_properties(std::string_view adapter, std::string c
         return {property("targetWSDLURL", "https://ws." + slug + ".example.com/orders?wsdl", "WSDL URL")};
     if (adapter == "ftp")
         return {property("ftpHost", "sftp." + slug + ".example.com", "FTP Server Host Address"),
-                property("ftpPort", "22", "FTP Server Port"), property("sftpConnection", "Yes", "SFTP Connection")};
+                property("ftpPort", "22", "FTP Server Port"),
+                property("sftpConnection", "Yes", "SFTP Connection")};
     if (adapter == "atpdatabase")
         return {property("ServiceName", slug + "atp_high", "Service Name")};
     if (adapter == "oracledb")
@@ -358,14 +374,16 @@ inline json::array connection_properties(std::string_view adapter, std::string c
     if (adapter == "erp")
         return {property("erpCloudHost", "https://" + slug + ".fa.ocs.oraclecloud.com", "ERP Cloud Host")};
     if (adapter == "hcm")
-        return {property("hcmCloudHost", "https://" + slug + "-hcm.fa.ocs.oraclecloud.com", "HCM Cloud Host")};
+        return {
+            property("hcmCloudHost", "https://" + slug + "-hcm.fa.ocs.oraclecloud.com", "HCM Cloud Host")};
     if (adapter == "salesforce")
         return {property("instanceType", "Production", "Salesforce.com Instance Type"),
                 property("apiVersion", "58.0", "API Version")};
     if (adapter == "servicecloud")
-        return {property("rightNowWSDLURL",
-                         "https://" + slug + ".custhelp.com/cgi-bin/" + slug + ".cfg/services/soap?wsdl=typed",
-                         "RightNow WSDL URL")};
+        return {
+            property("rightNowWSDLURL",
+                     "https://" + slug + ".custhelp.com/cgi-bin/" + slug + ".cfg/services/soap?wsdl=typed",
+                     "RightNow WSDL URL")};
     if (adapter == "ociobjectstorage")
         return {property("objectStorageURL", "https://objectstorage.eu-frankfurt-1.oraclecloud.com",
                          "Object Storage URL"),
@@ -427,7 +445,8 @@ inline connection_record make_connection(std::size_t index, std::string_view des
         {"name", c.name},
         {"status", c.status},
         {"role", c.role},
-        {"adapterType", {{"name", adapter->name}, {"displayName", adapter->display_name}, {"type", "PREINSTALLED"}}},
+        {"adapterType",
+         {{"name", adapter->name}, {"displayName", adapter->display_name}, {"type", "PREINSTALLED"}}},
         {"securityPolicy", pick(adapter->policies)},
         {"usage", usage},
         {"usageActive", usage > 0 ? usage - static_cast<std::int64_t>(index % 2) : 0},
@@ -481,12 +500,9 @@ public:
         for (std::size_t i = begin; i < end; ++i)
             items.push_back(selected[i]->json);
         return {
-            {"items", std::move(items)},
-            {"hasMore", end < selected.size()},
-            {"totalResults", selected.size()},
-            {"limit", request.limit},
-            {"offset", request.offset},
-            {"count", end - begin},
+            {"items", std::move(items)},       {"hasMore", end < selected.size()},
+            {"totalResults", selected.size()}, {"limit", request.limit},
+            {"offset", request.offset},        {"count", end - begin},
         };
     }
 

@@ -204,11 +204,11 @@ private:
 
 /// One listening host of the mock: its routes and how it speaks.
 struct listener {
-    std::string name;                  ///< For diagnostics: "token", "design", "runtime", ...
-    router routes;                     ///< What it serves.
-    asio::ssl::context* tls = nullptr; ///< TLS context, or null for plain HTTP.
+    std::string name;                              ///< For diagnostics: "token", "design", "runtime", ...
+    router routes;                                 ///< What it serves.
+    asio::ssl::context* tls = nullptr;             ///< TLS context, or null for plain HTTP.
     std::chrono::milliseconds idle_timeout{30000}; ///< Longest wait for a request (and for each I/O).
-    std::function<void()> on_accept;   ///< Called on the server thread for every accepted connection.
+    std::function<void()> on_accept; ///< Called on the server thread for every accepted connection.
 };
 
 /// Routes `req` through `routes`. Never throws: failures become 4xx/5xx answers.

@@ -1,0 +1,296 @@
+// The shared token: single flight, refresh-ahead, failure sharing and backoff, invalidation,
+// cancellation; then storms of 1,000 concurrent calls against the mock server on 4 threads.
+
+#include "common.hpp"
+
+#include <oic/oic.hpp>
+#include <oic/testing/mock_server.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <thread>
+
+using namespace oic;
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using oic_test::run;
+
+namespace {
+
+/// A clock the test moves by hand; safe to read from any thread.
+struct manual_clock {
+    std::shared_ptr<std::atomic<std::chrono::steady_clock::rep>> ticks =
+        std::make_shared<std::atomic<std::chrono::steady_clock::rep>>(1'000'000'000);
+    std::chrono::steady_clock::time_point operator()() const {
+        return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ticks->load()));
+    }
+    void advance(std::chrono::steady_clock::duration d) const { *ticks += d.count(); }
+};
+
+/// A token endpoint in memory: counts calls, answers after a short delay, fails on demand.
+struct fake_endpoint {
+    std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+    std::shared_ptr<std::atomic<bool>> failing = std::make_shared<std::atomic<bool>>(false);
+
+    shared_token::fetch_function fetch() const {
+        return [calls = calls, failing = failing]() -> asio::awaitable<access_token> {
+            int const n = ++*calls;
+            asio::steady_timer t(co_await asio::this_coro::executor, 20ms);
+            co_await t.async_wait(asio::use_awaitable);
+            if (*failing)
+                fail(error::token_rejected, diagnostics{.message = "fake refusal", .http_status = 503});
+            co_return access_token{.value = secret("token-" + std::to_string(n)), .token_type = "Bearer",
+                                   .expires_in = 3600s, .scope = {}};
+        };
+    }
+};
+
+shared_token_options options_with(manual_clock const& clock) {
+    shared_token_options o;
+    o.clock = clock;
+    o.refresh_ahead = 5min;
+    o.expiry_margin = 30s;
+    o.failure_backoff = 100ms;
+    return o;
+}
+
+/// Runs `n` copies of `make()` concurrently on `threads` threads; returns how many threw.
+template <class Make>
+int storm(asio::io_context& ioc, int n, int threads, Make make) {
+    std::atomic<int> done{0}, failed{0};
+    for (int i = 0; i < n; ++i)
+        asio::co_spawn(ioc, make(), [&](std::exception_ptr e, auto&&...) {
+            failed += e != nullptr;
+            ++done;
+        });
+    ioc.restart();
+    std::vector<std::thread> pool;
+    for (int i = 0; i < threads; ++i)
+        pool.emplace_back([&] { ioc.run_for(120s); });
+    for (auto& t : pool)
+        t.join();
+    REQUIRE(done == n); // every call finished: nothing hung
+    return failed;
+}
+
+} // namespace
+
+TEST_CASE("shared token: one fetch for many waiters, then no I/O while fresh", "[token][shared]") {
+    asio::io_context ioc;
+    manual_clock clock;
+    fake_endpoint endpoint;
+    shared_token tok(ioc.get_executor(), endpoint.fetch(), options_with(clock));
+
+    std::vector<token_ptr> got(100);
+    for (auto& slot : got)
+        asio::co_spawn(ioc, tok.get(), [&slot](std::exception_ptr e, token_ptr t) {
+            REQUIRE_FALSE(e);
+            slot = t;
+        });
+    ioc.run_for(10s);
+    CHECK(*endpoint.calls == 1);
+    for (auto const& t : got) {
+        REQUIRE(t);
+        CHECK(t == got[0]); // the very same token object
+    }
+    clock.advance(30min);
+    CHECK(run(ioc, tok.get()) == got[0]);
+    CHECK(*endpoint.calls == 1);
+}
+
+TEST_CASE("shared token: refresh-ahead serves the current token and refreshes once in the background",
+          "[token][shared]") {
+    asio::io_context ioc;
+    manual_clock clock;
+    fake_endpoint endpoint;
+    shared_token tok(ioc.get_executor(), endpoint.fetch(), options_with(clock));
+    auto const first = run(ioc, tok.get());
+
+    clock.advance(3600s - 30s - 4min); // inside the 5 minute window, not yet expired
+    for (int i = 0; i < 10; ++i)
+        asio::co_spawn(ioc, tok.get(), [&](std::exception_ptr e, token_ptr t) {
+            REQUIRE_FALSE(e);
+            CHECK(t == first); // nobody waits for the refresh
+        });
+    ioc.restart();
+    ioc.run_for(10s);
+    CHECK(*endpoint.calls == 2);
+    auto const second = run(ioc, tok.get());
+    CHECK(second != first);
+    CHECK(second->value.reveal() == "token-2");
+}
+
+TEST_CASE("shared token: an expired token is fetched again", "[token][shared]") {
+    asio::io_context ioc;
+    manual_clock clock;
+    fake_endpoint endpoint;
+    shared_token tok(ioc.get_executor(), endpoint.fetch(), options_with(clock));
+    auto const first = run(ioc, tok.get());
+    clock.advance(3600s);
+    auto const second = run(ioc, tok.get());
+    CHECK(second->value.reveal() == "token-2");
+    CHECK(*endpoint.calls == 2);
+}
+
+TEST_CASE("shared token: a failure reaches every waiter, is not cached, and backs off", "[token][shared]") {
+    asio::io_context ioc;
+    manual_clock clock;
+    fake_endpoint endpoint;
+    shared_token tok(ioc.get_executor(), endpoint.fetch(), options_with(clock));
+    *endpoint.failing = true;
+
+    int errors = 0;
+    for (int i = 0; i < 50; ++i)
+        asio::co_spawn(ioc, tok.get(), [&](std::exception_ptr e, token_ptr) {
+            try {
+                std::rethrow_exception(e);
+            } catch (error_with_diagnostics const& x) {
+                CHECK(x.code() == error::token_rejected);
+                CHECK(x.get_diagnostics().http_status == 503);
+                ++errors;
+            }
+        });
+    ioc.run_for(10s);
+    CHECK(errors == 50);
+    CHECK(*endpoint.calls == 1);
+
+    *endpoint.failing = false;
+    auto const start = std::chrono::steady_clock::now();
+    CHECK(run(ioc, tok.get())->value.reveal() == "token-2"); // not cached: the next get fetches
+    CHECK(std::chrono::steady_clock::now() - start >= 100ms); // ...after the backoff
+}
+
+TEST_CASE("shared token: invalidate drops only the current token", "[token][shared]") {
+    asio::io_context ioc;
+    manual_clock clock;
+    fake_endpoint endpoint;
+    shared_token tok(ioc.get_executor(), endpoint.fetch(), options_with(clock));
+    auto const first = run(ioc, tok.get());
+    run(ioc, tok.invalidate(first));
+    auto const second = run(ioc, tok.get());
+    CHECK(second != first);
+    run(ioc, tok.invalidate(first)); // a late 401 with the old token: the new one stays
+    CHECK(run(ioc, tok.get()) == second);
+    CHECK(*endpoint.calls == 2);
+}
+
+TEST_CASE("shared token: a cancelled waiter leaves, the fetch goes on for the others", "[token][shared][cancel]") {
+    asio::io_context ioc;
+    manual_clock clock;
+    fake_endpoint endpoint;
+    shared_token tok(ioc.get_executor(), endpoint.fetch(), options_with(clock));
+
+    auto type = GENERATE(asio::cancellation_type::terminal, asio::cancellation_type::partial,
+                         asio::cancellation_type::total);
+    asio::cancellation_signal signal;
+    std::optional<error_code> cancelled;
+    std::vector<token_ptr> others;
+    auto waiter = [&]() -> asio::awaitable<token_ptr> {
+        // A coroutine lets terminal cancellation through by default; this one takes every type.
+        co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+        co_return co_await tok.get();
+    };
+    asio::co_spawn(ioc, waiter(), asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, token_ptr) {
+                       try {
+                           std::rethrow_exception(e);
+                       } catch (boost::system::system_error const& x) {
+                           cancelled = x.code();
+                       }
+                   }));
+    for (int i = 0; i < 2; ++i)
+        asio::co_spawn(ioc, tok.get(), [&](std::exception_ptr e, token_ptr t) {
+            REQUIRE_FALSE(e);
+            others.push_back(t);
+        });
+    ioc.poll(); // everyone is waiting for the fetch now
+    signal.emit(type);
+    ioc.run_for(10s);
+    REQUIRE(cancelled);
+    CHECK(*cancelled == asio::error::operation_aborted);
+    REQUIRE(others.size() == 2);
+    CHECK(others[0] == others[1]);
+    CHECK(*endpoint.calls == 1);
+}
+
+TEST_CASE("shared token: waiters destroyed with their io_context leave nothing behind", "[token][shared]") {
+    fake_endpoint endpoint;
+    manual_clock clock;
+    {
+        asio::io_context ioc;
+        shared_token tok(ioc.get_executor(), endpoint.fetch(), options_with(clock));
+        for (int i = 0; i < 10; ++i)
+            asio::co_spawn(ioc, tok.get(), [](std::exception_ptr, token_ptr) {});
+        ioc.poll();
+    } // AddressSanitizer reports any frame or state leaked here
+    CHECK(*endpoint.calls == 1);
+}
+
+namespace {
+client_config storm_config(testing::mock_server const& m, manual_clock const& clock) {
+    client_config c;
+    c.credentials.token_url = m.token_url();
+    c.credentials.client_id = m.options().client_id;
+    c.credentials.client_secret = secret(m.options().client_secret);
+    c.credentials.scope = m.options().scope;
+    c.base_url = m.design_url();
+    c.integration_instance = m.options().integration_instance;
+    c.session.ca_file = m.ca_file();
+    c.session.total_timeout = 120s;
+    c.token = options_with(clock);
+    return c;
+}
+connections_query one_item() {
+    connections_query q;
+    q.limit = 1;
+    return q;
+}
+} // namespace
+
+TEST_CASE("1,000 concurrent calls on 4 threads share one token", "[integration][token][storm]") {
+    testing::mock_server server;
+    manual_clock clock;
+    asio::io_context ioc(4);
+    client c(ioc.get_executor(), storm_config(server, clock));
+    server.set_token_latency(50ms); // let the callers pile up behind the one fetch
+    auto const q = one_item();
+    auto call = [&] { return get_connections(c, q); };
+
+    CHECK(storm(ioc, 1000, 4, call) == 0);
+    CHECK(server.get_counters().token_requests == 1);
+    CHECK(server.get_counters().design_api_requests == 1000);
+
+    SECTION("after the token expires under the same load: exactly one more") {
+        clock.advance(2h);
+        CHECK(storm(ioc, 1000, 4, call) == 0);
+        CHECK(server.get_counters().token_requests == 2);
+    }
+    SECTION("a 401 storm after revocation: exactly one refresh") {
+        server.revoke_tokens();
+        CHECK(storm(ioc, 1000, 4, call) == 0);
+        CHECK(server.get_counters().token_requests == 2);
+        CHECK(server.get_counters().unauthorized >= 1);
+    }
+    SECTION("a token endpoint that fails: every caller gets the error, a handful of requests") {
+        clock.advance(2h);
+        server.set_token_failure(503);
+        CHECK(storm(ioc, 1000, 4, call) == 1000);
+        CHECK(server.get_counters().token_requests - 1 <= 3);
+    }
+}
+
+TEST_CASE("several clients can share one token", "[integration][token][shared]") {
+    testing::mock_server server;
+    manual_clock clock;
+    asio::io_context ioc;
+    auto const cfg = storm_config(server, clock);
+    http::session session(ioc.get_executor(), cfg.session);
+    shared_token tok(session, cfg.credentials, cfg.token);
+    client a(cfg, session, tok);
+    client b(cfg, http::session(ioc.get_executor(), cfg.session), tok);
+    run(ioc, get_connections(a, one_item()));
+    run(ioc, get_connections(b, one_item()));
+    CHECK(server.get_counters().token_requests == 1);
+    CHECK(tok.fetches() == 1);
+}
