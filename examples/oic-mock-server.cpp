@@ -27,14 +27,18 @@ namespace {
 
 constexpr std::string_view usage = R"(usage: oic-mock-server [options]
 
-Emulates an OCI identity domain token endpoint and the OIC design-time and runtime hosts.
-Prints one line of JSON (token_url, design_url, runtime_url, ca_file, client_id, client_secret,
-scope, integration_instance, counters_url) when listening; serves until SIGINT or SIGTERM.
+Emulates an OCI identity domain token endpoint, the OIC design-time and runtime hosts, and a
+foreign host that clients must not trust (it counts the Authorization headers it receives).
+Prints one line of JSON (token_url, design_url, runtime_url, foreign_url, ca_file, client_id,
+client_secret, scope, integration_instance, counters_url) when listening; serves until SIGINT or
+SIGTERM.
 
   --token-port N          token endpoint port (default 0: ephemeral)
   --design-port N         design-time host port (default 0: ephemeral)
   --runtime-port N        runtime host port (default 0: ephemeral)
-  --address A             address to listen on (default 127.0.0.1)
+  --address A             address of the token, design-time and runtime hosts (default 127.0.0.1)
+  --foreign-port N        foreign host port (default 0: ephemeral)
+  --foreign-address A     address of the foreign host (default 127.0.0.2)
   --plain                 plain HTTP instead of TLS
   --token-lifetime SECS   lifetime of issued tokens, may be fractional (default 3600)
   --connections N         size of the connection data set (default 120)
@@ -99,6 +103,10 @@ bool parse_command_line(int argc, char** argv, oic::testing::mock_options& optio
             options.runtime_port = parse_port(arg, value());
         } else if (arg == "--address") {
             options.address = value();
+        } else if (arg == "--foreign-port") {
+            options.foreign_port = parse_port(arg, value());
+        } else if (arg == "--foreign-address") {
+            options.foreign_address = value();
         } else if (arg == "--token-lifetime") {
             double const seconds = parse_number<double>(arg, value(), 0.0, 1e8);
             options.token_lifetime = std::chrono::milliseconds(std::llround(seconds * 1000));

@@ -86,12 +86,13 @@ public:
 
     /// A client that uses `token`, e.g. one shared by several clients with the same credentials.
     basic_client(client_config cfg, http::basic_session<Executor> session, basic_shared_token<Executor> token)
-        : cfg_(std::move(cfg)), base_(parse_base(cfg_.base_url)), session_(std::move(session)), token_(std::move(token)) {}
+        : state_(std::make_shared<state const>(parse_base(cfg.base_url), std::move(cfg), std::move(session),
+                                               std::move(token))) {}
 
-    executor_type get_executor() const noexcept { return session_.get_executor(); }
-    client_config const& config() const noexcept { return cfg_; }
-    http::basic_session<Executor> const& session() const noexcept { return session_; }
-    basic_shared_token<Executor> const& token() const noexcept { return token_; }
+    executor_type get_executor() const noexcept { return state_->session.get_executor(); }
+    client_config const& config() const noexcept { return state_->cfg; }
+    http::basic_session<Executor> const& session() const noexcept { return state_->session; }
+    basic_shared_token<Executor> const& token() const noexcept { return state_->token; }
 
     /**
      * @brief `GET {base_url}{path}?{query}&integrationInstance=...` with the shared token.
@@ -102,10 +103,10 @@ public:
      * @param query  encoded query without `integrationInstance` (see `http::append_param`)
      */
     asio::awaitable<boost::json::value, Executor> get_json(std::string path, std::string query = {}) const {
-        auto const self = *this; // the call keeps its own handle: the caller's may go away
-        if (!self.cfg_.integration_instance.empty())
-            http::append_param(query, "integrationInstance", self.cfg_.integration_instance);
-        http::urls::url url = self.base_;
+        auto const s = state_; // the call keeps the state alive: the caller's handle may go away
+        if (!s->cfg.integration_instance.empty())
+            http::append_param(query, "integrationInstance", s->cfg.integration_instance);
+        http::urls::url url = s->base;
         std::string base_path(url.encoded_path());
         while (base_path.ends_with('/'))
             base_path.pop_back();
@@ -114,7 +115,7 @@ public:
         std::string const what = "GET " + http::redacted(url);
 
         for (bool retried = false;; retried = true) {
-            token_ptr const token = co_await self.token_.get();
+            token_ptr const token = co_await s->token.get();
             http::request req{boost::beast::http::verb::get, "/", 11};
             req.set(boost::beast::http::field::accept, "application/json");
             req.set(boost::beast::http::field::user_agent, "oic/0.1");
@@ -122,9 +123,9 @@ public:
                 secret const bearer("Bearer " + std::string(token->value.reveal()));
                 req.set(boost::beast::http::field::authorization, bearer.reveal());
             }
-            auto const res = co_await self.session_.send(url, std::move(req));
+            auto const res = co_await s->session.send(url, std::move(req));
             if (res.result() == boost::beast::http::status::unauthorized && !retried) {
-                co_await self.token_.invalidate(token);
+                co_await s->token.invalidate(token);
                 continue;
             }
             co_return detail::parse_api_response(res, what);
@@ -154,10 +155,13 @@ private:
         return http::oic_default(std::move(hosts));
     }
 
-    client_config cfg_;
-    http::urls::url base_;
-    http::basic_session<Executor> session_;
-    basic_shared_token<Executor> token_;
+    struct state {
+        http::urls::url base;
+        client_config cfg;
+        http::basic_session<Executor> session;
+        basic_shared_token<Executor> token;
+    };
+    std::shared_ptr<state const> state_; // copies of a client are cheap and share everything
 };
 
 using client = basic_client<>;
@@ -167,8 +171,8 @@ using client = basic_client<>;
 template <class Executor>
 asio::awaitable<connections_page, Executor> get_connections(basic_client<Executor> client,
                                                             connections_query query = {}) {
-    auto const v = co_await client.get_json("/ic/api/integration/v1/connections", to_query_string(query));
-    co_return parse_connections_page(v);
+    auto v = co_await client.get_json("/ic/api/integration/v1/connections", to_query_string(query));
+    co_return parse_connections_page(std::move(v));
 }
 
 /// Every connection matching `query`, walking the pages (`hasMore`, `offset`) to the end.

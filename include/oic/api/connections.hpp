@@ -137,8 +137,9 @@ private:
 
 } // namespace detail
 
-/// Parses one connection object; `path` names it in errors (e.g. `items[3]`).
-inline connection parse_connection(boost::json::value const& v, std::string path = "connection") {
+/// Parses one connection object; `path` names it in errors (e.g. `items[3]`). Takes `v` by value:
+/// the object moves into `raw` rather than being copied.
+inline connection parse_connection(boost::json::value v, std::string path = "connection") {
     if (!v.is_object())
         fail(error::api_bad_field_type, path + " is not an object");
     detail::field_reader const f(v.get_object(), path);
@@ -169,12 +170,12 @@ inline connection parse_connection(boost::json::value const& v, std::string path
             c.properties.push_back({pf.string("propertyName"), pf.string("propertyValue"), pf.string("displayName")});
         }
     }
-    c.raw = v.get_object();
+    c.raw = std::move(v.get_object());
     return c;
 }
 
 /// Parses the list envelope: `items`, `hasMore`, `totalResults`, `limit`, `offset`.
-inline connections_page parse_connections_page(boost::json::value const& v) {
+inline connections_page parse_connections_page(boost::json::value v) {
     if (!v.is_object())
         fail(error::api_bad_field_type, "connections answer is not an object");
     detail::field_reader const f(v.get_object(), "connections answer");
@@ -183,10 +184,11 @@ inline connections_page parse_connections_page(boost::json::value const& v) {
     page.total_results = f.integer("totalResults");
     page.limit = f.integer("limit");
     page.offset = f.integer("offset");
-    if (auto const* items = f.array("items")) {
-        page.items.reserve(items->size());
-        for (std::size_t i = 0; i < items->size(); ++i)
-            page.items.push_back(parse_connection((*items)[i], "items[" + std::to_string(i) + "]"));
+    if (f.array("items")) {
+        auto& items = v.get_object()["items"].get_array();
+        page.items.reserve(items.size());
+        for (std::size_t i = 0; i < items.size(); ++i)
+            page.items.push_back(parse_connection(std::move(items[i]), "items[" + std::to_string(i) + "]"));
     }
     return page;
 }

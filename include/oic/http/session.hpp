@@ -27,6 +27,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -172,10 +173,8 @@ public:
     /// Waits for a permit, then reuses an idle connection to `o` or opens a new one.
     asio::awaitable<lease, Executor> acquire(origin const& o, asio::ssl::context& tls,
                                              clock::duration connect_timeout, clock::time_point deadline) {
-        auto token = asio::as_tuple(asio::use_awaitable_t<Executor>{});
-        auto [pec] = co_await permits_.async_receive(token);
-        if (pec)
-            fail(pec, "waiting for a free connection to " + o.to_string());
+        if (!permits_.try_receive([](error_code) {}))
+            co_await wait_for_permit(o, deadline);
         if (auto c = take_idle(o))
             co_return lease(this, std::move(c), true);
         lease l(this, nullptr, false); // holds the permit while connecting, gives it back on failure
@@ -210,6 +209,7 @@ private:
 
     asio::awaitable<std::unique_ptr<connection_type>, Executor> connect(origin const& o, asio::ssl::context& tls,
                                                                        clock::time_point deadline);
+    asio::awaitable<void, Executor> wait_for_permit(origin const& o, clock::time_point deadline);
 
     Executor ex_;
     asio::experimental::basic_concurrent_channel<Executor, asio::experimental::channel_traits<>, void(error_code)>
@@ -247,6 +247,29 @@ private:
     mutable std::mutex mutex_;
     std::vector<entry> entries_;
 };
+
+/**
+ * The TLS client context for a CA file, shared by every session that names it. Loading the system
+ * store costs ~30 ms of CPU on Debian, too much to pay per session; an SSL_CTX is safe to share
+ * between threads. The cache holds weak references, so a CA file is read again once no session
+ * uses it any more.
+ */
+inline std::shared_ptr<asio::ssl::context> tls_client_context(std::string const& ca_file) {
+    static std::mutex mutex;
+    static std::map<std::string, std::weak_ptr<asio::ssl::context>> cache;
+    std::lock_guard lock(mutex);
+    if (auto ctx = cache[ca_file].lock())
+        return ctx;
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    error_code ec;
+    ctx->set_default_verify_paths(ec); // a machine without a system store still works with ca_file
+    if (!ca_file.empty() && ctx->load_verify_file(ca_file, ec))
+        fail(error::bad_config, "cannot load CA file " + ca_file);
+    cache[ca_file] = ctx;
+    return ctx;
+}
 
 /// `u` with its scheme, host and port replaced by `o`.
 inline urls::url with_origin(urls::url_view u, origin const& o) {
@@ -298,21 +321,15 @@ public:
 private:
     struct state {
         state(Executor e, session_options o, any_redirect_policy p)
-            : ex(e), opts(std::move(o)), policy(std::move(p)), pool(e, opts.max_connections) {
-            tls.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                            asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                            asio::ssl::context::no_tlsv1_1);
-            error_code ec;
-            tls.set_default_verify_paths(ec); // a machine without a system store still works with ca_file
-            if (!opts.ca_file.empty() && tls.load_verify_file(opts.ca_file, ec))
-                fail(error::bad_config, "cannot load CA file " + opts.ca_file);
+            : ex(e), opts(std::move(o)), policy(std::move(p)), tls(detail::tls_client_context(opts.ca_file)),
+              pool(e, opts.max_connections) {
             if (opts.max_connections == 0 || opts.max_redirects < 0)
                 fail(error::bad_config, "max_connections must be positive and max_redirects not negative");
         }
         Executor ex;
         session_options opts;
         any_redirect_policy policy;
-        asio::ssl::context tls{asio::ssl::context::tls_client};
+        std::shared_ptr<asio::ssl::context> tls;
         detail::connection_pool<Executor> pool;
         detail::redirect_memory memory;
     };

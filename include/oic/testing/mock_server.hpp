@@ -2,10 +2,12 @@
 /**
  * @file A mock of the three hosts an OIC client talks to, over real sockets and (by default) TLS:
  * an OCI identity domain token endpoint, the OIC design-time host serving the Developer API, and
- * the runtime host that redirects Developer API calls to the design-time host.
+ * the runtime host that redirects Developer API calls to the design-time host; plus a fourth,
+ * "foreign" host that a client must not trust, which records whether credentials reached it.
  *
  * It is a test double: every behaviour follows `docs/oic-facts.md`, and the knobs tests need
- * (token revocation, token failures, token latency, request counters) are public.
+ * (token revocation, token failures, token latency, a redirect table, design-time failures,
+ * request counters) are public.
  */
 
 #include <oic/testing/detail/connection_catalog.hpp>
@@ -14,6 +16,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encoding_opts.hpp>
@@ -45,10 +49,14 @@ namespace oic::testing {
 /// How a @ref mock_server is set up. Every field has a usable default.
 struct mock_options {
     bool tls = true;                   ///< false: plain HTTP, and the URLs say `http://`.
-    std::string address = "127.0.0.1"; ///< Where all three listeners bind (IPv4 or IPv6 literal).
+    std::string address = "127.0.0.1"; ///< Where the token, design and runtime listeners bind (IP literal).
     unsigned short token_port = 0;     ///< 0: an ephemeral port.
     unsigned short design_port = 0;    ///< 0: an ephemeral port.
     unsigned short runtime_port = 0;   ///< 0: an ephemeral port.
+    /// Where the foreign host binds (IPv4 or IPv6 literal): another address than `address`, so that
+    /// it is another host to a client, not only another port. The test certificate names it too.
+    std::string foreign_address = "127.0.0.2";
+    unsigned short foreign_port = 0; ///< 0: an ephemeral port.
     std::string client_id = "oic-mock-client";
     /// Contains `!`, which RFC 6749 section 2.3.1 form-encoding changes before Basic encoding.
     std::string client_secret = "mock-secret-Zq7!x";
@@ -75,11 +83,14 @@ struct counters {
     std::uint64_t token_failures = 0;                ///< ...answered with an error (including injected ones).
     std::uint64_t design_api_requests = 0;           ///< Developer API calls on the design-time host.
     std::uint64_t runtime_api_requests = 0;          ///< `/ic/api/...` calls on the runtime host.
-    std::uint64_t redirects = 0;                     ///< Redirects the runtime host sent.
+    /// Redirects sent: the runtime host's own, plus answers from the redirect table on any host.
+    std::uint64_t redirects = 0;
     std::uint64_t unauthorized = 0;                  ///< Design-time calls refused with 401.
     std::uint64_t design_authorization_headers = 0;  ///< Design-time API calls carrying `Authorization`.
     std::uint64_t runtime_authorization_headers = 0; ///< Runtime API calls carrying `Authorization`.
     std::uint64_t connections_accepted = 0;          ///< TCP connections accepted, all listeners.
+    std::uint64_t foreign_requests = 0;              ///< Requests the foreign host received, any path or method.
+    std::uint64_t foreign_authorization_headers = 0; ///< ...carrying `Authorization`, whatever its value.
 
     friend bool operator==(counters const&, counters const&) = default;
 };
@@ -97,6 +108,8 @@ inline boost::json::object to_json(counters const& c) {
         {"design_authorization_headers", c.design_authorization_headers},
         {"runtime_authorization_headers", c.runtime_authorization_headers},
         {"connections_accepted", c.connections_accepted},
+        {"foreign_requests", c.foreign_requests},
+        {"foreign_authorization_headers", c.foreign_authorization_headers},
     };
 }
 
@@ -212,6 +225,41 @@ inline std::string base_url(bool tls, asio::ip::address const& address, unsigned
     return (tls ? "https://" : "http://") + host + ":" + std::to_string(port);
 }
 
+/// Whether `path` is under `/ic/api/` (at least one segment after it), as the Developer API is.
+inline bool is_developer_api_path(urls::segments_view path) {
+    auto it = path.begin();
+    for (std::string_view const expected : {"ic", "api"}) {
+        if (it == path.end() || *it != expected)
+            return false;
+        ++it;
+    }
+    return it != path.end();
+}
+
+/// `text` with every occurrence of `pattern` (not empty) replaced by `replacement`.
+inline std::string replace_all(std::string_view text, std::string_view pattern, std::string_view replacement) {
+    std::string out;
+    for (;;) {
+        auto const at = text.find(pattern);
+        out.append(text.substr(0, at));
+        if (at == std::string_view::npos)
+            return out;
+        out.append(replacement);
+        text.remove_prefix(at + pattern.size());
+    }
+}
+
+/// An Oracle-style error `code` for an HTTP status: its reason phrase without spaces ("NotFound").
+inline std::string status_code_name(unsigned status) {
+    if (http::int_to_status(status) == http::status::unknown)
+        return "Error";
+    std::string name;
+    for (char ch : http::obsolete_reason(http::int_to_status(status)))
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+            name.push_back(ch);
+    return name;
+}
+
 /// A directory that is removed on destruction if this object created it.
 class scratch_directory {
 public:
@@ -253,9 +301,10 @@ private:
 } // namespace detail
 
 /**
- * @brief Token endpoint, design-time host and runtime host of Oracle Integration, on local sockets.
+ * @brief Token endpoint, design-time host and runtime host of Oracle Integration, and a foreign host,
+ * on local sockets.
  *
- * The constructor binds all three listeners and starts serving on a thread of its own, so tests in
+ * The constructor binds all four listeners and starts serving on a thread of its own, so tests in
  * the same process reach it over real sockets; `stop()` or the destructor stops and joins it.
  *
  * - Token host: `POST /oauth2/v1/token` (client credentials grant, client authentication by
@@ -264,12 +313,18 @@ private:
  *   token host and `integrationInstance`; the data set is `options().connections` generated items.
  * - Runtime host: every `/ic/api/...` request is redirected (`redirect_status`) to the same path and
  *   query on the design-time host. It never serves data.
- * - All three: `GET /mock/counters` (no auth) answers @ref counters as JSON.
+ * - Foreign host (`foreign_address`, another host than the others): a host the client must not
+ *   trust. It answers every `GET /ic/api/...` with 200 and an empty page
+ *   (`{"items":[],"hasMore":false,"totalResults":0}`), so that a client that follows a redirect
+ *   there succeeds, and counts every request it receives (`foreign_requests`) and those carrying an
+ *   `Authorization` header (`foreign_authorization_headers`).
+ * - All four: `GET /mock/counters` (no auth) answers @ref counters as JSON, and the redirect table
+ *   (`add_redirect()`) is consulted before any route.
  *
  * TLS uses a fresh test CA (see @ref make_test_certificates); clients trust `ca_file()` or `ca_pem()`.
  *
  * @par Thread safety
- * The accessors and knobs (`get_counters`, `revoke_tokens`, `set_token_failure`, ...) may be called
+ * The accessors and knobs (`get_counters`, `revoke_tokens`, `set_token_failure`, `add_redirect`, ...) may be called
  * from any thread while the server runs. `stop()` and destruction must not race with other calls.
  */
 class mock_server {
@@ -285,23 +340,29 @@ public:
 
         ioc_.emplace(1);
         auto const address = detail::asio::ip::make_address(options_.address);
+        auto const foreign_address = detail::asio::ip::make_address(options_.foreign_address);
         auto token = detail::bind_acceptor(*ioc_, {address, options_.token_port});
         auto design = detail::bind_acceptor(*ioc_, {address, options_.design_port});
         auto runtime = detail::bind_acceptor(*ioc_, {address, options_.runtime_port});
+        auto foreign = detail::bind_acceptor(*ioc_, {foreign_address, options_.foreign_port});
         options_.token_port = token.local_endpoint().port();
         options_.design_port = design.local_endpoint().port();
         options_.runtime_port = runtime.local_endpoint().port();
+        options_.foreign_port = foreign.local_endpoint().port();
         token_url_ = detail::base_url(options_.tls, address, options_.token_port) + "/oauth2/v1/token";
         design_url_ = detail::base_url(options_.tls, address, options_.design_port);
         runtime_url_ = detail::base_url(options_.tls, address, options_.runtime_port);
+        foreign_url_ = detail::base_url(options_.tls, foreign_address, options_.foreign_port);
         catalog_.emplace(options_.connections, design_url_);
 
         set_up_token_listener();
         set_up_design_listener();
         set_up_runtime_listener();
-        start(std::move(token), token_listener_);
-        start(std::move(design), design_listener_);
-        start(std::move(runtime), runtime_listener_);
+        set_up_foreign_listener();
+        start(std::move(token), token_listener_, host::token);
+        start(std::move(design), design_listener_, host::design);
+        start(std::move(runtime), runtime_listener_, host::runtime);
+        start(std::move(foreign), foreign_listener_, host::foreign);
         thread_ = std::thread([this] { run(); });
     }
 
@@ -327,6 +388,8 @@ public:
     std::string design_url() const { return design_url_; }
     /// The runtime host, e.g. `https://127.0.0.1:40125` (no trailing slash).
     std::string runtime_url() const { return runtime_url_; }
+    /// The foreign host, e.g. `https://127.0.0.2:40126` (no trailing slash).
+    std::string foreign_url() const { return foreign_url_; }
     /// Path of a PEM file holding the test CA certificate.
     std::string ca_file() const { return ca_file_; }
     /// The test CA certificate, PEM.
@@ -368,12 +431,67 @@ public:
         token_latency_ = latency;
     }
 
+    /**
+     * Adds a redirect-table entry, replacing any for the same `path`. On every host, before any route
+     * and before any authentication check, a request (any method) whose path equals `path` exactly
+     * (compared as sent, percent-encoding included, without the query) is answered `status` with
+     * `Location: location` and an empty body. Every `{query}` in `location` is replaced by the
+     * request's raw query string (without `?`; empty when there is none), so that
+     * `".../connections?{query}"` keeps `integrationInstance`. An empty `location` sends no `Location`
+     * header at all. `location` is sent as given: absolute, relative or malformed.
+     *
+     * The answer counts in `redirects`. The request still counts as received by its host: on the
+     * runtime host (`/ic/api/...`) in `runtime_api_requests` and `runtime_authorization_headers`, on
+     * the design-time host (`/ic/api/...`) in `design_api_requests` and
+     * `design_authorization_headers`, on the token host (`POST /oauth2/v1/token`) in
+     * `token_requests`, and on the foreign host in its counters as every request does.
+     * @throws std::invalid_argument unless `path` starts with `/` and has no `?` or `#`, `status` is
+     *         300..399 and `location` has no CR, LF or NUL.
+     */
+    void add_redirect(std::string path, unsigned status, std::string location) {
+        if (!path.starts_with('/') || path.find_first_of("?#") != std::string::npos)
+            throw std::invalid_argument("oic::testing::mock_server: a redirect path must start with '/' and "
+                                        "have no query or fragment, not '" + path + "'");
+        if (status < 300 || status > 399)
+            throw std::invalid_argument("oic::testing::mock_server: a redirect status must be 3xx, not " +
+                                        std::to_string(status));
+        if (location.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+            throw std::invalid_argument("oic::testing::mock_server: a redirect Location must not contain "
+                                        "CR, LF or NUL");
+        std::lock_guard lock(mutex_);
+        redirects_[std::move(path)] = redirect_entry{status, std::move(location)};
+    }
+
+    /// Removes every redirect-table entry.
+    void clear_redirects() {
+        std::lock_guard lock(mutex_);
+        redirects_.clear();
+    }
+
+    /**
+     * Makes the next `count` design-time Developer API calls that pass the token check answer `status`
+     * with an Oracle-style body (`{"code":"MisdirectedRequest","message":...}` for 421) instead of
+     * their result. They count in `design_api_requests` as usual. `count` 0 cancels what is left of
+     * an earlier call (`status` is then ignored).
+     * @throws std::invalid_argument if `count` is negative, or positive with `status` outside 400..599.
+     */
+    void set_design_failure(unsigned status, int count) {
+        if (count < 0)
+            throw std::invalid_argument("oic::testing::mock_server: design failure count must not be negative");
+        if (count > 0 && (status < 400 || status > 599))
+            throw std::invalid_argument("oic::testing::mock_server: design failure status must be 4xx or 5xx");
+        std::lock_guard lock(mutex_);
+        design_failure_status_ = status;
+        design_failures_left_ = count;
+    }
+
     /// One line of JSON with everything a client or script needs to talk to this server.
     std::string ready_json() const {
         return boost::json::serialize(boost::json::object{
             {"token_url", token_url_},
             {"design_url", design_url_},
             {"runtime_url", runtime_url_},
+            {"foreign_url", foreign_url_},
             {"ca_file", ca_file_},
             {"client_id", options_.client_id},
             {"client_secret", options_.client_secret},
@@ -388,6 +506,15 @@ private:
     using http_response = detail::http_response;
     using route_context = detail::route_context;
     template <class T> using awaitable = detail::asio::awaitable<T>;
+
+    /// Which of the four listeners.
+    enum class host { token, design, runtime, foreign };
+
+    /// What `add_redirect` stores.
+    struct redirect_entry {
+        unsigned status = 307;
+        std::string location; ///< Empty: no `Location` header.
+    };
 
     static mock_options validated(mock_options options) {
         if (options.redirect_status < 300 || options.redirect_status > 399)
@@ -405,12 +532,15 @@ private:
             throw std::runtime_error("oic::testing::mock_server: cannot write " + ca_file_);
     }
 
-    void start(detail::tcp::acceptor acceptor, detail::listener& l) {
+    void start(detail::tcp::acceptor acceptor, detail::listener& l, host h) {
         l.tls = tls_ ? &*tls_ : nullptr;
         l.idle_timeout = options_.idle_timeout;
         l.on_accept = [this] {
             std::lock_guard lock(mutex_);
             ++stats_.connections_accepted;
+        };
+        l.intercept = [this, h](http_request const& req, detail::urls::url_view target) {
+            return answer_from_redirect_table(h, req, target);
         };
         l.routes.add(detail::http::verb::get, "/mock/counters",
                      [this](route_context const& c) { return handle_counters(c); });
@@ -429,8 +559,8 @@ private:
         }
     }
 
-    // Routes. To add a host (say, a foreign host recording Authorization headers), add a listener
-    // member, give it routes in a set_up_* function, and bind and start it in the constructor.
+    // Routes. To add a host, add a listener member, give it routes in a set_up_* function, and bind
+    // and start it in the constructor.
 
     void set_up_token_listener() {
         token_listener_.name = "token";
@@ -451,6 +581,14 @@ private:
         runtime_listener_.name = "runtime";
         runtime_listener_.routes.add_any_method(
             "/ic/api/*", [this](route_context const& c) { return handle_runtime_api(c); });
+    }
+
+    void set_up_foreign_listener() {
+        foreign_listener_.name = "foreign";
+        // Every request counts, whatever answers it (route, redirect table, 404 or 400).
+        foreign_listener_.on_request = [this](http_request const& req) { record_foreign_request(req); };
+        foreign_listener_.routes.add(detail::http::verb::get, "/ic/api/*",
+                                     [this](route_context const& c) { return handle_foreign_api(c); });
     }
 
     // Token host.
@@ -569,6 +707,7 @@ private:
         std::optional<std::string_view> const token =
             has_authorization ? detail::auth_credentials(authorization->value(), "Bearer") : std::nullopt;
         bool authorized = false;
+        unsigned injected_failure = 0;
         {
             std::lock_guard lock(mutex_);
             ++stats_.design_api_requests;
@@ -578,8 +717,12 @@ private:
                 auto const it = tokens_.find(std::string(*token));
                 authorized = it != tokens_.end() && std::chrono::steady_clock::now() < it->second;
             }
-            if (!authorized)
+            if (!authorized) {
                 ++stats_.unauthorized;
+            } else if (design_failures_left_ > 0) {
+                --design_failures_left_;
+                injected_failure = design_failure_status_;
+            }
         }
         if (!authorized) {
             http_response res = detail::error_response(
@@ -589,6 +732,10 @@ private:
                     token ? "Bearer error=\"invalid_token\"" : "Bearer");
             return res;
         }
+        if (injected_failure != 0)
+            return detail::error_response(injected_failure, detail::status_code_name(injected_failure),
+                                          "The mock server was told to fail this request with HTTP " +
+                                              std::to_string(injected_failure) + ".");
 
         auto const instance = detail::query_value(query_params(ctx), "integrationInstance");
         if (!instance)
@@ -640,10 +787,74 @@ private:
         co_return res;
     }
 
+    // Foreign host.
+
+    void record_foreign_request(http_request const& req) {
+        std::lock_guard lock(mutex_);
+        ++stats_.foreign_requests;
+        if (req.find(detail::http::field::authorization) != req.end())
+            ++stats_.foreign_authorization_headers;
+    }
+
+    awaitable<http_response> handle_foreign_api(route_context const&) {
+        co_return detail::json_response(200, boost::json::object{
+                                                 {"items", boost::json::array{}},
+                                                 {"hasMore", false},
+                                                 {"totalResults", 0},
+                                             });
+    }
+
     // Every host.
 
     awaitable<http_response> handle_counters(route_context const&) {
         co_return detail::json_response(200, to_json(get_counters()));
+    }
+
+    /// The redirect table's answer to `req` on host `h`, or nothing when no entry has its path.
+    std::optional<http_response> answer_from_redirect_table(host h, http_request const& req,
+                                                           detail::urls::url_view target) {
+        redirect_entry entry;
+        {
+            std::lock_guard lock(mutex_);
+            if (redirects_.empty())
+                return std::nullopt;
+            auto const it = redirects_.find(std::string(target.encoded_path()));
+            if (it == redirects_.end())
+                return std::nullopt;
+            entry = it->second;
+
+            // The host received the request even though its routes never see it.
+            bool const has_authorization = req.find(detail::http::field::authorization) != req.end();
+            bool const api = detail::is_developer_api_path(target.segments());
+            ++stats_.redirects;
+            switch (h) {
+            case host::token:
+                if (req.method() == detail::http::verb::post && std::string_view(target.encoded_path()) == "/oauth2/v1/token")
+                    ++stats_.token_requests;
+                break;
+            case host::design:
+                if (api) {
+                    ++stats_.design_api_requests;
+                    if (has_authorization)
+                        ++stats_.design_authorization_headers;
+                }
+                break;
+            case host::runtime:
+                if (api) {
+                    ++stats_.runtime_api_requests;
+                    if (has_authorization)
+                        ++stats_.runtime_authorization_headers;
+                }
+                break;
+            case host::foreign:
+                break; // record_foreign_request() counted it already
+            }
+        }
+        http_response res = detail::make_response(entry.status);
+        if (!entry.location.empty())
+            res.set(detail::http::field::location,
+                    detail::replace_all(entry.location, "{query}", std::string_view(target.encoded_query())));
+        return res;
     }
 
     // Fixed after construction; the server thread reads them without locking.
@@ -651,10 +862,10 @@ private:
     test_certificates certificates_;
     detail::scratch_directory ca_dir_;
     std::string ca_file_;
-    std::string token_url_, design_url_, runtime_url_;
+    std::string token_url_, design_url_, runtime_url_, foreign_url_;
     std::optional<detail::connection_catalog> catalog_;
     std::optional<detail::asio::ssl::context> tls_;
-    detail::listener token_listener_, design_listener_, runtime_listener_;
+    detail::listener token_listener_, design_listener_, runtime_listener_, foreign_listener_;
 
     // Shared between the server thread and callers.
     mutable std::mutex mutex_;
@@ -662,6 +873,9 @@ private:
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> tokens_;
     unsigned token_failure_ = 0;
     std::chrono::milliseconds token_latency_{0};
+    std::unordered_map<std::string, redirect_entry> redirects_;
+    unsigned design_failure_status_ = 0;
+    int design_failures_left_ = 0;
 
     // Last, so that stop() can destroy it while everything above is alive.
     std::optional<detail::asio::io_context> ioc_;

@@ -3,10 +3,10 @@
  * @file The HTTP/1.1 plumbing of the mock server: a router and an accept/serve loop over plain TCP
  * or TLS. It knows nothing of OAuth or OIC; `mock_server.hpp` plugs its routes into it.
  *
- * Everything here runs on one io_context thread. A listener is a router plus a TLS context (or none);
- * adding a host to the mock (say a "foreign" host on 127.0.0.2) is one more listener with its own
- * routes, bound with @ref oic::testing::detail::bind_acceptor and started with
- * @ref oic::testing::detail::accept_loop.
+ * Everything here runs on one io_context thread. A listener is a router plus a TLS context (or none),
+ * and optionally an interceptor that may answer a request before the routes see it; adding a host to
+ * the mock is one more listener with its own routes, bound with
+ * @ref oic::testing::detail::bind_acceptor and started with @ref oic::testing::detail::accept_loop.
  */
 
 #include <boost/asio/as_tuple.hpp>
@@ -202,6 +202,13 @@ private:
     std::vector<route> routes_;
 };
 
+/**
+ * Looks at a request (with its parsed origin-form target) before any route does, and either answers
+ * it or returns nothing to let the routes answer. Called on the server thread; exceptions it throws
+ * become a 500 answer.
+ */
+using request_interceptor = std::function<std::optional<http_response>(http_request const&, urls::url_view)>;
+
 /// One listening host of the mock: its routes and how it speaks.
 struct listener {
     std::string name;                              ///< For diagnostics: "token", "design", "runtime", ...
@@ -209,14 +216,26 @@ struct listener {
     asio::ssl::context* tls = nullptr;             ///< TLS context, or null for plain HTTP.
     std::chrono::milliseconds idle_timeout{30000}; ///< Longest wait for a request (and for each I/O).
     std::function<void()> on_accept; ///< Called on the server thread for every accepted connection.
+    /// Called on the server thread for every request read in full, before it is dispatched (even one
+    /// whose target is malformed). Must not throw.
+    std::function<void(http_request const&)> on_request;
+    request_interceptor intercept; ///< Consulted before `routes`, when set.
 };
 
-/// Routes `req` through `routes`. Never throws: failures become 4xx/5xx answers.
-inline asio::awaitable<http_response> dispatch(router const& routes, http_request const& req) {
+/**
+ * Answers `req`: with `intercept`'s answer if it gives one, otherwise through `routes`.
+ * Never throws: failures become 4xx/5xx answers.
+ */
+inline asio::awaitable<http_response> dispatch(router const& routes, http_request const& req,
+                                               request_interceptor const& intercept = {}) {
     try {
         auto const target = urls::parse_origin_form(req.target());
         if (!target)
             co_return error_response(400, "BadRequest", "The request target is not an origin-form URI.");
+        if (intercept) {
+            if (auto answer = intercept(req, *target))
+                co_return std::move(*answer);
+        }
         auto match = routes.match(req.method(), target->segments());
         if (!match.handler) {
             if (match.allowed.empty())
@@ -292,7 +311,9 @@ template <class Stream> asio::awaitable<session_end> serve_requests(Stream& stre
                 co_return session_end::abandoned;
         } else {
             http_request const req = parser.release();
-            res = co_await dispatch(l.routes, req);
+            if (l.on_request)
+                l.on_request(req);
+            res = co_await dispatch(l.routes, req, l.intercept);
             keep_alive = req.keep_alive();
         }
 
