@@ -12,38 +12,13 @@
 #include <set>
 
 using namespace oic;
+using oic_test::config_for;
+using oic_test::credentials_for;
+using oic_test::error_of;
 using oic_test::run;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-namespace {
-
-client_credentials credentials_for(testing::mock_server const& m, client_auth auth = client_auth::basic) {
-    client_credentials c;
-    c.token_url = m.token_url();
-    c.client_id = m.options().client_id;
-    c.client_secret = secret(m.options().client_secret);
-    c.scope = m.options().scope;
-    c.auth = auth;
-    return c;
-}
-
-client_config config_for(testing::mock_server const& m, std::string base_url) {
-    client_config c;
-    c.credentials = credentials_for(m);
-    c.base_url = std::move(base_url);
-    c.integration_instance = m.options().integration_instance;
-    c.session.ca_file = m.ca_file();
-    return c;
-}
-
-/// Runs `aw` expecting an error_with_diagnostics; returns it.
-template <class T, class Executor>
-error_with_diagnostics error_of(asio::io_context& ioc, asio::awaitable<T, Executor> aw) {
-    return oic_test::error_of([&] { run(ioc, std::move(aw)); });
-}
-
-} // namespace
 
 TEST_CASE("fetch_token over TLS with client_secret_basic and client_secret_post", "[integration][token]") {
     testing::mock_server server;
@@ -160,7 +135,7 @@ TEST_CASE("TLS verification is on by default", "[integration][tls]") {
         CHECK(server.get_counters().token_requests == 0);
     }
     SECTION("a CA file that cannot be read is a config error") {
-        CHECK(oic_test::error_of([&] { http::session(ioc.get_executor(), {.ca_file = "/nonexistent/ca.pem"}); })
+        CHECK(error_of([&] { http::session(ioc.get_executor(), {.ca_file = "/nonexistent/ca.pem"}); })
                   .code() == error::bad_config);
     }
 }
@@ -286,7 +261,7 @@ TEST_CASE("client configuration errors", "[integration][config]") {
     }
     SECTION("bad base URL") {
         auto cfg = config_for(server, "design.example.com/no-scheme");
-        CHECK(oic_test::error_of([&] { client(ioc.get_executor(), cfg); }).code() == error::bad_url);
+        CHECK(error_of([&] { client(ioc.get_executor(), cfg); }).code() == error::bad_url);
     }
     SECTION("plaintext base URL to a non-loopback host") {
         auto cfg = config_for(server, "http://design.example.com");

@@ -7,6 +7,7 @@
 #include <oic/testing/mock_server.hpp>
 
 using namespace oic;
+using oic_test::error_of;
 using oic_test::run;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -15,22 +16,8 @@ namespace {
 
 constexpr char connections_path[] = "/ic/api/integration/v1/connections";
 
-client_config config_for(testing::mock_server const& m) {
-    client_config c;
-    c.credentials.token_url = m.token_url();
-    c.credentials.client_id = m.options().client_id;
-    c.credentials.client_secret = secret(m.options().client_secret);
-    c.credentials.scope = m.options().scope;
-    c.base_url = m.runtime_url();
-    c.integration_instance = m.options().integration_instance;
-    c.session.ca_file = m.ca_file();
-    return c;
-}
-
-template <class T, class Executor>
-error_with_diagnostics error_of(asio::io_context& ioc, asio::awaitable<T, Executor> aw) {
-    return oic_test::error_of([&] { run(ioc, std::move(aw)); });
-}
+/// The client's configuration through the runtime host.
+client_config config_for(testing::mock_server const& m) { return oic_test::config_for(m, m.runtime_url()); }
 
 } // namespace
 

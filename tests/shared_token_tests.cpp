@@ -229,14 +229,7 @@ TEST_CASE("shared token: waiters destroyed with their io_context leave nothing b
 
 namespace {
 client_config storm_config(testing::mock_server const& m, manual_clock const& clock) {
-    client_config c;
-    c.credentials.token_url = m.token_url();
-    c.credentials.client_id = m.options().client_id;
-    c.credentials.client_secret = secret(m.options().client_secret);
-    c.credentials.scope = m.options().scope;
-    c.base_url = m.design_url();
-    c.integration_instance = m.options().integration_instance;
-    c.session.ca_file = m.ca_file();
+    auto c = oic_test::config_for(m, m.design_url());
     c.session.total_timeout = 120s;
     c.token = options_with(clock);
     return c;
