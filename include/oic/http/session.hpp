@@ -182,11 +182,6 @@ public:
         co_return l;
     }
 
-    std::size_t idle_count() const {
-        std::lock_guard lock(mutex_);
-        return idle_.size();
-    }
-
 private:
     std::unique_ptr<connection_type> take_idle(origin const& o) {
         std::lock_guard lock(mutex_);
@@ -304,9 +299,6 @@ public:
 
     executor_type get_executor() const noexcept { return state_->ex; }
     session_options const& options() const noexcept { return state_->opts; }
-
-    /// Number of idle keep-alive connections (for tests and monitoring).
-    std::size_t idle_connections() const { return state_->pool.idle_count(); }
 
     /**
      * @brief Sends `req` to `url` and follows redirects; returns the first non-redirect answer,
