@@ -47,16 +47,17 @@ inline void read_api_error(std::string_view body, diagnostics& d) {
 }
 
 /// A JSON value from a 2xx answer, or the right error for anything else.
-inline boost::json::value parse_api_response(http::response const& res, std::string const& what) {
+inline boost::json::value parse_api_response(http::response const& res, http::urls::url_view url) {
     unsigned const status = res.result_int();
+    auto what = [&] { return "GET " + http::redacted(url); }; // built only when something failed
     if (status >= 200 && status <= 299) {
         boost::system::error_code ec;
         auto v = boost::json::parse(res.body(), ec);
         if (ec)
-            fail(error::api_not_json, diagnostics{.message = what + ": answer is not JSON", .http_status = status});
+            fail(error::api_not_json, diagnostics{.message = what() + ": answer is not JSON", .http_status = status});
         return v;
     }
-    diagnostics d{.message = what, .http_status = status};
+    diagnostics d{.message = what(), .http_status = status};
     read_api_error(res.body(), d);
     if (auto ra = res.find(boost::beast::http::field::retry_after); ra != res.end())
         d.message += " (Retry-After: " + std::string(ra->value().substr(0, 40)) + ")";
@@ -107,12 +108,8 @@ public:
         if (!s->cfg.integration_instance.empty())
             http::append_param(query, "integrationInstance", s->cfg.integration_instance);
         http::urls::url url = s->base;
-        std::string base_path(url.encoded_path());
-        while (base_path.ends_with('/'))
-            base_path.pop_back();
-        url.set_encoded_path(base_path + path);
+        url.set_encoded_path(std::string(url.encoded_path()) + path);
         url.set_encoded_query(query);
-        std::string const what = "GET " + http::redacted(url);
 
         for (bool retried = false;; retried = true) {
             token_ptr const token = co_await s->token.get();
@@ -128,7 +125,7 @@ public:
                 co_await s->token.invalidate(token);
                 continue;
             }
-            co_return detail::parse_api_response(res, what);
+            co_return detail::parse_api_response(res, url);
         }
     }
 
@@ -143,6 +140,10 @@ private:
         http::urls::url url(*u);
         url.remove_query();
         url.remove_fragment();
+        std::string path(url.encoded_path()); // once here, not per call: API paths are appended to it
+        while (path.ends_with('/'))
+            path.pop_back();
+        url.set_encoded_path(path);
         return url;
     }
 
