@@ -489,7 +489,7 @@ mock_counters read_mock_counters(mock_info const& m) {
     oic::http::session session(ioc.get_executor(), session_options_for(m));
     oic::http::urls::url const url(oic::http::urls::parse_uri(m.design_url + "/mock/counters").value());
     oic::http::request req{boost::beast::http::verb::get, "/", 11};
-    auto const res = run_to_completion(ioc, session.send(url, std::move(req)), 10s, "GET /mock/counters");
+    auto const res = run_to_completion(ioc, session.send(url, std::move(req)), 10s, "GET /mock/counters").message;
     if (res.result_int() != 200)
         throw std::runtime_error("GET /mock/counters answered HTTP " + std::to_string(res.result_int()));
     auto const v = json::parse(res.body());
@@ -598,7 +598,7 @@ asio::awaitable<void> naive_call(naive_setup setup) {
         oic::secret const bearer("Bearer " + std::string(token.value.reveal()));
         req.set(boost::beast::http::field::authorization, bearer.reveal());
     }
-    auto const res = co_await session.send(setup.url, std::move(req));
+    auto const res = (co_await session.send(setup.url, std::move(req))).message;
     if (res.result_int() != 200)
         throw std::runtime_error("GET connections answered HTTP " + std::to_string(res.result_int()));
     (void)oic::parse_connections_page(json::parse(res.body())); // the same work as get_connections

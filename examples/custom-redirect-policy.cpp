@@ -24,8 +24,8 @@ struct audited_policy {
     std::shared_ptr<std::vector<std::string>> audit; // copies of the policy share one trail
 
     oic::http::redirect_decision operator()(oic::http::redirect_hop const& hop) const {
-        // The engine asks only about http(s) targets with a host: origin_of() always succeeds here.
-        auto const target = *oic::http::origin_of(hop.target);
+        // Judge the checked origin: it is the very value the connection will use.
+        auto const& target = hop.target_origin;
         bool const forward = (target.tls() || oic::http::is_loopback(target.host)) && allowed.trusts(target);
         audit->push_back("hop " + std::to_string(hop.hop) + ": " + std::to_string(static_cast<unsigned>(hop.status)) +
                          " to " + target.to_string() + (forward ? ", token forwarded" : ", token dropped"));

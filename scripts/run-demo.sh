@@ -27,11 +27,15 @@ ready=$(head -n 1 "$work/ready.json")
 field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" <<<"$ready"; }
 
 echo "mock server: token $(field token_url), runtime $(field runtime_url), design $(field design_url)" >&2
-# The secret goes through the environment, never through a flag value.
+# The secret goes through the environment, never through a flag value. The mock's design-time host
+# is an address, not design.integration.<region>.ocp.oraclecloud.com, so the token may go there on
+# the runtime host's redirect only because it is trusted by name and port (--trust-host).
+design_host=$(field design_url)
+design_host=${design_host#*://}
 OIC_TOKEN_URL=$(field token_url) \
 OIC_CLIENT_ID=$(field client_id) \
 OIC_CLIENT_SECRET=$(field client_secret) \
 OIC_SCOPE=$(field scope) \
 OIC_BASE_URL=$(field runtime_url) \
 OIC_INTEGRATION_INSTANCE=$(field integration_instance) \
-  build/default/bin/oic-connections --cacert "$(field ca_file)" --all "$@"
+  build/default/bin/oic-connections --cacert "$(field ca_file)" --trust-host "$design_host" --all "$@"

@@ -9,9 +9,17 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+
+#include <atomic>
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <optional>
+#include <thread>
+
+#include <unistd.h>
 
 namespace oic_test {
 
@@ -69,14 +77,94 @@ inline oic::client_credentials credentials_for(oic::testing::mock_server const& 
     return c;
 }
 
-/// A client configuration for the mock server, trusting its test CA.
+/// A client configuration for the mock server, trusting its test CA. The mock's design-time host is
+/// an address, not `design.integration.<region>.ocp.oraclecloud.com`, so the default policy does
+/// not derive it from the base URL: it is trusted (on its port) as a user trusts a private host.
 inline oic::client_config config_for(oic::testing::mock_server const& m, std::string base_url) {
     oic::client_config c;
     c.credentials = credentials_for(m);
     c.base_url = std::move(base_url);
     c.integration_instance = m.options().integration_instance;
     c.session.ca_file = m.ca_file();
+    c.trusted_hosts = {m.options().address + ":" + std::to_string(m.options().design_port)};
     return c;
 }
+
+/// One CA file trusting the test CAs of several mock servers (each makes its own); removed on destruction.
+class ca_bundle {
+public:
+    explicit ca_bundle(std::initializer_list<oic::testing::mock_server const*> servers) {
+        int const fd = mkstemp(path_);
+        REQUIRE(fd >= 0);
+        for (auto const* m : servers)
+            REQUIRE(write(fd, m->ca_pem().data(), m->ca_pem().size()) == static_cast<ssize_t>(m->ca_pem().size()));
+        close(fd);
+    }
+    ~ca_bundle() { unlink(path_); }
+    ca_bundle(ca_bundle const&) = delete;
+    ca_bundle& operator=(ca_bundle const&) = delete;
+    std::string path() const { return path_; }
+
+private:
+    char path_[32] = "/tmp/oic-ca-bundle-XXXXXX";
+};
+
+/**
+ * A hostile HTTP server on 127.0.0.1 over plain TCP, for answers no well-behaved server sends. For
+ * each connection it reads the request head, then runs `script` with it and blocking writes; the
+ * script should stop when a write fails or `stopping` is set. One connection at a time, one request
+ * per connection, in its own thread.
+ */
+class raw_server {
+public:
+    using script =
+        std::function<void(asio::ip::tcp::socket&, std::string const& head, std::atomic<bool> const& stopping)>;
+
+    explicit raw_server(script s)
+        : acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}), script_(std::move(s)),
+          thread_([this] { serve(); }) {}
+
+    ~raw_server() {
+        stopping_ = true;
+        asio::io_context wake;
+        asio::ip::tcp::socket knock(wake);
+        boost::system::error_code ec;
+        knock.connect(acceptor_.local_endpoint(), ec); // unblocks accept()
+        thread_.join();
+    }
+
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+    int connections() const { return connections_; }
+
+    /// Writes `bytes`; false once the peer is gone.
+    static bool send(asio::ip::tcp::socket& s, std::string_view bytes) {
+        boost::system::error_code ec;
+        asio::write(s, asio::buffer(bytes), ec);
+        return !ec;
+    }
+
+private:
+    void serve() {
+        for (;;) {
+            asio::ip::tcp::socket socket(ioc_);
+            boost::system::error_code ec;
+            acceptor_.accept(socket, ec);
+            if (ec || stopping_)
+                return;
+            ++connections_;
+            std::string head;
+            asio::read_until(socket, asio::dynamic_buffer(head, 64 * 1024), "\r\n\r\n", ec);
+            if (!ec)
+                script_(socket, head, stopping_);
+        }
+    }
+
+    asio::io_context ioc_;
+    asio::ip::tcp::acceptor acceptor_;
+    script script_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<int> connections_{0};
+    std::thread thread_;
+};
 
 } // namespace oic_test

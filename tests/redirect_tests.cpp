@@ -1,5 +1,6 @@
 // The redirect engine over TLS: who gets the token, chains, loops, downgrades, bad Locations,
-// remembered hops, and the token endpoint going through the same engine.
+// remembered hops, and the token endpoint going through the same engine; then the same promises
+// tried as an attacker would, and hostile byte streams that must end in bounded errors.
 
 #include "common.hpp"
 
@@ -39,7 +40,6 @@ TEST_CASE("the foreign host never sees the token, except under always_forward", 
     SECTION("never_forward") { check(http::never_forward{}, 0); }
     SECTION("same_origin") { check(http::same_origin{}, 0); }
     SECTION("trusted_hosts") { check(http::trusted_hosts{"127.0.0.1", "*.ocp.oraclecloud.com"}, 0); }
-    SECTION("oic_default") { check(http::oic_default({"127.0.0.1"}), 0); }
     SECTION("a user-written policy") {
         int hops = 0;
         check([&hops](http::redirect_hop const& h) {
@@ -180,5 +180,240 @@ TEST_CASE("the token endpoint goes through the same redirect engine", "[integrat
         CHECK(classify(e.code()) == failure_kind::token_endpoint);
         CHECK(server.get_counters().foreign_requests == 1);
         CHECK(server.get_counters().foreign_authorization_headers == 0);
+    }
+}
+
+// ---- Tried as an attacker would ------------------------------------------------------------------
+
+TEST_CASE("the default policy refuses a credentialed redirect to an untrusted host, naming it",
+          "[integration][redirect][security]") {
+    testing::mock_server server;
+    server.add_redirect(connections_path, 307, server.foreign_url() + "/ic/api/elsewhere?{query}");
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server));
+    auto const e = error_of(ioc, get_connections(c, connections_query{}));
+    CHECK(e.code() == error::redirect_refused);
+    std::string const what = e.what();
+    auto const foreign = "127.0.0.2:" + std::to_string(server.options().foreign_port);
+    CHECK_THAT(what, Catch::Contains(foreign) && Catch::Contains("--trust-host"));
+    CHECK(server.get_counters().foreign_requests == 0); // its answer is never taken for the API's
+
+    SECTION("following without the token stays available to those who ask") {
+        client lenient(ioc.get_executor(), config_for(server), http::never_forward{});
+        auto const page = run(ioc, get_connections(lenient, connections_query{}));
+        CHECK(page.url == server.foreign_url() + "/ic/api/elsewhere"); // and the page says who answered
+        CHECK(server.get_counters().foreign_authorization_headers == 0);
+    }
+}
+
+TEST_CASE("a percent-encoded host is never judged, remembered or connected to", "[integration][redirect][security]") {
+    testing::mock_server server;
+    // Decoded, the host reads "127.0.0.2:PORT/.ocp.oraclecloud.com": under *.ocp.oraclecloud.com to a
+    // suffix check, and the foreign host to a URL rebuilt from text.
+    auto const port = std::to_string(server.options().foreign_port);
+    server.add_redirect(connections_path, 307,
+                        "https://127.0.0.2%3A" + port + "%2F.ocp.oraclecloud.com" + connections_path + "?{query}");
+    asio::io_context ioc;
+    auto cfg = config_for(server);
+    cfg.trusted_hosts.push_back("*.ocp.oraclecloud.com"); // even a user who widened the trust is not fooled
+    client c(ioc.get_executor(), cfg);
+    for (int call = 0; call < 2; ++call) {
+        auto const e = error_of(ioc, get_connections(c, connections_query{}));
+        CHECK(e.code() == error::redirect_bad_location);
+    }
+    auto const n = server.get_counters();
+    CHECK(n.runtime_api_requests == 2); // nothing was remembered
+    CHECK(n.foreign_requests == 0);
+    CHECK(n.foreign_authorization_headers == 0);
+}
+
+TEST_CASE("configured hosts are trusted on their port only", "[integration][redirect][security]") {
+    testing::mock_server server;
+    testing::mock_server other; // 127.0.0.1 too, on other ports: the same host, another origin
+    server.add_redirect(connections_path, 307, other.design_url() + connections_path + "?{query}");
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server));
+    auto const e = error_of(ioc, get_connections(c, connections_query{}));
+    CHECK(e.code() == error::redirect_refused);
+    CHECK(other.get_counters().design_api_requests == 0);
+    CHECK(other.get_counters().design_authorization_headers == 0);
+}
+
+TEST_CASE("credentials withheld on one hop stay withheld for the chain (A -> B -> A)",
+          "[integration][redirect][security]") {
+    testing::mock_server server;
+    server.add_redirect("/ic/api/start", 307, server.foreign_url() + "/ic/api/bounce?{query}");
+    server.add_redirect("/ic/api/bounce", 307, server.design_url() + connections_path + "?{query}");
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server), http::trusted_hosts{"127.0.0.1"}); // not 127.0.0.2
+    auto const e = error_of(ioc, c.get_json("/ic/api/start"));
+    CHECK(e.code() == error::api_unauthorized); // the design host saw no token: B chose that hop
+    auto const n = server.get_counters();
+    CHECK(n.foreign_requests == 2); // the first try and the one retry after a fresh token
+    CHECK(n.foreign_authorization_headers == 0);
+    CHECK(n.design_api_requests == 2);
+    CHECK(n.design_authorization_headers == 0);
+    CHECK_THAT(e.what(), Catch::Contains("redirected from")); // the error names who answered
+}
+
+TEST_CASE("a token request's redirect is followed per call, never remembered", "[integration][redirect][token][security]") {
+    testing::mock_server server;
+    testing::mock_server other; // same client id and secret: it issues tokens too
+    server.add_redirect("/oauth2/v1/token", 307, other.token_url());
+    asio::io_context ioc;
+    auto const remember_everything = [](http::redirect_hop const&) {
+        return http::redirect_decision{.forward_credentials = true, .remember = true};
+    };
+    oic_test::ca_bundle const cas({&server, &other});
+    auto opts = config_for(server).session;
+    opts.ca_file = cas.path();
+    http::session s(ioc.get_executor(), opts, remember_everything);
+    auto const creds = oic_test::credentials_for(server);
+    for (int i = 0; i < 3; ++i)
+        CHECK_FALSE(run(ioc, fetch_token(s, creds)).value.empty());
+    CHECK(server.get_counters().token_requests == 3); // every call asked the configured endpoint first
+    CHECK(other.get_counters().tokens_issued == 3);
+}
+
+TEST_CASE("a remembered hop whose target dies is forgotten", "[integration][redirect]") {
+    testing::mock_server server;
+    auto target = std::make_unique<testing::mock_server>(); // issues the token and serves the API
+    server.add_redirect(connections_path, 307, target->design_url() + connections_path + "?{query}");
+    asio::io_context ioc;
+    oic_test::ca_bundle const cas({&server, target.get()});
+    auto cfg = config_for(server);
+    cfg.session.ca_file = cas.path();
+    cfg.credentials.token_url = target->token_url();
+    cfg.trusted_hosts.push_back("127.0.0.1:" + std::to_string(target->options().design_port));
+    client c(ioc.get_executor(), cfg);
+    run(ioc, get_connections(c, connections_query{}));
+    run(ioc, get_connections(c, connections_query{}));
+    CHECK(server.get_counters().runtime_api_requests == 1); // the second call went straight there
+
+    target.reset(); // its port now refuses connections
+    auto const e = error_of(ioc, get_connections(c, connections_query{}));
+    CHECK(classify(e.code()) == failure_kind::network);
+    CHECK(server.get_counters().runtime_api_requests == 2); // forgotten: the call went through the original URL
+    error_of(ioc, get_connections(c, connections_query{}));
+    CHECK(server.get_counters().runtime_api_requests == 3); // and nothing points at the dead host any more
+}
+
+TEST_CASE("get_all_connections stops after max_pages", "[integration][api][security]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    auto cfg = oic_test::config_for(server, server.design_url());
+    cfg.max_pages = 3;
+    client c(ioc.get_executor(), cfg);
+    connections_query q;
+    q.limit = 10; // 120 connections: 12 pages
+    auto const e = error_of(ioc, get_all_connections(c, q));
+    CHECK(e.code() == error::api_too_many_pages);
+    CHECK_THAT(e.what(), Catch::Contains("3 pages"));
+    CHECK(server.get_counters().design_api_requests == 3);
+    q.limit = 50;
+    CHECK(run(ioc, get_all_connections(c, q)).size() == 120); // 3 pages are enough here
+}
+
+// ---- Hostile byte streams: every read is bounded in memory and in time ----------------------------
+
+namespace {
+
+/// `GET url` with a credential header through a session with small limits; the reply or the error.
+struct raw_call {
+    asio::io_context ioc;
+    http::session_options opts;
+    raw_call() {
+        opts.total_timeout = 2s;
+        opts.request_timeout = 2s;
+        opts.max_header_size = 4 * 1024;
+        opts.read_buffer_size = 16 * 1024;
+    }
+    asio::awaitable<http::reply> send(http::session s, std::string const& url) {
+        http::request req{boost::beast::http::verb::get, "/", 11};
+        req.set(boost::beast::http::field::authorization, "Bearer abc");
+        co_return co_await s.send(http::urls::url(url), std::move(req));
+    }
+    http::reply get(http::session s, std::string const& url) { return run(ioc, send(s, url)); }
+    error_with_diagnostics fails(http::session s, std::string const& url) { return error_of(ioc, send(s, url)); }
+};
+
+/// Writes `head`, then `unit` again and again until the client gives up or 64 MiB went out.
+oic_test::raw_server::script endless(std::string head, std::string unit) {
+    return [head, unit](asio::ip::tcp::socket& s, std::string const&, std::atomic<bool> const& stopping) {
+        if (!oic_test::raw_server::send(s, head))
+            return;
+        for (std::size_t sent = 0; sent < 64u * 1024 * 1024 && !stopping; sent += unit.size())
+            if (!oic_test::raw_server::send(s, unit))
+                return;
+    };
+}
+
+} // namespace
+
+TEST_CASE("hostile answers end in bounded errors", "[integration][limits][security]") {
+    raw_call call;
+    std::string const big(4096, 'a');
+    struct hostile {
+        char const* what;
+        oic_test::raw_server::script script;
+    };
+    hostile const cases[] = {
+        {"an endless header line", endless("HTTP/1.1 200 OK\r\nX-Long: ", big)},
+        {"endless header fields", endless("HTTP/1.1 200 OK\r\n", "X-Field: " + big + "\r\n")},
+        {"an endless chunk extension", endless("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=", big)},
+        {"endless trailers", endless("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n", "X-T: " + big + "\r\n")},
+    };
+    for (auto const& c : cases) {
+        INFO(c.what);
+        oic_test::raw_server server(c.script);
+        http::session s(call.ioc.get_executor(), call.opts);
+        auto const started = std::chrono::steady_clock::now();
+        auto const e = call.fails(s, server.url());
+        CHECK(e.code() == error::response_too_large);
+        CHECK(std::chrono::steady_clock::now() - started < 2s); // stopped by the limit, not by the deadline
+    }
+}
+
+TEST_CASE("a trickling server is cut off by the deadline", "[integration][limits][security]") {
+    oic_test::raw_server server([](asio::ip::tcp::socket& s, std::string const&, std::atomic<bool> const& stopping) {
+        if (!oic_test::raw_server::send(s, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"))
+            return;
+        for (int i = 0; i < 500 && !stopping && oic_test::raw_server::send(s, "x"); ++i)
+            std::this_thread::sleep_for(10ms); // a byte at a time, never idle long enough for a read timeout
+    });
+    raw_call call;
+    call.opts.total_timeout = 500ms;
+    http::session s(call.ioc.get_executor(), call.opts);
+    auto const started = std::chrono::steady_clock::now();
+    CHECK(call.fails(s, server.url()).code() == error::timeout);
+    auto const took = std::chrono::steady_clock::now() - started;
+    CHECK(took >= 400ms);
+    CHECK(took < 2s);
+}
+
+TEST_CASE("interim 1xx answers are skipped, and bytes nobody asked for end the reuse of a connection",
+          "[integration][limits]") {
+    raw_call call;
+    SECTION("100 Continue and 103 Early Hints, then the answer") {
+        oic_test::raw_server server([](asio::ip::tcp::socket& s, std::string const&, std::atomic<bool> const&) {
+            oic_test::raw_server::send(s, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
+                                          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+        });
+        http::session s(call.ioc.get_executor(), call.opts);
+        auto const r = call.get(s, server.url() + "/ic/api/x");
+        CHECK(r.message.result_int() == 200);
+        CHECK(r.message.body() == "{}");
+        CHECK(r.url.buffer() == server.url() + "/ic/api/x");
+    }
+    SECTION("an answer smuggled after the answer is never read as the next call's") {
+        oic_test::raw_server server([](asio::ip::tcp::socket& s, std::string const&, std::atomic<bool> const&) {
+            oic_test::raw_server::send(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+                                          "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged");
+            std::this_thread::sleep_for(100ms); // keep the socket open while the client returns it to its pool
+        });
+        http::session s(call.ioc.get_executor(), call.opts);
+        CHECK(call.get(s, server.url()).message.body() == "{}");
+        CHECK(call.get(s, server.url()).message.body() == "{}");
+        CHECK(server.connections() == 2);
     }
 }

@@ -77,6 +77,20 @@ TEST_CASE("token answer parsing", "[unit][token]") {
     CHECK(ok.expires_in == seconds(1800));
     CHECK(ok.scope == "x");
 
+    SECTION("every b64token character is accepted") {
+        auto const t = detail::parse_token_response(
+            200, R"({"access_token":"aZ09-._~+/xyz==","token_type":"Bearer"})", seconds(1));
+        CHECK(t.value.reveal() == "aZ09-._~+/xyz==");
+    }
+    SECTION("server text in diagnostics is escaped") {
+        auto const e = error_of([] {
+            detail::parse_token_response(400, "{\"error\":\"invalid_scope\\u001b[2J\",\"error_description\":\"bad\\r\\nforged\"}",
+                                         seconds(1));
+        });
+        CHECK(e.get_diagnostics().server_code == "invalid_scope\\x1b[2J");
+        CHECK(e.get_diagnostics().server_message == "bad\\x0d\\x0aforged");
+        CHECK(std::string(e.what()).find_first_of("\x1b\r\n") == std::string::npos);
+    }
     SECTION("missing expires_in takes the configured default") {
         auto const t = detail::parse_token_response(200, R"({"access_token":"a","token_type":"Bearer"})", seconds(42));
         CHECK(t.expires_in == seconds(42));
@@ -101,6 +115,13 @@ TEST_CASE("token answer parsing", "[unit][token]") {
             {200, R"({"access_token":"SECRET_TOKEN","token_type":"Bearer","expires_in":-5})", error::token_bad_field_type},
             {200, R"({"access_token":"SECRET_TOKEN","token_type":"Bearer","scope":[]})", error::token_bad_field_type},
             {200, R"({"access_token":"SECRET_TOKEN","token_type":"MAC"})", error::token_unsupported_type},
+            // RFC 6750 b64token only: nothing else ever reaches an Authorization header
+            {200, R"({"access_token":"SECRET_TOKEN\r\nX-Injected: 1","token_type":"Bearer"})", error::token_bad_field_type},
+            {200, R"({"access_token":"SECRET_TOKEN with space","token_type":"Bearer"})", error::token_bad_field_type},
+            {200, R"({"access_token":"SECRET_TOKEN=inside","token_type":"Bearer"})", error::token_bad_field_type},
+            {200, R"({"access_token":"SECRET_TOKEN\u00e9","token_type":"Bearer"})", error::token_bad_field_type},
+            {200, R"({"access_token":"SECRET_TOKEN\u0000","token_type":"Bearer"})", error::token_bad_field_type},
+            {200, R"({"access_token":"==","token_type":"Bearer"})", error::token_bad_field_type},
             {503, "", error::token_http_status},
             {502, "<html>bad gateway SECRET_TOKEN</html>", error::token_http_status},
         };
@@ -259,8 +280,7 @@ TEST_CASE("redirect rules no policy can switch off", "[unit][redirect]") {
     };
     for (auto const& c : cases) {
         INFO(c.from << " " << c.status << " " << c.location << " " << bhttp::to_string(c.method));
-        http::redirect_chain chain{.original = http::urls::url(c.from), .current = http::urls::url(c.from),
-                                   .method = c.method};
+        http::redirect_chain chain(http::urls::url(c.from), c.method);
         auto plan = [&] {
             return http::plan_redirect(chain, static_cast<bhttp::status>(c.status), c.location, http::same_origin{}, 5);
         };
@@ -283,26 +303,22 @@ TEST_CASE("redirect chain limits, loops, body credentials and plaintext", "[unit
     using bhttp::status;
     using bhttp::verb;
     SECTION("hop limit") {
-        http::redirect_chain chain{.original = http::urls::url("https://a.example/0"),
-                                   .current = http::urls::url("https://a.example/0")};
+        http::redirect_chain chain(http::urls::url("https://a.example/0"));
         for (int i = 1; i <= 3; ++i)
             http::plan_redirect(chain, status::found, "/" + std::to_string(i), http::never_forward{}, 3);
         CHECK(error_of([&] { http::plan_redirect(chain, status::found, "/4", http::never_forward{}, 3); }).code() ==
               error::too_many_redirects);
     }
     SECTION("a loop through several URLs") {
-        http::redirect_chain chain{.original = http::urls::url("https://a.example/0"),
-                                   .current = http::urls::url("https://a.example/0")};
+        http::redirect_chain chain(http::urls::url("https://a.example/0"));
         http::plan_redirect(chain, status::found, "/1", http::never_forward{}, 5);
         http::plan_redirect(chain, status::found, "https://b.example/2", http::never_forward{}, 5);
         CHECK(error_of([&] { http::plan_redirect(chain, status::found, "https://a.example/1", http::never_forward{}, 5); })
                   .code() == error::redirect_loop);
     }
     SECTION("client_secret_post body never goes to another origin, even with always_forward") {
-        http::redirect_chain chain{.original = http::urls::url("https://idp.example/token"),
-                                   .current = http::urls::url("https://idp.example/token"),
-                                   .method = verb::post,
-                                   .body_has_credentials = true};
+        http::redirect_chain chain(http::urls::url("https://idp.example/token"), verb::post);
+        chain.body_has_credentials = true;
         CHECK(error_of([&] {
                   http::plan_redirect(chain, status::temporary_redirect, "https://other.example/token",
                                       http::always_forward{}, 5);
@@ -312,14 +328,12 @@ TEST_CASE("redirect chain limits, loops, body credentials and plaintext", "[unit
         CHECK(step.keep_body);
     }
     SECTION("credentials never go over plaintext to a non-loopback host, whatever the policy") {
-        http::redirect_chain chain{.original = http::urls::url("http://127.0.0.1/a"),
-                                   .current = http::urls::url("http://127.0.0.1/a")};
+        http::redirect_chain chain(http::urls::url("http://127.0.0.1/a"));
         auto const step = http::plan_redirect(chain, status::found, "http://example.com/b", http::always_forward{}, 5);
         CHECK_FALSE(step.send_credentials);
     }
     SECTION("a policy may stop following") {
-        http::redirect_chain chain{.original = http::urls::url("https://a.example/0"),
-                                   .current = http::urls::url("https://a.example/0")};
+        http::redirect_chain chain(http::urls::url("https://a.example/0"));
         auto const stop = [](http::redirect_hop const&) { return http::redirect_decision{.follow = false}; };
         auto const e = error_of([&] { http::plan_redirect(chain, status::moved_permanently, "/1", stop, 5); });
         CHECK(e.code() == error::redirect_refused);
@@ -327,11 +341,16 @@ TEST_CASE("redirect chain limits, loops, body credentials and plaintext", "[unit
     }
 }
 
+namespace {
+http::redirect_decision decide(http::any_redirect_policy const& policy, char const* from, char const* to,
+                               bool credentials = true) {
+    http::urls::url const o(from), t(to);
+    return policy(http::redirect_hop{o, o, t, *http::origin_of(o), *http::origin_of(t),
+                                     bhttp::status::temporary_redirect, bhttp::verb::get, 1, credentials});
+}
+} // namespace
+
 TEST_CASE("built-in policies decide forwarding and remembering", "[unit][redirect]") {
-    auto decide = [](auto const& policy, char const* from, char const* to) {
-        http::urls::url const o(from), t(to);
-        return policy(http::redirect_hop{o, o, t, bhttp::status::temporary_redirect, bhttp::verb::get, 1});
-    };
     char const* runtime = "https://inst-abc-fr.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/integration/v1/connections?x=1";
     char const* design = "https://design.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/integration/v1/connections?x=1";
     char const* evil = "https://evil.example.com/ic/api/integration/v1/connections?x=1";
@@ -342,14 +361,150 @@ TEST_CASE("built-in policies decide forwarding and remembering", "[unit][redirec
     CHECK(decide(http::trusted_hosts{"*.ocp.oraclecloud.com"}, runtime, design).forward_credentials);
     CHECK_FALSE(decide(http::trusted_hosts{"*.ocp.oraclecloud.com"}, runtime, evil).forward_credentials);
 
-    http::oic_default const oic;
+    auto const oic = http::oic_default::for_instance({*http::origin_of(http::urls::url_view(runtime))});
     auto const d = decide(oic, runtime, design);
     CHECK(d.follow);
     CHECK(d.forward_credentials);
-    CHECK(d.remember); // runtime -> design keeps path and query: remembered
-    CHECK_FALSE(decide(oic, runtime, evil).forward_credentials);
-    CHECK_FALSE(decide(oic, runtime, "http://design.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/integration/v1/connections?x=1")
-                    .forward_credentials); // https only
-    CHECK_FALSE(decide(oic, runtime, "https://design.integration.eu-frankfurt-1.ocp.oraclecloud.com/other").remember);
+    CHECK(d.remember);
+    // Anything else is not followed with credentials: the caller gets redirect_refused, never an
+    // untrusted host's answer taken for the API's.
+    for (char const* elsewhere :
+         {evil, "http://design.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/x",   // https only
+          "https://design.integration.us-ashburn-1.ocp.oraclecloud.com/ic/api/x",          // another region
+          "https://other-xyz-fr.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/x",  // another tenant
+          "https://design.integration.eu-frankfurt-1.ocp.oraclecloud.com:8443/ic/api/x",   // another port
+          "https://inst-abc-fr.integration.eu-frankfurt-1.ocp.oraclecloud.com:444/ic/api/x"}) {
+        INFO(elsewhere);
+        auto const refused = decide(oic, runtime, elsewhere);
+        CHECK_FALSE(refused.follow);
+        CHECK_FALSE(refused.forward_credentials);
+        CHECK(decide(oic, runtime, elsewhere, false).follow); // nothing to leak: followed
+    }
     CHECK(decide(http::oic_default({"mycorp.example"}), runtime, "https://mycorp.example/x").forward_credentials);
+    auto const widened = http::oic_default::for_instance({*http::origin_of(http::urls::url_view(runtime))},
+                                                         {"*.integration.eu-frankfurt-1.ocp.oraclecloud.com"});
+    CHECK(decide(widened, runtime, "https://other-xyz-fr.integration.eu-frankfurt-1.ocp.oraclecloud.com/x").forward_credentials);
+}
+
+TEST_CASE("configured hosts are trusted on their own port; the design host comes from the region", "[unit][redirect]") {
+    auto o = [](char const* u) { return *http::origin_of(http::urls::url_view(u)); };
+    auto const p = http::oic_default::for_instance({o("https://idcs-1.identity.oraclecloud.com:8443/oauth2/v1/token"),
+                                                    o("https://[::1]:9000/")});
+    CHECK(p.trusts(o("https://idcs-1.identity.oraclecloud.com:8443/x")));
+    CHECK_FALSE(p.trusts(o("https://idcs-1.identity.oraclecloud.com/x")));
+    CHECK_FALSE(p.trusts(o("https://idcs-1.identity.oraclecloud.com:8444/x")));
+    CHECK(p.trusts(o("http://[::1]:9000/x"))); // loopback may be plaintext
+    CHECK_FALSE(p.trusts(o("http://[::1]:9001/x")));
+
+    auto design = [&](char const* u) {
+        auto const d = http::design_host_of(o(u));
+        return d ? d->to_string() : std::string("none");
+    };
+    CHECK(design("https://inst-abc-fr.integration.eu-frankfurt-1.ocp.oraclecloud.com") ==
+          "https://design.integration.eu-frankfurt-1.ocp.oraclecloud.com:443");
+    CHECK(design("https://design.integration.us-phoenix-1.ocp.oraclecloud.com:443/x") ==
+          "https://design.integration.us-phoenix-1.ocp.oraclecloud.com:443");
+    CHECK(design("https://oic-test-inst-axhxufzsltne-px.integration.ocp.oraclecloud.com") == "none"); // no region part
+    CHECK(design("http://inst.integration.eu-frankfurt-1.ocp.oraclecloud.com") == "none");
+    CHECK(design("https://inst.integration.eu-frankfurt-1.ocp.oraclecloud.com.evil.io") == "none");
+    CHECK(design("https://integration.eu-frankfurt-1.ocp.oraclecloud.com") == "none");
+    CHECK(design("https://inst.notintegration.eu-frankfurt-1.ocp.oraclecloud.com") == "none");
+}
+
+TEST_CASE("one host identity: hosts every layer could read differently are refused", "[unit][redirect][host]") {
+    // What the policy judges is what the socket, the resolver, SNI and the certificate check use:
+    // anything a C API or a resolver could read another way never becomes an origin.
+    for (char const* bad : {"https://evil.example%2F.ocp.oraclecloud.com/ic/api/x", // decodes to a path
+                            "https://evil.example%00.ocp.oraclecloud.com/",         // NUL for getaddrinfo
+                            "https://design%2eintegration.x.ocp.oraclecloud.com/",  // encoded dot
+                            "https://ev%69l.example/",                              // any encoding at all
+                            "https://127.0.0.2.example/", "https://127.0.0.1%2F.evil.example/x", // IPv4 + more
+
+                            "https://127.1/", "https://0x7f.0.0.1/", "https://2130706433/", // numbers to inet_aton
+                            "https://example.0x10/", "https://a..b/", "https://a.b./", "https://.a.b/",
+                            "https://a_b.example/", "https://[v1.fe]/", "https://host:0/", "https://host:65536/",
+                            "https://:443/", "ftp://a.example/", "https:///path"}) {
+        INFO(bad);
+        auto const u = http::urls::parse_uri(bad);
+        CHECK((!u || !http::origin_of(*u)));
+        if (u) // as a redirect target: refused before any policy sees it
+        {
+            http::redirect_chain chain(http::urls::url("https://inst.integration.r1.ocp.oraclecloud.com/ic/api/x"));
+            int asked = 0;
+            auto const policy = [&asked](http::redirect_hop const&) {
+                ++asked;
+                return http::redirect_decision{.forward_credentials = true, .remember = true};
+            };
+            CHECK(error_of([&] { http::plan_redirect(chain, bhttp::status::temporary_redirect, bad, policy, 5); })
+                      .code() == error::redirect_bad_location);
+            CHECK(asked == 0);
+        }
+    }
+    auto o = [](char const* u) { return *http::origin_of(http::urls::url_view(u)); };
+    CHECK(o("https://DESIGN.Example.COM/x").host == "design.example.com");
+    CHECK(o("https://xn--bcher-kva.example/").host == "xn--bcher-kva.example");
+    CHECK(o("https://127.0.0.1:8443/").host == "127.0.0.1");
+    CHECK(o("https://[0:0:0:0:0:0:0:1]:9/").host == "::1"); // one address, one origin
+    CHECK(o("https://[::1]:9/").authority() == "[::1]:9");
+    CHECK(o("https://a.example:443/").authority() == "a.example");
+    CHECK(o("http://a.example:8080/").authority() == "a.example:8080");
+    // The URL rebuilt for a remembered hop is set from the origin value, not parsed from text.
+    auto const moved = http::with_origin(http::urls::url_view("https://r.example/ic/api/x?q=1"), o("https://[::1]:9/"));
+    CHECK(moved.buffer() == "https://[::1]:9/ic/api/x?q=1");
+    CHECK(*http::origin_of(moved) == o("https://[::1]:9/"));
+    CHECK(http::is_loopback("localhost"));
+    CHECK_FALSE(http::is_loopback("127.1"));
+    CHECK_FALSE(http::is_loopback("localhost.evil.example"));
+}
+
+TEST_CASE("credentials withheld once stay withheld for the rest of the chain", "[unit][redirect]") {
+    http::redirect_chain chain(http::urls::url("https://a.example/p"));
+    http::trusted_hosts const trust_a{"a.example"};
+    auto const to_b = http::plan_redirect(chain, bhttp::status::found, "https://b.example/q", trust_a, 5);
+    CHECK_FALSE(to_b.send_credentials);
+    auto const back = http::plan_redirect(chain, bhttp::status::found, "https://a.example/chosen-by-b", trust_a, 5);
+    CHECK_FALSE(back.send_credentials); // A -> B -> A: B chose this path, so no token
+    CHECK(chain.credentials_withheld);
+}
+
+TEST_CASE("what may be remembered", "[unit][redirect]") {
+    auto const remember_all = [](http::redirect_hop const&) {
+        return http::redirect_decision{.forward_credentials = true, .remember = true};
+    };
+    auto plan = [&](http::redirect_chain& c, char const* location) {
+        return http::plan_redirect(c, bhttp::status::temporary_redirect, location, remember_all, 5);
+    };
+    char const* start = "https://r.example/ic/api/x?q=1";
+    {
+        http::redirect_chain c{http::urls::url(start)};
+        auto const step = plan(c, "https://d.example/ic/api/x?q=1");
+        CHECK(step.remember); // an origin-only hop away from the original origin
+        CHECK(step.to == *http::origin_of(http::urls::url_view("https://d.example/")));
+        CHECK_FALSE(plan(c, "https://e.example/ic/api/x?q=1").remember); // not from the original origin
+    }
+    {
+        http::redirect_chain c{http::urls::url(start)};
+        CHECK_FALSE(plan(c, "https://d.example/ic/api/other?q=1").remember); // the path changed
+    }
+    {
+        http::redirect_chain c{http::urls::url(start)};
+        c.may_remember = false; // a token request
+        CHECK_FALSE(plan(c, "https://d.example/ic/api/x?q=1").remember);
+    }
+    {
+        http::redirect_chain c(http::urls::url(start), bhttp::verb::post);
+        c.body_has_credentials = true; // 303: the body is dropped, so the hop is allowed, but not remembered
+        CHECK_FALSE(http::plan_redirect(c, bhttp::status::see_other, "https://d.example/ic/api/x?q=1", remember_all, 5)
+                        .remember);
+    }
+}
+
+TEST_CASE("printable escapes what a terminal or a log would obey", "[unit][text]") {
+    CHECK(printable("plain text, Zürich") == "plain text, Zürich");
+    CHECK(printable("a\x1b[2Jb") == "a\\x1b[2Jb");
+    CHECK(printable("line\r\nforged: entry") == "line\\x0d\\x0aforged: entry");
+    CHECK(printable(std::string_view("nul\0x", 5)) == "nul\\x00x");
+    CHECK(printable("del\x7f") == "del\\x7f");
+    CHECK(printable("csi\xc2\x9b" "31m") == "csi\\xc2\\x9b31m");
+    CHECK(printable("back\\x1b") == "back\\\\x1b");
 }

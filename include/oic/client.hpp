@@ -23,7 +23,11 @@ struct client_config {
     std::string base_url;             ///< design-time or runtime host, e.g. `https://design.integration.us-phoenix-1.ocp.oraclecloud.com`
     std::string integration_instance; ///< sent as `integrationInstance` on every call when not empty
     http::session_options session;    ///< TLS, timeouts, limits
-    std::vector<std::string> trusted_hosts; ///< more hosts the default redirect policy forwards the token to
+    /// More hosts the default redirect policy forwards the token to (`host`, `host:port`, `*.suffix`).
+    /// Trusted already: the base URL's and token URL's origins, each on its own port, and the
+    /// design-time host of the base URL's region.
+    std::vector<std::string> trusted_hosts;
+    int max_pages = 1000;             ///< `get_all_connections` fails with `api_too_many_pages` past this
     shared_token_options token;       ///< refresh-ahead, expiry margin, failure backoff, clock
 };
 
@@ -46,21 +50,30 @@ inline void read_api_error(std::string_view body, diagnostics& d) {
     d.server_message = server_text(msg);
 }
 
+/// "GET <the URL that answered>", and where the call started when redirects took it elsewhere.
+inline std::string describe_call(http::reply const& r, http::urls::url_view asked) {
+    std::string s = "GET " + http::redacted(r.url);
+    if (r.url != asked)
+        s += " (redirected from " + http::redacted(asked) + ")";
+    return s;
+}
+
 /// A JSON value from a 2xx answer, or the right error for anything else.
-inline boost::json::value parse_api_response(http::response const& res, http::urls::url_view url) {
+inline boost::json::value parse_api_response(http::reply const& r, http::urls::url_view asked) {
+    auto const& res = r.message;
     unsigned const status = res.result_int();
-    auto what = [&] { return "GET " + http::redacted(url); }; // built only when something failed
     if (status >= 200 && status <= 299) {
         boost::system::error_code ec;
         auto v = boost::json::parse(res.body(), ec);
         if (ec)
-            fail(error::api_not_json, diagnostics{.message = what() + ": answer is not JSON", .http_status = status});
+            fail(error::api_not_json,
+                 diagnostics{.message = describe_call(r, asked) + ": answer is not JSON", .http_status = status});
         return v;
     }
-    diagnostics d{.message = what(), .http_status = status};
+    diagnostics d{.message = describe_call(r, asked), .http_status = status};
     read_api_error(res.body(), d);
     if (auto ra = res.find(boost::beast::http::field::retry_after); ra != res.end())
-        d.message += " (Retry-After: " + std::string(ra->value().substr(0, 40)) + ")";
+        d.message += " (Retry-After: " + printable(ra->value().substr(0, 40)) + ")";
     fail(status == 401 ? error::api_unauthorized : error::api_http_status, std::move(d));
 }
 
@@ -88,7 +101,10 @@ public:
     /// A client that uses `token`, e.g. one shared by several clients with the same credentials.
     basic_client(client_config cfg, http::basic_session<Executor> session, basic_shared_token<Executor> token)
         : state_(std::make_shared<state const>(parse_base(cfg.base_url), std::move(cfg), std::move(session),
-                                               std::move(token))) {}
+                                               std::move(token))) {
+        if (state_->cfg.max_pages < 1)
+            fail(error::bad_config, "max_pages must be at least 1");
+    }
 
     executor_type get_executor() const noexcept { return state_->session.get_executor(); }
     client_config const& config() const noexcept { return state_->cfg; }
@@ -104,6 +120,16 @@ public:
      * @param query  encoded query without `integrationInstance` (see `http::append_param`)
      */
     asio::awaitable<boost::json::value, Executor> get_json(std::string path, std::string query = {}) const {
+        auto [url, answer] = co_await get(std::move(path), std::move(query));
+        co_return detail::parse_api_response(answer, url);
+    }
+
+    /**
+     * @brief As `get_json`, with the URL that answered: the answer's JSON and where it came from.
+     * @return the URL asked for, and the reply (its `url` is the one that answered).
+     */
+    asio::awaitable<std::pair<http::urls::url, http::reply>, Executor> get(std::string path,
+                                                                           std::string query = {}) const {
         auto const s = state_; // the call keeps the state alive: the caller's handle may go away
         if (!s->cfg.integration_instance.empty())
             http::append_param(query, "integrationInstance", s->cfg.integration_instance);
@@ -120,12 +146,12 @@ public:
                 secret const bearer("Bearer " + std::string(token->value.reveal()));
                 req.set(boost::beast::http::field::authorization, bearer.reveal());
             }
-            auto const res = co_await s->session.send(url, std::move(req));
-            if (res.result() == boost::beast::http::status::unauthorized && !retried) {
+            auto answer = co_await s->session.send(url, std::move(req));
+            if (answer.message.result() == boost::beast::http::status::unauthorized && !retried) {
                 co_await s->token.invalidate(token);
                 continue;
             }
-            co_return detail::parse_api_response(res, url);
+            co_return std::pair{std::move(url), std::move(answer)};
         }
     }
 
@@ -135,8 +161,8 @@ private:
 
     static http::urls::url parse_base(std::string const& s) {
         auto u = http::urls::parse_uri(s);
-        if (!u || !http::origin_of(*u))
-            fail(error::bad_url, "base_url is not an http(s) URL with a host");
+        if (!u || !http::origin_of(*u) || u->has_userinfo())
+            fail(error::bad_url, "base_url is not an http(s) URL with a plain host name or IP address and no userinfo");
         http::urls::url url(*u);
         url.remove_query();
         url.remove_fragment();
@@ -148,12 +174,12 @@ private:
     }
 
     static http::oic_default default_policy(client_config const& cfg) {
-        std::vector<std::string> hosts = cfg.trusted_hosts;
+        std::vector<http::origin> configured;
         for (auto const* s : {&cfg.base_url, &cfg.credentials.token_url})
             if (auto u = http::urls::parse_uri(*s))
                 if (auto o = http::origin_of(*u))
-                    hosts.push_back(o->host);
-        return http::oic_default(std::move(hosts));
+                    configured.push_back(*o);
+        return http::oic_default::for_instance(configured, cfg.trusted_hosts);
     }
 
     struct state {
@@ -172,17 +198,21 @@ using client = basic_client<>;
 template <class Executor>
 asio::awaitable<connections_page, Executor> get_connections(basic_client<Executor> client,
                                                             connections_query query = {}) {
-    auto v = co_await client.get_json("/ic/api/integration/v1/connections", to_query_string(query));
-    co_return parse_connections_page(std::move(v));
+    auto [url, answer] = co_await client.get("/ic/api/integration/v1/connections", to_query_string(query));
+    auto page = parse_connections_page(detail::parse_api_response(answer, url));
+    page.url = http::redacted(answer.url);
+    co_return page;
 }
 
-/// Every connection matching `query`, walking the pages (`hasMore`, `offset`) to the end.
+/// Every connection matching `query`, walking the pages (`hasMore`, `offset`) to the end, at most
+/// `client_config::max_pages` pages (then `error::api_too_many_pages`).
 template <class Executor>
 asio::awaitable<std::vector<connection>, Executor> get_all_connections(basic_client<Executor> client,
                                                                        connections_query query = {}) {
     std::vector<connection> all;
     query.offset = query.offset.value_or(0);
-    for (;;) {
+    int const max_pages = client.config().max_pages;
+    for (int pages = 1;; ++pages) {
         auto page = co_await get_connections(client, query);
         bool const empty = page.items.empty();
         *query.offset += static_cast<int>(page.items.size());
@@ -190,7 +220,10 @@ asio::awaitable<std::vector<connection>, Executor> get_all_connections(basic_cli
         if (!page.has_more)
             co_return all;
         if (empty)
-            fail(error::api_bad_field_type, "connections answer says hasMore but its page is empty");
+            fail(error::api_bad_field_type, "connections answer from " + page.url + " says hasMore but its page is empty");
+        if (pages >= max_pages)
+            fail(error::api_too_many_pages, "connections answer from " + page.url + " still says hasMore after " +
+                                                std::to_string(pages) + " pages (client_config::max_pages)");
     }
 }
 

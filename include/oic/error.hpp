@@ -5,6 +5,7 @@
 #include <boost/system/system_error.hpp>
 
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 namespace oic {
@@ -21,6 +22,7 @@ enum class error {
     // transport
     timeout,        ///< connect, request or total deadline passed
     body_too_large, ///< a response body exceeded the configured limit
+    response_too_large, ///< header, chunk framing or trailers exceeded the read limits
 
     // token endpoint
     token_rejected,        ///< RFC 6749 section 5.2 error answer (see diagnostics)
@@ -35,6 +37,7 @@ enum class error {
     api_unauthorized,   ///< 401 even with a freshly fetched token
     api_not_json,       ///< the answer is not JSON
     api_bad_field_type, ///< a field has the wrong JSON type
+    api_too_many_pages, ///< a walk over pages passed the configured page limit
 
     // redirects
     redirect_refused,      ///< the redirect policy chose not to follow; diagnostics hold the status
@@ -56,6 +59,7 @@ public:
         case error::bad_config: return "bad configuration";
         case error::timeout: return "timed out";
         case error::body_too_large: return "response body too large";
+        case error::response_too_large: return "response header or framing too large";
         case error::token_rejected: return "token endpoint rejected the request";
         case error::token_http_status: return "token endpoint answered an HTTP error";
         case error::token_not_json: return "token endpoint answer is not JSON";
@@ -66,6 +70,7 @@ public:
         case error::api_unauthorized: return "API rejected a freshly fetched token";
         case error::api_not_json: return "API answer is not JSON";
         case error::api_bad_field_type: return "API answer has a field of the wrong type";
+        case error::api_too_many_pages: return "API kept answering hasMore past the page limit";
         case error::redirect_refused: return "redirect not followed by policy";
         case error::too_many_redirects: return "too many redirects";
         case error::redirect_loop: return "redirect loop";
@@ -94,11 +99,44 @@ inline failure_kind classify(error_code const& ec) noexcept {
     auto const e = static_cast<error>(ec.value());
     if (e == error::bad_url || e == error::insecure_transport || e == error::bad_config)
         return failure_kind::config;
-    if (e == error::timeout || e == error::body_too_large)
+    if (e == error::timeout || e == error::body_too_large || e == error::response_too_large)
         return failure_kind::network;
     if (e >= error::token_rejected && e <= error::token_unsupported_type)
         return failure_kind::token_endpoint;
     return failure_kind::api;
+}
+
+/**
+ * @brief `text` safe to print to a terminal or a log line: C0 and C1 control characters and DEL
+ * become `\xNN` (a server cannot move the cursor, clear the screen or forge a log line), and a
+ * backslash becomes `\\`, so escaped text cannot pass for an escape. Everything else, UTF-8
+ * included, is kept.
+ */
+inline std::string printable(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    auto hex = [&out](unsigned char c) {
+        constexpr char digits[] = "0123456789abcdef";
+        out += "\\x";
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    };
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        auto const c = static_cast<unsigned char>(text[i]);
+        auto const next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+        if (c < 0x20 || c == 0x7f) {
+            hex(c);
+        } else if (c == 0xc2 && next >= 0x80 && next <= 0x9f) { // U+0080..U+009F, e.g. CSI
+            hex(c);
+            hex(next);
+            ++i;
+        } else if (c == '\\') {
+            out += "\\\\";
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
 }
 
 /// What went wrong, beyond the code. Never holds a secret or a token.

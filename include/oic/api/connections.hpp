@@ -54,6 +54,7 @@ struct connection {
 
 /// One page of connections.
 struct connections_page {
+    std::string url; ///< the URL that answered, after redirects (without query)
     std::vector<connection> items;
     bool has_more = false;
     std::optional<std::int64_t> total_results;

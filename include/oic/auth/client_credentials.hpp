@@ -12,6 +12,7 @@
 #include <boost/json/value.hpp>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -83,12 +84,23 @@ inline http::request make_token_request(client_credentials const& c) {
     return req;
 }
 
-/// Longest server text copied into diagnostics.
+/// Server text for diagnostics: at most 300 bytes, control characters escaped (see `printable`).
 inline std::string server_text(boost::json::value const* v) {
     if (!v || !v->is_string())
         return {};
     std::string_view s = v->get_string();
-    return std::string(s.substr(0, 300));
+    return printable(s.substr(0, 300));
+}
+
+/// RFC 6750 section 2.1 `b64token`: the only bearer token text that goes into a header.
+inline bool is_b64token(std::string_view t) {
+    auto const end = t.find_last_not_of('=');
+    if (end == std::string_view::npos)
+        return false;
+    return std::all_of(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(end) + 1, [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+               c == '_' || c == '~' || c == '+' || c == '/';
+    });
 }
 
 /**
@@ -124,6 +136,8 @@ inline access_token parse_token_response(unsigned status, std::string_view body,
              diagnostics{.message = "token answer has no access_token", .http_status = status});
     if (!tok->is_string() || tok->get_string().empty())
         bad_type("access_token is not a non-empty string");
+    if (!is_b64token(tok->get_string()))
+        bad_type("access_token has characters a bearer token cannot have (RFC 6750 b64token)");
     auto const* type = obj->if_contains("token_type");
     if (!type)
         fail(error::token_missing_field, diagnostics{.message = "token answer has no token_type", .http_status = status});
@@ -133,7 +147,7 @@ inline access_token parse_token_response(unsigned status, std::string_view body,
     if (t.size() != 6 || !std::equal(t.begin(), t.end(), "bearer",
                                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
         fail(error::token_unsupported_type,
-             diagnostics{.message = "token_type is '" + std::string(t.substr(0, 40)) + "', expected Bearer",
+             diagnostics{.message = "token_type is '" + printable(t.substr(0, 40)) + "', expected Bearer",
                          .http_status = status});
 
     access_token result{.value = secret(std::string(tok->get_string())),
@@ -179,14 +193,17 @@ inline access_token parse_token_response(unsigned status, std::string_view body,
 template <class Executor>
 asio::awaitable<access_token, Executor> fetch_token(http::basic_session<Executor> session, client_credentials creds) {
     auto url = http::urls::parse_uri(creds.token_url);
-    if (!url)
-        fail(error::bad_url, "token_url is not an absolute URL");
+    if (!url || url->has_userinfo())
+        fail(error::bad_url, "token_url is not an absolute URL without userinfo");
     // Named, not temporaries in the co_await expression (see connections_query).
     auto req = detail::make_token_request(creds);
+    // A token request's redirects are followed per call under the rules, never remembered.
     http::send_options const options{.body_has_credentials = creds.auth == client_auth::post,
-                                     .max_body_size = creds.max_response_size};
-    auto res = co_await session.send(*url, std::move(req), options);
-    co_return detail::parse_token_response(res.result_int(), res.body(), creds.default_expires_in);
+                                     .max_body_size = creds.max_response_size,
+                                     .use_redirect_memory = false};
+    auto const answer = co_await session.send(*url, std::move(req), options);
+    co_return detail::parse_token_response(answer.message.result_int(), answer.message.body(),
+                                           creds.default_expires_in);
 }
 
 } // namespace oic

@@ -18,6 +18,7 @@
 #include <concepts>
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,9 +31,12 @@ struct redirect_hop {
     urls::url_view original;   ///< the URL the caller asked for
     urls::url_view current;    ///< the URL that answered with the redirect
     urls::url_view target;     ///< `Location`, resolved against `current`
+    origin original_origin;    ///< where the call started
+    origin target_origin;      ///< where the hop goes: the very value the connection will use; judge this
     beast_http::status status; ///< 301, 302, 303, 307 or 308
     beast_http::verb method;   ///< method of the request that was redirected
     int hop;                   ///< 1 for the first redirect of a request
+    bool credentials;          ///< the request carries credentials that this hop may forward or withhold
 };
 
 /// A policy's answer. The defaults follow without credentials and remember nothing.
@@ -59,7 +63,7 @@ struct never_forward {
 /// Forward only when the target has the original request's scheme, host and port (httpx).
 struct same_origin {
     redirect_decision operator()(redirect_hop const& h) const {
-        return {.forward_credentials = origin_of(h.target) == origin_of(h.original)};
+        return {.forward_credentials = h.target_origin == h.original_origin};
     }
 };
 
@@ -76,6 +80,8 @@ public:
     explicit trusted_hosts(std::vector<std::string> patterns) : patterns_(std::move(patterns)) {}
 
     void add(std::string pattern) { patterns_.push_back(std::move(pattern)); }
+    /// Trusts exactly this origin's host on this origin's port.
+    void add(origin const& o) { add(o.url_host() + ":" + std::to_string(o.port)); }
 
     bool trusts(origin const& o) const {
         for (auto const& p : patterns_)
@@ -84,10 +90,7 @@ public:
         return false;
     }
 
-    redirect_decision operator()(redirect_hop const& h) const {
-        auto const o = origin_of(h.target);
-        return {.forward_credentials = o && trusts(*o)};
-    }
+    redirect_decision operator()(redirect_hop const& h) const { return {.forward_credentials = trusts(h.target_origin)}; }
 
 private:
     static bool iequals(std::string_view a, std::string_view b) {
@@ -131,22 +134,56 @@ struct always_forward {
 };
 
 /**
- * @brief The client's default: forward only over https (or to loopback) to the configured hosts
- * and to `*.ocp.oraclecloud.com`, and remember a hop that only changes the origin (runtime host ->
- * design-time host), so later calls skip the round trip.
+ * @brief The design-time host that serves the Developer API for an OIC host of a region:
+ * `design.integration.<region>.ocp.oraclecloud.com` on 443 for
+ * `https://<instance>.integration.<region>.ocp.oraclecloud.com` (or the design host itself).
+ * nullopt for any other host, and for runtime hosts without a region part.
+ */
+inline std::optional<origin> design_host_of(origin const& o) {
+    constexpr std::string_view suffix = ".ocp.oraclecloud.com";
+    std::string_view h = o.host;
+    if (!o.tls() || !h.ends_with(suffix))
+        return std::nullopt;
+    h.remove_suffix(suffix.size()); // "<instance>.integration.<region>"
+    auto const dot = h.rfind('.');
+    if (dot == std::string_view::npos || !h.substr(0, dot).ends_with(".integration"))
+        return std::nullopt;
+    auto const region = h.substr(dot + 1);
+    if (region == "integration")
+        return std::nullopt;
+    return origin{"https", "design.integration." + std::string(region) + std::string(suffix), 443};
+}
+
+/**
+ * @brief The client's default: credentials go only over https (or to loopback) to trusted origins;
+ * a redirect of a credentialed request anywhere else is not followed (`error::redirect_refused`
+ * names the host), so an answer from an untrusted host is never taken for the API's answer.
+ * Hops to a trusted origin are remembered (runtime host -> design-time host), so later calls skip
+ * the round trip.
+ *
+ * `for_instance` builds what the client uses: the configured base URL and token URL origins, each
+ * on its own port, plus the design-time host of the base URL's region. Widen it with more
+ * `trusted_hosts` patterns (`host`, `host:port`, `*.suffix`).
  */
 class oic_default {
 public:
-    explicit oic_default(std::vector<std::string> configured_hosts = {}) : trusted_(std::move(configured_hosts)) {
-        trusted_.add("*.ocp.oraclecloud.com");
+    explicit oic_default(std::vector<std::string> trusted_patterns = {}) : trusted_(std::move(trusted_patterns)) {}
+
+    static oic_default for_instance(std::vector<origin> const& configured, std::vector<std::string> more = {}) {
+        oic_default p(std::move(more));
+        for (auto const& o : configured) {
+            p.trusted_.add(o);
+            if (auto design = design_host_of(o))
+                p.trusted_.add(*design);
+        }
+        return p;
     }
 
+    bool trusts(origin const& o) const { return (o.tls() || is_loopback(o.host)) && trusted_.trusts(o); }
+
     redirect_decision operator()(redirect_hop const& h) const {
-        auto const o = origin_of(h.target);
-        bool const forward = o && (o->tls() || is_loopback(o->host)) && trusted_.trusts(*o);
-        bool const origin_only = h.target.encoded_path() == h.current.encoded_path() &&
-                                 h.target.encoded_query() == h.current.encoded_query();
-        return {.forward_credentials = forward, .remember = forward && origin_only};
+        bool const forward = trusts(h.target_origin);
+        return {.follow = forward || !h.credentials, .forward_credentials = forward, .remember = forward};
     }
 
 private:
@@ -158,21 +195,39 @@ static_assert(redirect_policy<never_forward> && redirect_policy<same_origin> &&
 
 /// The state of one request's redirect chain.
 struct redirect_chain {
+    /// @throws error_with_diagnostics (`error::bad_url`) when `url` has no origin this library connects to.
+    explicit redirect_chain(urls::url url, beast_http::verb m = beast_http::verb::get)
+        : original(std::move(url)), original_origin(checked_origin(original)), current(original),
+          current_origin(original_origin), method(m) {}
+
     urls::url original;
+    origin original_origin;
     urls::url current;
-    beast_http::verb method = beast_http::verb::get;
+    origin current_origin; ///< where the next request goes
+    beast_http::verb method;
+    bool has_credentials = true;       ///< the request carries credentials (headers or body)
     bool body_has_credentials = false; ///< client_secret_post: the body must not cross origins
+    bool may_remember = true;          ///< false for token requests: their hops are followed per call
+    bool credentials_withheld = false; ///< once withheld on a hop, withheld for the rest of the chain
     int hops = 0;
     std::vector<std::string> visited{}; ///< every URL of the chain, to detect loops
+
+private:
+    static origin checked_origin(urls::url_view u) {
+        if (auto o = origin_of(u))
+            return *o;
+        fail(error::bad_url, "not an http(s) URL with a plain host name or IP address: " + redacted(u));
+    }
 };
 
 /// What to do next after a 3xx answer.
 struct redirect_step {
     urls::url target;
+    origin to;
     beast_http::verb method;
     bool keep_body;
     bool send_credentials;
-    bool remember;
+    bool remember; ///< remember `chain.original_origin -> to` once `to` has answered
 };
 
 /// True for the statuses this library follows.
@@ -186,10 +241,13 @@ inline bool is_redirect(beast_http::status s) {
  * @brief Applies the fixed rules and the policy to one redirect; advances `chain` on success.
  *
  * Rules no policy can switch off: the hop limit; loop detection; a bad `Location` (missing,
- * unparsable, userinfo, a scheme other than http/https) is an error; https -> http is an error;
- * 303, and 301/302 after POST, become GET without a body; 307/308 keep method and body; a body with
- * credentials never goes to another origin; credentials never go over plaintext http to a
- * non-loopback host.
+ * unparsable, userinfo, a scheme other than http/https, a host that is not a plain host name or IP
+ * literal) is an error; https -> http is an error; 303, and 301/302 after POST, become GET without
+ * a body; 307/308 keep method and body; a body with credentials never goes to another origin;
+ * credentials never go over plaintext http to a non-loopback host; once withheld on a hop, they
+ * stay withheld for the rest of the chain. A hop is remembered only when the policy asks, it
+ * leaves the original origin, keeps path and query, and the request may be remembered (not a
+ * token request, no credentials in the body).
  *
  * @throws error_with_diagnostics on any refusal.
  */
@@ -205,7 +263,7 @@ inline redirect_step plan_redirect(redirect_chain& chain, beast_http::status sta
     if (location.empty())
         refuse(error::redirect_bad_location, "redirect without a Location header from " + redacted(chain.current));
     auto const ref = urls::parse_uri_reference(location);
-    if (!ref)
+    if (!ref || !detail::path_follows_authority(*ref))
         refuse(error::redirect_bad_location, "unparsable Location in redirect from " + redacted(chain.current));
     urls::url target;
     if (auto r = urls::resolve(chain.current, *ref, target); !r)
@@ -216,9 +274,10 @@ inline redirect_step plan_redirect(redirect_chain& chain, beast_http::status sta
         refuse(error::redirect_bad_location, "Location with userinfo in redirect from " + redacted(chain.current));
     auto const to = origin_of(target);
     if (!to)
-        refuse(error::redirect_bad_location, "Location is not an http(s) URL with a host, in redirect from " +
-                                                 redacted(chain.current));
-    if (origin_of(chain.current)->tls() && !to->tls())
+        refuse(error::redirect_bad_location,
+               "Location is not an http(s) URL with a plain host name or IP address, in redirect from " +
+                   redacted(chain.current));
+    if (chain.current_origin.tls() && !to->tls())
         refuse(error::redirect_downgrade, "redirect from " + redacted(chain.current) + " to plaintext " + redacted(target));
     if (chain.visited.empty())
         chain.visited.emplace_back(chain.original.buffer());
@@ -227,28 +286,42 @@ inline redirect_step plan_redirect(redirect_chain& chain, beast_http::status sta
         if (seen == key)
             refuse(error::redirect_loop, "redirect loop at " + redacted(target));
 
-    redirect_decision const d =
-        policy(redirect_hop{chain.original, chain.current, target, status, chain.method, chain.hops + 1});
+    redirect_decision const d = policy(redirect_hop{chain.original, chain.current, target, chain.original_origin, *to,
+                                                    status, chain.method, chain.hops + 1, chain.has_credentials});
     if (!d.follow)
-        refuse(error::redirect_refused, "redirect to " + redacted(target) + " not followed by policy");
+        refuse(error::redirect_refused,
+               std::string(beast_http::obsolete_reason(status)) + " from " + redacted(chain.current) + " to " +
+                   to->to_string() + " not followed: the redirect policy does not trust " + to->authority() +
+                   (chain.has_credentials ? " with credentials (to send them there, trust it: "
+                                            "client_config::trusted_hosts, CLI --trust-host " +
+                                                to->url_host() + ":" + std::to_string(to->port) +
+                                                "; to follow without them, use http::never_forward)"
+                                          : ""));
 
     using beast_http::verb;
     bool const to_get = status == beast_http::status::see_other
                             ? chain.method != verb::head
                             : (status == beast_http::status::moved_permanently || status == beast_http::status::found) &&
                                   chain.method == verb::post;
+    bool const send = d.forward_credentials && !chain.credentials_withheld && (to->tls() || is_loopback(to->host));
+    bool const origin_only = target.encoded_path() == chain.current.encoded_path() &&
+                             target.encoded_query() == chain.current.encoded_query();
     redirect_step step{.target = std::move(target),
+                       .to = *to,
                        .method = to_get ? verb::get : chain.method,
                        .keep_body = !to_get,
-                       .send_credentials = d.forward_credentials && (to->tls() || is_loopback(to->host)),
-                       .remember = d.remember};
-    if (step.keep_body && chain.body_has_credentials && *to != *origin_of(chain.original))
+                       .send_credentials = send,
+                       .remember = d.remember && chain.may_remember && !chain.body_has_credentials && origin_only &&
+                                   chain.current_origin == chain.original_origin && *to != chain.original_origin};
+    if (step.keep_body && chain.body_has_credentials && *to != chain.original_origin)
         refuse(error::redirect_body_credentials,
                "redirect would re-send client credentials in the body to " + to->to_string());
 
     chain.hops += 1;
     chain.method = step.method;
     chain.current = step.target;
+    chain.current_origin = *to;
+    chain.credentials_withheld = chain.credentials_withheld || !send;
     chain.visited.push_back(key);
     return step;
 }

@@ -50,6 +50,8 @@ struct session_options {
     clock::duration request_timeout = std::chrono::seconds(30);  ///< one exchange: write the request, read the answer
     clock::duration total_timeout = std::chrono::seconds(60);    ///< one call, redirects and retries included
     std::size_t max_body_size = 16 * 1024 * 1024;                ///< answers larger than this fail
+    std::size_t max_header_size = 16 * 1024;  ///< status line + header fields; also each chunk header and the trailers
+    std::size_t read_buffer_size = 64 * 1024; ///< a connection's read buffer never grows past this (>= max_header_size)
     std::size_t max_connections = 16;                            ///< open at once, all origins together
     int max_redirects = 5;                                       ///< hop limit per call
 };
@@ -58,6 +60,13 @@ struct session_options {
 struct send_options {
     bool body_has_credentials = false; ///< client_secret_post: the body may not cross origins
     std::size_t max_body_size = 0;     ///< 0: the session's limit
+    bool use_redirect_memory = true;   ///< false (token requests): neither use nor learn remembered hops
+};
+
+/// An answer and the URL that gave it (after redirects and remembered hops).
+struct reply {
+    response message;
+    urls::url url;
 };
 
 namespace detail {
@@ -71,8 +80,19 @@ inline error_code map_transport_error(error_code ec) {
         return error::timeout;
     if (ec == beast::http::error::body_limit)
         return error::body_too_large;
+    if (ec == beast::http::error::header_limit || ec == beast::http::error::buffer_overflow)
+        return error::response_too_large;
     return ec;
 }
+
+/// How much of an answer one read may hold in memory.
+struct read_limits {
+    std::size_t body;
+    std::size_t header;
+};
+
+/// At most this many interim (1xx) answers are skipped before one is taken as the answer.
+inline constexpr int max_interim_answers = 8;
 
 /// One TCP or TLS connection to one origin, with its read buffer.
 template <class Executor>
@@ -82,11 +102,17 @@ public:
     using tls_stream = beast::ssl_stream<tcp_stream>;
     using stream_variant = std::variant<tcp_stream, tls_stream>;
 
-    connection(origin o, tcp_stream&& s, asio::ssl::context* tls)
-        : origin_(std::move(o)), stream_(tls ? stream_variant(std::in_place_type<tls_stream>, std::move(s), *tls)
-                                             : stream_variant(std::in_place_type<tcp_stream>, std::move(s))) {}
+    connection(origin o, tcp_stream&& s, asio::ssl::context* tls, std::size_t read_buffer_size)
+        : origin_(std::move(o)),
+          stream_(tls ? stream_variant(std::in_place_type<tls_stream>, std::move(s), *tls)
+                      : stream_variant(std::in_place_type<tcp_stream>, std::move(s))),
+          buffer_(read_buffer_size) {}
 
     origin const& get_origin() const noexcept { return origin_; }
+
+    /// No unread bytes after an answer. A server that sent more than it was asked for is not
+    /// trusted with the next request on this connection.
+    bool drained() const noexcept { return buffer_.size() == 0; }
 
     tcp_stream& lowest_layer() {
         return std::visit([](auto& s) -> tcp_stream& { return beast::get_lowest_layer(s); }, stream_);
@@ -108,20 +134,29 @@ public:
         co_return hec;
     }
 
-    /// Writes `req` and reads one answer, all before `deadline`.
-    asio::awaitable<std::tuple<error_code, response>, Executor> exchange(request& req, std::size_t body_limit,
+    /// Writes `req` and reads one answer (skipping interim 1xx answers), all before `deadline`:
+    /// the deadline closes the socket however slowly the server sends.
+    asio::awaitable<std::tuple<error_code, response>, Executor> exchange(request& req, read_limits limits,
                                                                          clock::time_point deadline) {
         lowest_layer().expires_at(deadline);
         auto token = asio::as_tuple(asio::use_awaitable_t<Executor>{});
         auto [wec, n] = co_await std::visit([&](auto& s) { return beast::http::async_write(s, req, token); }, stream_);
         if (wec)
             co_return std::tuple{wec, response{}};
-        beast::http::response_parser<beast::http::string_body> parser;
-        parser.body_limit(body_limit);
-        auto [rec, m] =
-            co_await std::visit([&](auto& s) { return beast::http::async_read(s, buffer_, parser, token); }, stream_);
-        lowest_layer().expires_never();
-        co_return std::tuple{rec, rec ? response{} : parser.release()};
+        for (int interim = 0;; ++interim) {
+            beast::http::response_parser<beast::http::string_body> parser;
+            parser.body_limit(limits.body);
+            parser.header_limit(static_cast<std::uint32_t>(limits.header));
+            auto [rec, m] =
+                co_await std::visit([&](auto& s) { return beast::http::async_read(s, buffer_, parser, token); }, stream_);
+            if (rec)
+                co_return std::tuple{rec, response{}};
+            auto const status = parser.get().result_int();
+            if (status / 100 == 1 && status != 101 && interim < max_interim_answers)
+                continue; // 100 Continue, 103 Early Hints: the answer follows
+            lowest_layer().expires_never();
+            co_return std::tuple{error_code{}, parser.release()};
+        }
     }
 
 private:
@@ -139,7 +174,8 @@ class connection_pool {
 public:
     using connection_type = connection<Executor>;
 
-    connection_pool(Executor ex, std::size_t max_connections) : ex_(ex), permits_(ex, max_connections) {
+    connection_pool(Executor ex, std::size_t max_connections, std::size_t read_buffer_size)
+        : ex_(ex), read_buffer_size_(read_buffer_size), permits_(ex, max_connections) {
         for (std::size_t i = 0; i < max_connections; ++i)
             permits_.try_send(error_code{});
     }
@@ -207,6 +243,7 @@ private:
     asio::awaitable<void, Executor> wait_for_permit(origin const& o, clock::time_point deadline);
 
     Executor ex_;
+    std::size_t read_buffer_size_;
     asio::experimental::basic_concurrent_channel<Executor, asio::experimental::channel_traits<>, void(error_code)>
         permits_;
     mutable std::mutex mutex_;
@@ -250,6 +287,8 @@ private:
  * uses it any more.
  */
 inline std::shared_ptr<asio::ssl::context> tls_client_context(std::string const& ca_file) {
+    if (ca_file.find('\0') != std::string::npos) // a C API would read a shorter path
+        fail(error::bad_config, "ca_file holds a NUL character");
     static std::mutex mutex;
     static std::map<std::string, std::weak_ptr<asio::ssl::context>> cache;
     std::lock_guard lock(mutex);
@@ -264,15 +303,6 @@ inline std::shared_ptr<asio::ssl::context> tls_client_context(std::string const&
         fail(error::bad_config, "cannot load CA file " + ca_file);
     cache[ca_file] = ctx;
     return ctx;
-}
-
-/// `u` with its scheme, host and port replaced by `o`.
-inline urls::url with_origin(urls::url_view u, origin const& o) {
-    urls::url r = urls::parse_uri(o.to_string()).value();
-    r.set_encoded_path(u.encoded_path());
-    if (u.has_query())
-        r.set_encoded_query(u.encoded_query());
-    return r;
 }
 
 } // namespace detail
@@ -306,17 +336,25 @@ public:
      *
      * `Authorization`, `Proxy-Authorization` and `Cookie` in `req` are credentials: they go to
      * `url`, and on each redirect hop only where the policy and the fixed rules allow.
+     *
+     * A remembered hop (see `redirect_decision::remember`) sends the call straight to the origin
+     * learned earlier; if that origin fails in any way (connection, TLS, timeout, 404, 421), the hop
+     * is forgotten and the call goes to `url` once more. A hop is remembered only after its target
+     * answered.
+     * @return the answer and the URL that gave it.
      * @throws error_with_diagnostics on network, TLS, timeout, size and redirect errors.
      */
-    asio::awaitable<response, Executor> send(urls::url url, request req, send_options so = {}) const;
+    asio::awaitable<reply, Executor> send(urls::url url, request req, send_options so = {}) const;
 
 private:
     struct state {
         state(Executor e, session_options o, any_redirect_policy p)
             : ex(e), opts(std::move(o)), policy(std::move(p)), tls(detail::tls_client_context(opts.ca_file)),
-              pool(e, opts.max_connections) {
+              pool(e, opts.max_connections, opts.read_buffer_size) {
             if (opts.max_connections == 0 || opts.max_redirects < 0)
                 fail(error::bad_config, "max_connections must be positive and max_redirects not negative");
+            if (opts.max_header_size == 0 || opts.max_header_size > UINT32_MAX || opts.read_buffer_size < opts.max_header_size)
+                fail(error::bad_config, "max_header_size must be positive and read_buffer_size at least as large");
         }
         Executor ex;
         session_options opts;
@@ -326,8 +364,8 @@ private:
         detail::redirect_memory memory;
     };
 
-    static asio::awaitable<response, Executor> exchange(state& s, origin const& o, request& req, std::size_t limit,
-                                                        clock::time_point deadline);
+    static asio::awaitable<response, Executor> exchange(state& s, origin const& o, request& req,
+                                                        detail::read_limits limits, clock::time_point deadline);
 
     std::shared_ptr<state> state_;
 };

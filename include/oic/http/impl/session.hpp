@@ -16,10 +16,23 @@ asio::awaitable<std::unique_ptr<connection<Executor>>, Executor>
 connection_pool<Executor>::connect(origin const& o, asio::ssl::context& tls, clock::time_point deadline) {
     auto token = asio::as_tuple(asio::use_awaitable_t<Executor>{});
     auto const where = o.to_string();
-    asio::ip::tcp::resolver resolver(ex_);
-    auto [rec, endpoints] = co_await resolver.async_resolve(o.host, std::to_string(o.port), token);
+    // IP literals are never looked up; a loopback name must resolve to loopback addresses only,
+    // since it was allowed plaintext credentials as one.
+    error_code not_literal;
+    asio::ip::make_address(o.host, not_literal);
+    bool const literal = !not_literal;
+    using resolver_type = asio::ip::tcp::resolver;
+    resolver_type resolver(ex_);
+    auto [rec, results] = co_await resolver.async_resolve(
+        o.host, std::to_string(o.port), literal ? resolver_type::numeric_host : resolver_type::flags{}, token);
     if (rec)
         fail(rec, "cannot resolve " + o.host + ": " + rec.message());
+    std::vector<asio::ip::tcp::endpoint> endpoints;
+    for (auto const& r : results)
+        if (literal || !is_loopback(o.host) || r.endpoint().address().is_loopback())
+            endpoints.push_back(r.endpoint());
+    if (endpoints.empty())
+        fail(error::insecure_transport, o.host + " is a loopback name but resolves to no loopback address");
 
     typename connection_type::tcp_stream stream(ex_);
     stream.expires_at(deadline);
@@ -28,7 +41,7 @@ connection_pool<Executor>::connect(origin const& o, asio::ssl::context& tls, clo
         fail(map_transport_error(cec), "cannot connect to " + where + ": " + cec.message());
     stream.socket().set_option(asio::ip::tcp::no_delay(true));
 
-    auto c = std::make_unique<connection_type>(o, std::move(stream), o.tls() ? &tls : nullptr);
+    auto c = std::make_unique<connection_type>(o, std::move(stream), o.tls() ? &tls : nullptr, read_buffer_size_);
     if (auto hec = co_await c->handshake())
         fail(map_transport_error(hec), "TLS handshake with " + where + " failed: " + hec.message());
     c->lowest_layer().expires_never();
@@ -62,13 +75,14 @@ inline bool is_stale_connection(error_code ec) {
 
 template <class Executor>
 asio::awaitable<response, Executor> basic_session<Executor>::exchange(state& s, origin const& o, request& req,
-                                                                      std::size_t limit,
+                                                                      detail::read_limits limits,
                                                                       clock::time_point deadline) {
     for (bool retried = false;; retried = true) {
         auto conn = co_await s.pool.acquire(o, *s.tls, s.opts.connect_timeout, deadline);
-        auto [ec, res] = co_await conn->exchange(req, limit, std::min(deadline, clock::now() + s.opts.request_timeout));
+        auto [ec, res] =
+            co_await conn->exchange(req, limits, std::min(deadline, clock::now() + s.opts.request_timeout));
         if (!ec) {
-            conn.keep_alive(res.keep_alive());
+            conn.keep_alive(res.keep_alive() && conn->drained());
             co_return std::move(res);
         }
         if (conn.reused() && !retried && detail::is_stale_connection(ec))
@@ -77,20 +91,21 @@ asio::awaitable<response, Executor> basic_session<Executor>::exchange(state& s, 
         std::string what = std::string(beast::http::to_string(req.method())) + " " + o.to_string() +
                            std::string(req.target().substr(0, req.target().find('?')));
         if (mapped == error::body_too_large)
-            fail(mapped, what + ": answer larger than " + std::to_string(limit) + " bytes");
+            fail(mapped, what + ": answer larger than " + std::to_string(limits.body) + " bytes");
+        if (mapped == error::response_too_large)
+            fail(mapped, what + ": header, chunk framing or trailers larger than the read limits (" +
+                             std::to_string(limits.header) + " bytes of header, " +
+                             std::to_string(s.opts.read_buffer_size) + " bytes of read buffer)");
         fail(mapped, what + ": " + (mapped == error::timeout ? std::string("timed out") : ec.message()));
     }
 }
 
 template <class Executor>
-asio::awaitable<response, Executor> basic_session<Executor>::send(urls::url url, request req, send_options so) const {
+asio::awaitable<reply, Executor> basic_session<Executor>::send(urls::url url, request req, send_options so) const {
     auto const s = state_; // keeps the state alive for the whole call
     auto const deadline = clock::now() + s->opts.total_timeout;
-    std::size_t const limit = so.max_body_size ? so.max_body_size : s->opts.max_body_size;
-
-    auto const first = origin_of(url);
-    if (!first)
-        fail(error::bad_url, "not an http(s) URL with a host: " + redacted(url));
+    detail::read_limits const limits{so.max_body_size ? so.max_body_size : s->opts.max_body_size,
+                                     s->opts.max_header_size};
 
     // Credentials are set aside and put back on each hop only where allowed.
     std::vector<std::pair<beast::http::field, std::string>> credentials;
@@ -99,62 +114,74 @@ asio::awaitable<response, Executor> basic_session<Executor>::send(urls::url url,
             credentials.emplace_back(f, std::string(it->value()));
             req.erase(f);
         }
-    bool const has_credentials = !credentials.empty() || so.body_has_credentials;
-    if (has_credentials && !first->tls() && !is_loopback(first->host))
-        fail(error::insecure_transport, "refusing to send credentials over plaintext http to " + first->to_string());
+    auto const method = req.method();
+    auto start = [&] {
+        redirect_chain c(url, method);
+        c.has_credentials = !credentials.empty() || so.body_has_credentials;
+        c.body_has_credentials = so.body_has_credentials;
+        c.may_remember = so.use_redirect_memory && !so.body_has_credentials;
+        return c;
+    };
+    redirect_chain chain = start();
+    if (chain.has_credentials && !chain.original_origin.tls() && !is_loopback(chain.original_origin.host))
+        fail(error::insecure_transport,
+             "refusing to send credentials over plaintext http to " + chain.original_origin.to_string());
 
-    redirect_chain chain{.original = url, .current = url, .method = req.method(),
-                         .body_has_credentials = so.body_has_credentials};
-    bool send_credentials = true;
-    auto remembered = s->memory.lookup(*first);
+    std::optional<detail::redirect_memory::entry> remembered;
+    if (chain.may_remember)
+        remembered = s->memory.lookup(chain.original_origin);
     if (remembered) {
-        chain.current = detail::with_origin(url, remembered->to);
-        send_credentials = remembered->forward_credentials;
+        chain.current = with_origin(chain.original, remembered->to);
+        chain.current_origin = remembered->to;
+        chain.credentials_withheld = !remembered->forward_credentials;
     }
+    std::optional<detail::redirect_memory::entry> to_remember; // committed once its target has answered
 
     for (;;) {
-        auto const here = *origin_of(chain.current);
         auto target = chain.current.encoded_target();
         req.target(target.empty() ? beast::string_view("/") : beast::string_view(target.data(), target.size()));
-        req.set(beast::http::field::host, std::string_view(chain.current.encoded_host_and_port()));
+        req.set(beast::http::field::host, chain.current_origin.authority());
         for (auto const& [field, value] : credentials)
-            if (send_credentials)
-                req.set(field, value);
-            else
+            if (chain.credentials_withheld)
                 req.erase(field);
+            else
+                req.set(field, value);
         req.prepare_payload();
 
         bool const via_memory = remembered && chain.hops == 0;
         std::optional<response> res;
         try {
-            res = co_await exchange(*s, here, req, limit, deadline);
-        } catch (error_with_diagnostics const&) {
-            if (!via_memory)
+            res = co_await exchange(*s, chain.current_origin, req, limits, deadline);
+        } catch (error_with_diagnostics const& e) {
+            if (!via_memory || e.code() == asio::error::operation_aborted)
                 throw;
         }
+        auto const status = res ? res->result() : beast::http::status::unknown;
+        bool const failed = !res || status == beast::http::status::not_found ||
+                            status == beast::http::status::misdirected_request;
         // A remembered origin that fails is forgotten, and the call goes to the original URL once more.
-        if (via_memory && (!res || res->result() == beast::http::status::not_found ||
-                           res->result() == beast::http::status::misdirected_request)) {
-            s->memory.forget(*first);
+        if (via_memory && failed) {
+            s->memory.forget(chain.original_origin);
             remembered.reset();
-            chain.current = url;
-            send_credentials = true;
+            chain = start();
             continue;
         }
-        if (!is_redirect(res->result()))
-            co_return std::move(*res);
+        if (to_remember) {
+            if (!failed && !is_redirect(status))
+                s->memory.remember(*to_remember);
+            to_remember.reset();
+        }
+        if (!is_redirect(status))
+            co_return reply{std::move(*res), std::move(chain.current)};
 
-        auto const from = chain.current;
-        auto step = plan_redirect(chain, res->result(), (*res)[beast::http::field::location], s->policy,
-                                  s->opts.max_redirects);
-        if (step.remember && step.target.encoded_target() == from.encoded_target())
-            s->memory.remember({*origin_of(from), *origin_of(step.target), step.send_credentials});
+        auto step = plan_redirect(chain, status, (*res)[beast::http::field::location], s->policy, s->opts.max_redirects);
+        if (step.remember)
+            to_remember = detail::redirect_memory::entry{chain.original_origin, step.to, step.send_credentials};
         if (!step.keep_body) {
             req.body().clear();
             req.erase(beast::http::field::content_type);
         }
         req.method(step.method);
-        send_credentials = step.send_credentials;
     }
 }
 
