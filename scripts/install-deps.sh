@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages oic needs, only those that are missing.
 # As root it runs apt-get; otherwise it prints the exact command and fails.
-# Usage: scripts/install-deps.sh [--bench]   (--bench adds wrk and libcurl for the benchmarks)
+# Usage: scripts/install-deps.sh [--bench]
+#   --bench adds what scripts/bench.sh uses: nginx-light (the server), wrk (the ceiling), libcurl
+#   (the peer client), gnuplot-nox (the chart), python3 (page, report); taskset and setpriv come
+#   with util-linux, timeout with coreutils (both essential).
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config openssl libssl-dev
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev catch2)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk libcurl4-openssl-dev)
+  packages+=(nginx-light wrk libcurl4-openssl-dev gnuplot-nox python3 util-linux coreutils)
 fi
 
 missing=()
@@ -24,5 +27,13 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "oic: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Installing nginx would start the system's nginx on port 80: the benchmarks run their own, so keep
+# the package's service from starting (policy-rc.d, only while apt-get runs, only if none exists).
+policy=/usr/sbin/policy-rc.d
+if [[ " ${missing[*]} " == *" nginx-light "* && ! -e $policy ]]; then
+  trap 'rm -f "$policy"' EXIT
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+fi
 apt-get update -qq
 $cmd >/dev/null

@@ -278,3 +278,202 @@ TEST_CASE("plain http works on loopback", "[integration][plain]") {
     client c(ioc.get_executor(), config_for(server, server.runtime_url()));
     CHECK(run(ioc, get_connections(c, connections_query{})).items.size() == 100);
 }
+
+namespace {
+
+/// Starts `n` get_connections calls on `c`, each bound to its own cancellation signal; counts how
+/// they end.
+struct call_batch {
+    explicit call_batch(asio::io_context& ioc, client const& c, std::size_t n) : signals(n) {
+        for (auto& sig : signals)
+            asio::co_spawn(ioc, get_connections(c, connections_query{}),
+                           asio::bind_cancellation_slot(sig.slot(), [this](std::exception_ptr e, connections_page) {
+                               ++ended;
+                               if (!e)
+                                   ++succeeded;
+                               else
+                                   try {
+                                       std::rethrow_exception(e);
+                                   } catch (boost::system::system_error const& se) {
+                                       aborted += se.code() == asio::error::operation_aborted;
+                                   }
+                           }));
+    }
+    void cancel_all() {
+        for (auto& sig : signals)
+            sig.emit(asio::cancellation_type::terminal);
+    }
+    bool done() const { return ended == signals.size(); }
+
+    std::vector<asio::cancellation_signal> signals;
+    std::size_t ended = 0, succeeded = 0, aborted = 0;
+};
+
+void run_until(asio::io_context& ioc, std::function<bool()> const& done, std::chrono::seconds limit = 10s) {
+    auto const until = std::chrono::steady_clock::now() + limit;
+    ioc.restart();
+    while (!done() && std::chrono::steady_clock::now() < until)
+        ioc.run_for(10ms);
+    REQUIRE(done());
+}
+
+} // namespace
+
+TEST_CASE("cancelled calls leave the pool whole", "[integration][pool][cancel]") {
+    testing::mock_server server;
+    server.set_design_latency(300ms);
+    asio::io_context ioc;
+    auto cfg = config_for(server, server.design_url());
+    cfg.session.max_connections = 4;
+    cfg.session.total_timeout = 3s; // a permit that never came back would end a later call with a timeout
+    client c(ioc.get_executor(), cfg);
+    run(ioc, c.token().get());
+
+    for (int round = 0; round < 3; ++round) {
+        INFO("round " << round);
+        call_batch cancelled(ioc, c, 8); // 4 mid-exchange at the slow server, 4 waiting for a connection
+        ioc.restart();
+        ioc.run_for(100ms);
+        cancelled.cancel_all();
+        run_until(ioc, [&] { return cancelled.done(); });
+        CHECK(cancelled.aborted == 8);
+
+        call_batch later(ioc, c, 8); // every permit is back: all of them succeed, 4 at a time
+        run_until(ioc, [&] { return later.done(); });
+        CHECK(later.succeeded == 8);
+    }
+    CHECK(server.get_counters().tokens_issued == 1);
+}
+
+TEST_CASE("tearing down with calls queued for a connection is clean", "[integration][pool][cancel]") {
+    testing::mock_server server;
+    server.set_design_latency(200ms);
+    auto cfg = config_for(server, server.design_url());
+    cfg.session.max_connections = 1;
+    {
+        asio::io_context ioc;
+        client c(ioc.get_executor(), cfg);
+        run(ioc, c.token().get());
+        call_batch queued(ioc, c, 5); // one in flight, four queued for the only connection
+        ioc.restart();
+        ioc.run_for(50ms);
+        CHECK(queued.ended == 0);
+    } // the io_context goes with the calls still waiting: nothing may crash, leak or race (ASan, TSan)
+    CHECK(server.get_counters().design_api_requests >= 1);
+}
+
+TEST_CASE("every completion token form works from any executor", "[integration][async]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    // A client on io_context's own executor type: its operations are still awaitable from an
+    // ordinary awaitable<void> coroutine, and usable with callbacks and futures.
+    basic_client<asio::io_context::executor_type> c(ioc.get_executor(), config_for(server, server.design_url()));
+    connections_query q;
+    q.limit = 5;
+    connections_query bad;
+    bad.order_by = "nonsense"; // the API answers 400
+
+    SECTION("use_awaitable, and the default token (deferred), from an any_io_executor coroutine") {
+        auto coro = [&]() -> asio::awaitable<std::size_t> {
+            auto const a = co_await async_get_connections(c, q, asio::use_awaitable);
+            auto const b = co_await async_get_connections(c, q);
+            auto const all = co_await async_get_all_connections(c, q);
+            co_return a.items.size() + b.items.size() + all.size();
+        };
+        CHECK(run(ioc, coro()) == 130);
+    }
+    SECTION("as_tuple with diagnostics: the error as a value, with the server's words") {
+        auto coro = [&]() -> asio::awaitable<void> {
+            diagnostics d;
+            auto [ec, page] = co_await async_get_connections(c, bad, d, asio::as_tuple(asio::use_awaitable));
+            CHECK(ec == error::api_http_status);
+            CHECK(ec == condition::api);
+            CHECK(d.http_status == 400);
+            CHECK_FALSE(d.server_message.empty());
+            CHECK(page.items.empty());
+        };
+        run(ioc, coro());
+    }
+    SECTION("a callback runs on its own executor") {
+        auto strand = asio::make_strand(ioc);
+        bool on_strand = false;
+        std::optional<std::size_t> items;
+        async_get_connections(c, q, asio::bind_executor(strand, [&](error_code ec, connections_page page) {
+                                  on_strand = strand.running_in_this_thread();
+                                  CHECK_FALSE(ec);
+                                  items = page.items.size();
+                              }));
+        ioc.run_for(10s);
+        CHECK(items == 5u);
+        CHECK(on_strand);
+    }
+    SECTION("deferred, launched later with a callback") {
+        auto op = async_get_connections(c, q, asio::deferred);
+        error_code got = error::bad_config;
+        std::move(op)([&](error_code ec, connections_page) { got = ec; });
+        ioc.run_for(10s);
+        CHECK_FALSE(got);
+    }
+    SECTION("use_future from plain threads") {
+        auto work = asio::make_work_guard(ioc);
+        std::thread runner([&] { ioc.run(); });
+        auto ok = async_get_connections(c, q, asio::use_future);
+        auto failed = async_get_connections(c, bad, asio::use_future);
+        CHECK(ok.get().items.size() == 5);
+        try {
+            failed.get();
+            FAIL("expected an error");
+        } catch (boost::system::system_error const& e) {
+            CHECK(e.code() == error::api_http_status);
+        }
+        work.reset();
+        runner.join();
+    }
+    SECTION("fetch_token, the shared token and the session, the same way") {
+        auto coro = [&]() -> asio::awaitable<void> {
+            auto const t = co_await async_fetch_token(c.session(), credentials_for(server), asio::use_awaitable);
+            CHECK_FALSE(t.value.empty());
+            auto const shared = co_await c.token().async_get();
+            CHECK(shared != nullptr);
+            auto wrong = credentials_for(server);
+            wrong.client_secret = secret("wrong-secret");
+            diagnostics d;
+            auto [ec, none] = co_await async_fetch_token(c.session(), wrong, d, asio::as_tuple(asio::deferred));
+            CHECK(ec == condition::token_endpoint);
+            CHECK(d.server_code == "invalid_client");
+            http::request req{boost::beast::http::verb::get, "/", 11};
+            auto const r = co_await c.session().async_send(http::urls::url(server.design_url() + "/mock/counters"),
+                                                           std::move(req), {}, asio::use_awaitable);
+            CHECK(r.message.result_int() == 200);
+        };
+        run(ioc, coro());
+    }
+}
+
+TEST_CASE("per-operation cancellation of async_get_connections", "[integration][async][cancel]") {
+    testing::mock_server server;
+    server.set_design_latency(400ms);
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server, server.design_url()));
+    run(ioc, c.token().get());
+    auto const type = GENERATE(asio::cancellation_type::terminal, asio::cancellation_type::partial,
+                               asio::cancellation_type::total);
+    asio::cancellation_signal sig;
+    std::optional<error_code> got;
+    async_get_connections(c, connections_query{},
+                          asio::bind_cancellation_slot(sig.slot(), [&](error_code ec, connections_page) { got = ec; }));
+    ioc.run_for(100ms);
+    REQUIRE_FALSE(got);
+    sig.emit(type);
+    ioc.restart();
+    ioc.run_for(5s);
+    REQUIRE(got);
+    if (type == asio::cancellation_type::terminal) {
+        CHECK(*got == condition::cancelled); // at once, nothing retried
+        CHECK(server.get_counters().design_api_requests <= 1);
+    } else {
+        CHECK_FALSE(*got); // partial and total are not supported: the call runs to its end
+    }
+    // Whatever happened, the client works afterwards.
+    CHECK(run(ioc, get_connections(c, connections_query{})).items.size() == 100);
+}

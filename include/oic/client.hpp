@@ -227,4 +227,53 @@ asio::awaitable<std::vector<connection>, Executor> get_all_connections(basic_cli
     }
 }
 
+/**
+ * @brief `get_connections` for any completion token, from any executor: handler
+ * `void(error_code, connections_page)`; with `diag`, failures also fill it (the HTTP status, the
+ * server's code and message, the client's explanation; it must outlive the operation).
+ *
+ * @par Per-operation cancellation
+ * Terminal: the call ends with `operation_aborted` at once, without retry or fallback; a token
+ * fetch it started goes on for other callers; the connection it used is closed, not pooled;
+ * remembered hops and the pool are left whole. Partial and total cancellation are ignored.
+ */
+template <class Executor,
+          asio::completion_token_for<void(error_code, connections_page)> CompletionToken = asio::deferred_t>
+auto async_get_connections(basic_client<Executor> client, connections_query query, diagnostics& diag,
+                           CompletionToken&& token = {}) {
+    return detail::async_run<connections_page>(
+        client.get_executor(), &diag, [client, query] { return get_connections(client, query); },
+        std::forward<CompletionToken>(token));
+}
+/// As above, without diagnostics.
+template <class Executor,
+          asio::completion_token_for<void(error_code, connections_page)> CompletionToken = asio::deferred_t>
+auto async_get_connections(basic_client<Executor> client, connections_query query, CompletionToken&& token = {}) {
+    return detail::async_run<connections_page>(
+        client.get_executor(), nullptr, [client, query] { return get_connections(client, query); },
+        std::forward<CompletionToken>(token));
+}
+
+/**
+ * @brief `get_all_connections` for any completion token: handler
+ * `void(error_code, std::vector<connection>)`; as `async_get_connections` otherwise (a cancelled
+ * walk returns nothing of the pages it read).
+ */
+template <class Executor,
+          asio::completion_token_for<void(error_code, std::vector<connection>)> CompletionToken = asio::deferred_t>
+auto async_get_all_connections(basic_client<Executor> client, connections_query query, diagnostics& diag,
+                               CompletionToken&& token = {}) {
+    return detail::async_run<std::vector<connection>>(
+        client.get_executor(), &diag, [client, query] { return get_all_connections(client, query); },
+        std::forward<CompletionToken>(token));
+}
+/// As above, without diagnostics.
+template <class Executor,
+          asio::completion_token_for<void(error_code, std::vector<connection>)> CompletionToken = asio::deferred_t>
+auto async_get_all_connections(basic_client<Executor> client, connections_query query, CompletionToken&& token = {}) {
+    return detail::async_run<std::vector<connection>>(
+        client.get_executor(), nullptr, [client, query] { return get_all_connections(client, query); },
+        std::forward<CompletionToken>(token));
+}
+
 } // namespace oic

@@ -51,6 +51,8 @@ enum class error {
 namespace detail {
 class error_category_impl final : public boost::system::error_category {
 public:
+    // A fixed identity: categories compare equal across shared libraries that each hold a copy.
+    constexpr error_category_impl() noexcept : error_category(0x6f69632d65727231ULL) {}
     char const* name() const noexcept override { return "oic"; }
     std::string message(int ev) const override {
         switch (static_cast<error>(ev)) {
@@ -84,26 +86,86 @@ public:
 } // namespace detail
 
 inline boost::system::error_category const& error_category() noexcept {
-    static detail::error_category_impl const instance;
+    static constexpr detail::error_category_impl instance;
     return instance;
 }
 
 inline error_code make_error_code(error e) noexcept { return {static_cast<int>(e), error_category()}; }
 
+/**
+ * @brief Classes of failure, to compare any error code against: `ec == oic::condition::timeout`
+ * holds for the library's own timeout and for Beast's and the socket's. Which party said no:
+ * `configuration`, `token_endpoint`, `api` (the API's answers and redirects), `network` (transport,
+ * TLS, timeouts, size limits); and two that cut across: `cancelled`, `timeout`.
+ */
+enum class condition {
+    configuration = 1,
+    token_endpoint,
+    api,
+    network,
+    cancelled,
+    timeout,
+};
+
+namespace detail {
+class condition_category_impl final : public boost::system::error_category {
+public:
+    constexpr condition_category_impl() noexcept : error_category(0x6f69632d636f6e31ULL) {}
+    char const* name() const noexcept override { return "oic.condition"; }
+    std::string message(int ev) const override {
+        switch (static_cast<condition>(ev)) {
+        case condition::configuration: return "configuration error";
+        case condition::token_endpoint: return "token endpoint error";
+        case condition::api: return "Developer API error";
+        case condition::network: return "network error";
+        case condition::cancelled: return "cancelled";
+        case condition::timeout: return "timed out";
+        }
+        return "unknown oic condition";
+    }
+    bool equivalent(error_code const& ec, int cond) const noexcept override;
+};
+} // namespace detail
+
+inline boost::system::error_category const& condition_category() noexcept {
+    static constexpr detail::condition_category_impl instance;
+    return instance;
+}
+
+inline boost::system::error_condition make_error_condition(condition c) noexcept {
+    return {static_cast<int>(c), condition_category()};
+}
+
+inline bool detail::condition_category_impl::equivalent(error_code const& ec, int cond) const noexcept {
+    bool const ours = ec.category() == oic::error_category();
+    auto const e = static_cast<error>(ec.value());
+    bool const cancelled = ec == boost::system::errc::operation_canceled;
+    bool const timeout = ours ? e == error::timeout : ec == boost::system::errc::timed_out;
+    switch (static_cast<condition>(cond)) {
+    case condition::cancelled: return cancelled;
+    case condition::timeout: return timeout;
+    case condition::configuration:
+        return ours && (e == error::bad_url || e == error::insecure_transport || e == error::bad_config);
+    case condition::token_endpoint: return ours && e >= error::token_rejected && e <= error::token_unsupported_type;
+    case condition::api: return ours && e >= error::api_http_status;
+    case condition::network:
+        return ours ? e == error::timeout || e == error::body_too_large || e == error::response_too_large
+                    : !cancelled && ec.failed();
+    }
+    return false;
+}
+
 /// Coarse classes of failure, e.g. for exit codes: which party said no.
 enum class failure_kind { config, token_endpoint, api, network };
 
 inline failure_kind classify(error_code const& ec) noexcept {
-    if (ec.category() != error_category())
-        return failure_kind::network;
-    auto const e = static_cast<error>(ec.value());
-    if (e == error::bad_url || e == error::insecure_transport || e == error::bad_config)
+    if (ec == make_error_condition(condition::configuration))
         return failure_kind::config;
-    if (e == error::timeout || e == error::body_too_large || e == error::response_too_large)
-        return failure_kind::network;
-    if (e >= error::token_rejected && e <= error::token_unsupported_type)
+    if (ec == make_error_condition(condition::token_endpoint))
         return failure_kind::token_endpoint;
-    return failure_kind::api;
+    if (ec == make_error_condition(condition::api))
+        return failure_kind::api;
+    return failure_kind::network;
 }
 
 /**
@@ -184,3 +246,4 @@ private:
 } // namespace oic
 
 template <> struct boost::system::is_error_code_enum<oic::error> : std::true_type {};
+template <> struct boost::system::is_error_condition_enum<oic::condition> : std::true_type {};

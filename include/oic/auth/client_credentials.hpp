@@ -206,4 +206,32 @@ asio::awaitable<access_token, Executor> fetch_token(http::basic_session<Executor
                                            creds.default_expires_in);
 }
 
+namespace detail {
+template <class Executor, class CompletionToken>
+auto start_fetch_token(diagnostics* diag, http::basic_session<Executor> session, client_credentials creds,
+                       CompletionToken&& token) {
+    return async_run<access_token>(
+        session.get_executor(), diag, [session, creds = std::move(creds)] { return fetch_token(session, creds); },
+        std::forward<CompletionToken>(token));
+}
+} // namespace detail
+
+/**
+ * @brief `fetch_token` for any completion token, from any executor: handler
+ * `void(error_code, access_token)`; with `diag`, failures also fill it (it must outlive the operation).
+ *
+ * @par Per-operation cancellation
+ * Terminal, as the session's `async_send`: `operation_aborted` at once, nothing retried.
+ */
+template <class Executor, asio::completion_token_for<void(error_code, access_token)> CompletionToken = asio::deferred_t>
+auto async_fetch_token(http::basic_session<Executor> session, client_credentials creds, diagnostics& diag,
+                       CompletionToken&& token = {}) {
+    return detail::start_fetch_token(&diag, std::move(session), std::move(creds), std::forward<CompletionToken>(token));
+}
+/// As above, without diagnostics.
+template <class Executor, asio::completion_token_for<void(error_code, access_token)> CompletionToken = asio::deferred_t>
+auto async_fetch_token(http::basic_session<Executor> session, client_credentials creds, CompletionToken&& token = {}) {
+    return detail::start_fetch_token(nullptr, std::move(session), std::move(creds), std::forward<CompletionToken>(token));
+}
+
 } // namespace oic

@@ -85,6 +85,25 @@ public:
         co_return co_await asio::co_spawn(s->strand, state::wait(s), asio::use_awaitable_t<Executor>{});
     }
 
+    /**
+     * @brief `get` for any completion token, from any executor: handler `void(error_code, token_ptr)`;
+     * with `diag`, a failed fetch's diagnostics too (it must outlive the operation).
+     *
+     * @par Per-operation cancellation
+     * Terminal: the caller leaves with `operation_aborted`; the shared fetch goes on for the others.
+     */
+    template <asio::completion_token_for<void(error_code, token_ptr)> CompletionToken = asio::deferred_t>
+    auto async_get(diagnostics& diag, CompletionToken&& token = {}) const {
+        return detail::async_run<token_ptr>(get_executor(), &diag, [self = *this] { return self.get(); },
+                                            std::forward<CompletionToken>(token));
+    }
+    /// As above, without diagnostics.
+    template <asio::completion_token_for<void(error_code, token_ptr)> CompletionToken = asio::deferred_t>
+    auto async_get(CompletionToken&& token = {}) const {
+        return detail::async_run<token_ptr>(get_executor(), nullptr, [self = *this] { return self.get(); },
+                                            std::forward<CompletionToken>(token));
+    }
+
     /// Drops `rejected` if it is still the current token (the API answered 401 with it); a token
     /// fetched meanwhile by another caller stays. Completes once the state has been updated.
     asio::awaitable<void, Executor> invalidate(token_ptr rejected) const {

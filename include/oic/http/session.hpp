@@ -4,6 +4,7 @@
  * engine. It knows nothing of OAuth or OIC; the token fetch and the API calls both go through it.
  */
 
+#include <oic/detail/async_run.hpp>
 #include <oic/error.hpp>
 #include <oic/http/redirect.hpp>
 #include <oic/http/url.hpp>
@@ -11,7 +12,10 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -27,6 +31,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -166,8 +171,105 @@ private:
 };
 
 /**
+ * At most N connections in use at once. A caller over the limit waits, first come first served,
+ * until a permit comes back or its deadline passes; a cancelled or timed-out wait leaves the count
+ * as it was. Thread-safe: the count is guarded by a mutex and taken without any hop while one is
+ * free; waiters queue on a strand, each on its own timer. Shared-owned, so that a permit released
+ * as a call ends can still be handed over after everything else is gone.
+ */
+template <class Executor>
+class connection_permits : public std::enable_shared_from_this<connection_permits<Executor>> {
+public:
+    connection_permits(Executor ex, std::size_t n) : strand_(asio::make_strand(ex)), free_(n) {}
+
+    /// Takes a permit: `{}`, `error::timeout` at `deadline`, or `operation_aborted` when cancelled
+    /// (terminal, partial or total); only `{}` leaves a permit taken.
+    asio::awaitable<error_code, Executor> acquire(clock::time_point deadline) {
+        if (try_take())
+            co_return error_code{};
+        co_return co_await asio::co_spawn(strand_, wait(this->shared_from_this(), deadline),
+                                          asio::use_awaitable_t<Executor>{});
+    }
+
+    /// Gives a permit back: to the first waiter, or to the free count.
+    void release() {
+        {
+            std::lock_guard lock(mutex_);
+            if (queued_ == 0) {
+                ++free_;
+                return;
+            }
+        }
+        asio::post(strand_, [self = this->shared_from_this()] { self->hand_over(); });
+    }
+
+private:
+    using strand_type = asio::strand<Executor>;
+    using timer_type = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, strand_type>;
+    struct waiter {
+        timer_type timer;
+        bool granted = false;
+    };
+
+    bool try_take() {
+        std::lock_guard lock(mutex_);
+        if (free_ == 0)
+            return false;
+        --free_;
+        return true;
+    }
+
+    static asio::awaitable<error_code, strand_type> wait(std::shared_ptr<connection_permits> self,
+                                                         clock::time_point deadline) {
+        co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+        {
+            // On the strand, where hand_over runs: a permit released since acquire() looked is here now.
+            std::lock_guard lock(self->mutex_);
+            if (self->free_ > 0) {
+                --self->free_;
+                co_return error_code{};
+            }
+            ++self->queued_;
+        }
+        waiter w{timer_type(self->strand_, deadline)};
+        self->queue_.push_back(&w);
+        auto [ec] = co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable_t<strand_type>{}));
+        if (w.granted) // handed over, whatever else woke us: the permit is ours to use or give back
+            co_return error_code{};
+        std::erase(self->queue_, &w);
+        {
+            std::lock_guard lock(self->mutex_);
+            --self->queued_;
+        }
+        co_return ec ? error_code(asio::error::operation_aborted) : error_code(error::timeout);
+    }
+
+    void hand_over() { // strand only
+        if (!queue_.empty()) {
+            waiter* w = queue_.front();
+            queue_.pop_front();
+            {
+                std::lock_guard lock(mutex_);
+                --queued_;
+            }
+            w->granted = true;
+            w->timer.cancel();
+            return;
+        }
+        std::lock_guard lock(mutex_);
+        ++free_;
+    }
+
+    strand_type strand_;
+    mutable std::mutex mutex_;
+    std::size_t free_;       // guarded by mutex_
+    std::size_t queued_ = 0; // guarded by mutex_: waiters in queue_ or about to be
+    std::deque<waiter*> queue_; // strand only
+};
+
+/**
  * Keep-alive connections by origin, at most `max_connections` in use at once.
- * Thread-safe: idle lists are guarded by a mutex, the limit is a channel of permits.
+ * Thread-safe: idle lists are guarded by a mutex, the limit is `connection_permits`.
  */
 template <class Executor>
 class connection_pool {
@@ -175,12 +277,11 @@ public:
     using connection_type = connection<Executor>;
 
     connection_pool(Executor ex, std::size_t max_connections, std::size_t read_buffer_size)
-        : ex_(ex), read_buffer_size_(read_buffer_size), permits_(ex, max_connections) {
-        for (std::size_t i = 0; i < max_connections; ++i)
-            permits_.try_send(error_code{});
-    }
+        : ex_(ex), read_buffer_size_(read_buffer_size),
+          permits_(std::make_shared<connection_permits<Executor>>(ex, max_connections)) {}
 
-    /// A connection in use; goes back to the pool on destruction if marked reusable.
+    /// A connection in use; goes back to the pool on destruction if marked reusable, and its permit
+    /// goes back in any case.
     class lease {
     public:
         lease(connection_pool* pool, std::unique_ptr<connection_type> c, bool reused)
@@ -209,12 +310,16 @@ public:
     /// Waits for a permit, then reuses an idle connection to `o` or opens a new one.
     asio::awaitable<lease, Executor> acquire(origin const& o, asio::ssl::context& tls,
                                              clock::duration connect_timeout, clock::time_point deadline) {
-        if (!permits_.try_receive([](error_code) {}))
-            co_await wait_for_permit(o, deadline);
-        if (auto c = take_idle(o))
-            co_return lease(this, std::move(c), true);
-        lease l(this, nullptr, false); // holds the permit while connecting, gives it back on failure
-        l.attach(co_await connect(o, tls, std::min(deadline, clock::now() + connect_timeout)));
+        if (auto ec = co_await permits_->acquire(deadline)) {
+            if (ec == error::timeout)
+                fail(ec, "no free connection to " + o.to_string() + " before the deadline");
+            fail(ec, "waiting for a free connection to " + o.to_string() + " was cancelled");
+        }
+        auto idle = take_idle(o);
+        bool const reused = idle != nullptr;
+        lease l(this, std::move(idle), reused); // holds the permit from here on, gives it back on failure
+        if (!reused)
+            l.attach(co_await connect(o, tls, std::min(deadline, clock::now() + connect_timeout)));
         co_return l;
     }
 
@@ -235,17 +340,15 @@ private:
             std::lock_guard lock(mutex_);
             idle_.push_back(std::move(c));
         }
-        permits_.try_send(error_code{});
+        permits_->release();
     }
 
     asio::awaitable<std::unique_ptr<connection_type>, Executor> connect(origin const& o, asio::ssl::context& tls,
                                                                        clock::time_point deadline);
-    asio::awaitable<void, Executor> wait_for_permit(origin const& o, clock::time_point deadline);
 
     Executor ex_;
     std::size_t read_buffer_size_;
-    asio::experimental::basic_concurrent_channel<Executor, asio::experimental::channel_traits<>, void(error_code)>
-        permits_;
+    std::shared_ptr<connection_permits<Executor>> permits_;
     mutable std::mutex mutex_;
     std::vector<std::unique_ptr<connection_type>> idle_;
 };
@@ -346,7 +449,36 @@ public:
      */
     asio::awaitable<reply, Executor> send(urls::url url, request req, send_options so = {}) const;
 
+    /**
+     * @brief `send` for any completion token, from any executor: handler `void(error_code, reply)`.
+     *
+     * With `diag`, failures also fill it (it must outlive the operation).
+     * @par Per-operation cancellation
+     * Terminal: the call ends with `operation_aborted` at once, without retry or fallback; the
+     * connection it used is closed, not pooled; remembered hops and the pool's permits are left
+     * whole. Partial and total cancellation are not supported (ignored).
+     */
+    template <asio::completion_token_for<void(error_code, reply)> CompletionToken = asio::deferred_t>
+    auto async_send(urls::url url, request req, send_options so, diagnostics& diag, CompletionToken&& token = {}) const {
+        return start_send(&diag, std::move(url), std::move(req), so, std::forward<CompletionToken>(token));
+    }
+    /// As above, without diagnostics.
+    template <asio::completion_token_for<void(error_code, reply)> CompletionToken = asio::deferred_t>
+    auto async_send(urls::url url, request req, send_options so = {}, CompletionToken&& token = {}) const {
+        return start_send(nullptr, std::move(url), std::move(req), so, std::forward<CompletionToken>(token));
+    }
+
 private:
+    template <class CompletionToken>
+    auto start_send(diagnostics* diag, urls::url url, request req, send_options so, CompletionToken&& token) const {
+        return oic::detail::async_run<reply>(
+            get_executor(), diag,
+            [self = *this, url = std::move(url), req = std::move(req), so]() mutable {
+                return self.send(std::move(url), std::move(req), so);
+            },
+            std::forward<CompletionToken>(token));
+    }
+
     struct state {
         state(Executor e, session_options o, any_redirect_policy p)
             : ex(e), opts(std::move(o)), policy(std::move(p)), tls(detail::tls_client_context(opts.ca_file)),

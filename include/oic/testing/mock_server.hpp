@@ -431,6 +431,13 @@ public:
         token_latency_ = latency;
     }
 
+    /// Makes every design-time list call wait `latency` (on a timer) before answering, after its token
+    /// check: a slow server that keeps calls in flight.
+    void set_design_latency(std::chrono::milliseconds latency) {
+        std::lock_guard lock(mutex_);
+        design_latency_ = latency;
+    }
+
     /**
      * Adds a redirect-table entry, replacing any for the same `path`. On every host, before any route
      * and before any authentication check, a request (any method) whose path equals `path` exactly
@@ -756,6 +763,15 @@ private:
     awaitable<http_response> handle_list_connections(route_context const& ctx) {
         if (auto refusal = admit_design_request(ctx))
             co_return std::move(*refusal);
+        std::chrono::milliseconds latency;
+        {
+            std::lock_guard lock(mutex_);
+            latency = design_latency_;
+        }
+        if (latency.count() > 0) {
+            detail::asio::steady_timer timer(co_await detail::asio::this_coro::executor, latency);
+            co_await timer.async_wait(detail::asio::as_tuple(detail::asio::use_awaitable));
+        }
         auto request = detail::parse_list_request(query_params(ctx));
         if (auto const* error = std::get_if<detail::query_error>(&request))
             co_return detail::error_response(400, "BadRequest", error->message);
@@ -873,6 +889,7 @@ private:
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> tokens_;
     unsigned token_failure_ = 0;
     std::chrono::milliseconds token_latency_{0};
+    std::chrono::milliseconds design_latency_{0};
     std::unordered_map<std::string, redirect_entry> redirects_;
     unsigned design_failure_status_ = 0;
     int design_failures_left_ = 0;

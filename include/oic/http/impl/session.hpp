@@ -4,7 +4,6 @@
 #include <oic/http/session.hpp>
 
 #include <boost/asio/deferred.hpp>
-#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 namespace oic::http {
@@ -46,22 +45,6 @@ connection_pool<Executor>::connect(origin const& o, asio::ssl::context& tls, clo
         fail(map_transport_error(hec), "TLS handshake with " + where + " failed: " + hec.message());
     c->lowest_layer().expires_never();
     co_return c;
-}
-
-/// All connections are busy: wait for one to come back, but not past the call's deadline.
-template <class Executor>
-asio::awaitable<void, Executor> connection_pool<Executor>::wait_for_permit(origin const& o, clock::time_point deadline) {
-    asio::basic_waitable_timer<clock, asio::wait_traits<clock>, Executor> timer(ex_, deadline);
-    auto [order, pec, tec] = co_await asio::experimental::make_parallel_group(permits_.async_receive(asio::deferred),
-                                                                              timer.async_wait(asio::deferred))
-                                 .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable_t<Executor>{});
-    if (order[0] == 0 && !pec)
-        co_return;
-    if (!pec)
-        permits_.try_send(error_code{}); // the permit arrived as the timer fired: give it back
-    if (order[0] == 1 && !tec)
-        fail(error::timeout, "no free connection to " + o.to_string() + " before the deadline");
-    fail(pec ? pec : tec, "waiting for a free connection to " + o.to_string());
 }
 
 /// Errors that mean a kept-alive connection was closed by the server while idle.
