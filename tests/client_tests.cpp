@@ -477,3 +477,26 @@ TEST_CASE("per-operation cancellation of async_get_connections", "[integration][
     // Whatever happened, the client works afterwards.
     CHECK(run(ioc, get_connections(c, connections_query{})).items.size() == 100);
 }
+
+TEST_CASE("async_with_timeout gives one call a deadline", "[integration][async][timeout]") {
+    testing::mock_server server;
+    server.set_design_latency(1000ms);
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server, server.design_url()));
+    run(ioc, c.token().get());
+    auto coro = [&](std::chrono::milliseconds limit) -> asio::awaitable<std::tuple<error_code, std::size_t>> {
+        auto [ec, page] = co_await async_with_timeout(ioc.get_executor(), limit,
+                                                      async_get_connections(c, connections_query{}, asio::deferred),
+                                                      asio::as_tuple(asio::use_awaitable));
+        co_return std::tuple{ec, page.items.size()};
+    };
+    auto const started = std::chrono::steady_clock::now();
+    auto const [late, none] = run(ioc, coro(100ms));
+    CHECK(late == error::timeout);
+    CHECK(late == condition::timeout);
+    CHECK(none == 0);
+    CHECK(std::chrono::steady_clock::now() - started < 900ms); // it did not wait for the answer
+    auto const [ok, items] = run(ioc, coro(5000ms));
+    CHECK_FALSE(ok);
+    CHECK(items == 100);
+}

@@ -10,3 +10,4 @@
 #include <oic/http/session.hpp>
 #include <oic/http/url.hpp>
 #include <oic/secret.hpp>
+#include <oic/with_timeout.hpp>
