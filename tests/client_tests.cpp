@@ -500,3 +500,32 @@ TEST_CASE("async_with_timeout gives one call a deadline", "[integration][async][
     CHECK_FALSE(ok);
     CHECK(items == 100);
 }
+
+TEST_CASE("get_connection fetches one connection by id", "[integration][api]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server, server.design_url()));
+    auto const page = run(ioc, get_connections(c, connections_query{}));
+    REQUIRE_FALSE(page.items.empty());
+    auto const& first = page.items.front();
+    auto const one = run(ioc, get_connection(c, first.id));
+    CHECK(one.id == first.id);
+    CHECK(one.name == first.name);
+    CHECK(one.raw == first.raw);
+
+    auto const missing = error_of(ioc, get_connection(c, std::string("NO_SUCH_CONNECTION")));
+    CHECK(missing.code() == error::api_http_status);
+    CHECK(missing.get_diagnostics().http_status == 404);
+    // An id is one path segment: it cannot climb to another path.
+    for (char const* id : {"../connections", "..", "."}) {
+        INFO(id);
+        CHECK(error_of(ioc, get_connection(c, std::string(id))).get_diagnostics().http_status == 404);
+    }
+    CHECK(error_of(ioc, get_connection(c, std::string())).code() == error::bad_config);
+
+    diagnostics d;
+    auto const [ec, none] = run(ioc, async_get_connection(c, std::string("NO_SUCH_CONNECTION"), d,
+                                                          asio::as_tuple(asio::use_awaitable)));
+    CHECK(ec == condition::api);
+    CHECK(d.http_status == 404);
+}

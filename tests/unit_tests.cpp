@@ -13,6 +13,10 @@ namespace bhttp = boost::beast::http;
 TEST_CASE("form and percent encoding", "[unit][encode]") {
     CHECK(http::form_encode("a b+c&d=e/f:g~h") == "a+b%2Bc%26d%3De%2Ff%3Ag~h");
     CHECK(http::percent_encode("{name: /Zürich/}") == "%7Bname%3A%20%2FZ%C3%BCrich%2F%7D");
+    CHECK(http::path_segment("MY_CONN") == "MY_CONN");
+    CHECK(http::path_segment("a/../b?c#d") == "a%2F..%2Fb%3Fc%23d");
+    CHECK(http::path_segment("..") == "%2E%2E");
+    CHECK(http::path_segment(".") == "%2E");
     std::string q;
     http::append_param(q, "q", "{status:'CONFIGURED'}");
     http::append_param(q, "limit", "5");

@@ -204,6 +204,25 @@ asio::awaitable<connections_page, Executor> get_connections(basic_client<Executo
     co_return page;
 }
 
+/**
+ * @brief One connection: `GET /ic/api/integration/v1/connections/{id}` (`expand=adapter` when
+ * `expand` says so). The id is encoded as one path segment (`.` and `..` included), so no id can
+ * reach another path; an empty id is `error::bad_config`.
+ * @throws error_with_diagnostics: an unknown id is `api_http_status` with HTTP 404.
+ */
+template <class Executor>
+asio::awaitable<connection, Executor> get_connection(basic_client<Executor> client, std::string id,
+                                                     std::string expand = {}) {
+    if (id.empty())
+        fail(error::bad_config, "connection id is empty");
+    std::string query;
+    if (!expand.empty())
+        http::append_param(query, "expand", expand);
+    auto [url, answer] =
+        co_await client.get("/ic/api/integration/v1/connections/" + http::path_segment(id), std::move(query));
+    co_return parse_connection(detail::parse_api_response(answer, url));
+}
+
 /// Every connection matching `query`, walking the pages (`hasMore`, `offset`) to the end, at most
 /// `client_config::max_pages` pages (then `error::api_too_many_pages`).
 template <class Executor>
@@ -251,6 +270,23 @@ template <class Executor,
 auto async_get_connections(basic_client<Executor> client, connections_query query, CompletionToken&& token = {}) {
     return detail::async_run<connections_page>(
         client.get_executor(), nullptr, [client, query] { return get_connections(client, query); },
+        std::forward<CompletionToken>(token));
+}
+
+/// `get_connection` for any completion token: handler `void(error_code, connection)`; as
+/// `async_get_connections` otherwise.
+template <class Executor, asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
+auto async_get_connection(basic_client<Executor> client, std::string id, diagnostics& diag,
+                          CompletionToken&& token = {}) {
+    return detail::async_run<connection>(
+        client.get_executor(), &diag, [client, id = std::move(id)] { return get_connection(client, id); },
+        std::forward<CompletionToken>(token));
+}
+/// As above, without diagnostics.
+template <class Executor, asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
+auto async_get_connection(basic_client<Executor> client, std::string id, CompletionToken&& token = {}) {
+    return detail::async_run<connection>(
+        client.get_executor(), nullptr, [client, id = std::move(id)] { return get_connection(client, id); },
         std::forward<CompletionToken>(token));
 }
 

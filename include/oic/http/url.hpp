@@ -161,6 +161,14 @@ inline std::string percent_encode(std::string_view s) {
     return urls::encode(s, urls::unreserved_chars);
 }
 
+/// `s` as one path segment: percent-encoded, and `.` or `..` encoded too, so that no server reads it
+/// as a step up the path.
+inline std::string path_segment(std::string_view s) {
+    if (s == "." || s == "..")
+        return s.size() == 1 ? "%2E" : "%2E%2E";
+    return percent_encode(s);
+}
+
 /// application/x-www-form-urlencoded, as RFC 6749 section 2.3.1 asks for client id and secret.
 inline std::string form_encode(std::string_view s) {
     urls::encoding_opts opts;
