@@ -478,6 +478,46 @@ TEST_CASE("per-operation cancellation of async_get_connections", "[integration][
     CHECK(run(ioc, get_connections(c, connections_query{})).items.size() == 100);
 }
 
+TEST_CASE("terminal cancellation of fetch_token, the shared token and send", "[integration][async][cancel]") {
+    testing::mock_server server;
+    server.set_token_latency(400ms); // every token request waits: the operations below are in flight
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server, server.design_url()));
+    auto cancelled_result = [&](auto launch) {
+        asio::cancellation_signal sig;
+        std::optional<error_code> got;
+        launch(asio::bind_cancellation_slot(sig.slot(), [&](error_code ec, auto&&...) { got = ec; }));
+        ioc.restart();
+        ioc.run_for(100ms);
+        REQUIRE_FALSE(got);
+        sig.emit(asio::cancellation_type::terminal);
+        ioc.restart();
+        ioc.run_for(5s);
+        REQUIRE(got);
+        return *got;
+    };
+    auto const creds = credentials_for(server);
+    SECTION("async_fetch_token") {
+        CHECK(cancelled_result([&](auto token) { async_fetch_token(c.session(), creds, std::move(token)); }) ==
+              condition::cancelled);
+        CHECK(server.get_counters().token_requests <= 1); // nothing retried
+    }
+    SECTION("shared_token::async_get: the waiter leaves, the shared fetch goes on") {
+        CHECK(cancelled_result([&](auto token) { c.token().async_get(std::move(token)); }) == condition::cancelled);
+        CHECK(run(ioc, c.token().get()) != nullptr);
+        CHECK(server.get_counters().token_requests == 1); // the fetch the cancelled waiter started served this call
+    }
+    SECTION("session::async_send") {
+        auto const url = http::urls::url(server.token_url());
+        CHECK(cancelled_result([&](auto token) {
+                  c.session().async_send(url, detail::make_token_request(creds), {}, std::move(token));
+              }) == condition::cancelled);
+    }
+    // The session works afterwards.
+    server.set_token_latency(0ms);
+    CHECK_FALSE(run(ioc, fetch_token(c.session(), creds)).value.empty());
+}
+
 TEST_CASE("async_with_timeout gives one call a deadline", "[integration][async][timeout]") {
     testing::mock_server server;
     server.set_design_latency(1000ms);

@@ -41,6 +41,13 @@ inline error_code to_error(std::exception_ptr e, diagnostics* diag) {
     }
 }
 
+/// Keeps `make_op` (and what it captured, e.g. the I/O object a member coroutine runs on) alive in
+/// this frame for as long as the operation it makes runs.
+template <class T, class Executor, class MakeOp>
+asio::awaitable<T, Executor> run_owned(MakeOp make_op) {
+    co_return co_await make_op();
+}
+
 /**
  * Runs `make_op()` (an `awaitable<T, Executor>`) on `ex` as an asynchronous operation with the
  * handler signature `void(error_code, T)`, for any completion token. The handler runs on its own
@@ -56,7 +63,7 @@ auto async_run(Executor ex, diagnostics* diag, MakeOp make_op, CompletionToken&&
             if (diag)
                 *diag = {};
             asio::co_spawn(
-                ex, make_op(),
+                ex, run_owned<T, Executor>(std::move(make_op)),
                 asio::bind_cancellation_slot(
                     slot, [handler = std::move(handler), work = std::move(work), diag](std::exception_ptr e,
                                                                                        T value) mutable {
