@@ -1,0 +1,579 @@
+#pragma once
+/**
+ * @file The mock server's implementation: four listeners on one thread, their routes, and the knobs
+ * tests turn. Included by `mock_server.hpp` (header-only) or compiled once (see there).
+ */
+
+#include <oic/testing/mock_server.hpp>
+
+#include <oic/testing/detail/connection_catalog.hpp>
+#include <oic/testing/detail/http_server.hpp>
+#include <oic/testing/detail/token_endpoint.hpp>
+#include <oic/testing/test_ca.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/encoding_opts.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+
+namespace oic::testing {
+
+namespace detail {
+
+/// `scheme://host:port`, with IPv6 hosts in brackets.
+inline std::string base_url(bool tls, asio::ip::address const& address, unsigned short port) {
+    std::string const host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+    return (tls ? "https://" : "http://") + host + ":" + std::to_string(port);
+}
+
+/// Whether `path` is under `/ic/api/` (at least one segment after it), as the Developer API is.
+inline bool is_developer_api_path(urls::segments_view path) {
+    auto it = path.begin();
+    for (std::string_view const expected : {"ic", "api"}) {
+        if (it == path.end() || *it != expected)
+            return false;
+        ++it;
+    }
+    return it != path.end();
+}
+
+/// `text` with every occurrence of `pattern` (not empty) replaced by `replacement`.
+inline std::string replace_all(std::string_view text, std::string_view pattern, std::string_view replacement) {
+    std::string out;
+    for (;;) {
+        auto const at = text.find(pattern);
+        out.append(text.substr(0, at));
+        if (at == std::string_view::npos)
+            return out;
+        out.append(replacement);
+        text.remove_prefix(at + pattern.size());
+    }
+}
+
+/// An Oracle-style error `code` for an HTTP status: its reason phrase without spaces ("NotFound").
+inline std::string status_code_name(unsigned status) {
+    if (http::int_to_status(status) == http::status::unknown)
+        return "Error";
+    std::string name;
+    for (char ch : http::obsolete_reason(http::int_to_status(status)))
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+            name.push_back(ch);
+    return name;
+}
+
+/// A directory that is removed on destruction if this object created it.
+class scratch_directory {
+public:
+    /// Uses `requested` (created if missing), or creates a fresh one under the temp directory if empty.
+    explicit scratch_directory(std::string const& requested) {
+        if (!requested.empty()) {
+            path_ = requested;
+            std::filesystem::create_directories(path_);
+            return;
+        }
+        for (int attempt = 0;; ++attempt) {
+            path_ = std::filesystem::temp_directory_path() / ("oic-mock-" + random_hex(8));
+            if (std::filesystem::create_directory(path_))
+                break;
+            if (attempt == 10)
+                throw std::runtime_error("oic::testing: cannot create a directory under " +
+                                         std::filesystem::temp_directory_path().string());
+        }
+        owned_ = true;
+    }
+
+    ~scratch_directory() {
+        if (owned_) {
+            std::error_code ignored;
+            std::filesystem::remove_all(path_, ignored);
+        }
+    }
+
+    scratch_directory(scratch_directory const&) = delete;
+    scratch_directory& operator=(scratch_directory const&) = delete;
+
+    std::filesystem::path const& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+    bool owned_ = false;
+};
+
+} // namespace detail
+
+class mock_server::impl {
+public:
+    explicit impl(mock_options options)
+        : options_(validated(std::move(options))), certificates_(make_test_certificates()),
+          ca_dir_(options_.ca_dir),
+          tokens_({options_.client_id, options_.client_secret, options_.scope, options_.token_lifetime}) {
+        options_.ca_dir = ca_dir_.path().string();
+        write_ca_file();
+        if (options_.tls)
+            tls_.emplace(make_test_server_context(certificates_));
+
+        ioc_.emplace(1);
+        auto const address = detail::asio::ip::make_address(options_.address);
+        auto const foreign_address = detail::asio::ip::make_address(options_.foreign_address);
+        auto token = detail::bind_acceptor(*ioc_, {address, options_.token_port});
+        auto design = detail::bind_acceptor(*ioc_, {address, options_.design_port});
+        auto runtime = detail::bind_acceptor(*ioc_, {address, options_.runtime_port});
+        auto foreign = detail::bind_acceptor(*ioc_, {foreign_address, options_.foreign_port});
+        options_.token_port = token.local_endpoint().port();
+        options_.design_port = design.local_endpoint().port();
+        options_.runtime_port = runtime.local_endpoint().port();
+        options_.foreign_port = foreign.local_endpoint().port();
+        token_url_ = detail::base_url(options_.tls, address, options_.token_port) + "/oauth2/v1/token";
+        design_url_ = detail::base_url(options_.tls, address, options_.design_port);
+        runtime_url_ = detail::base_url(options_.tls, address, options_.runtime_port);
+        foreign_url_ = detail::base_url(options_.tls, foreign_address, options_.foreign_port);
+        catalog_.emplace(options_.connections, design_url_);
+
+        set_up_token_listener();
+        set_up_design_listener();
+        set_up_runtime_listener();
+        set_up_foreign_listener();
+        start(std::move(token), token_listener_, host::token);
+        start(std::move(design), design_listener_, host::design);
+        start(std::move(runtime), runtime_listener_, host::runtime);
+        start(std::move(foreign), foreign_listener_, host::foreign);
+        thread_ = std::thread([this] { run(); });
+    }
+
+    ~impl() { stop(); }
+
+    void stop() {
+        if (!thread_.joinable())
+            return;
+        ioc_->stop();
+        thread_.join();
+        // Destroys the acceptors, connections and pending handlers while the listeners still exist.
+        ioc_.reset();
+    }
+
+    counters get_counters() const {
+        std::lock_guard lock(mutex_);
+        return stats_;
+    }
+
+    void reset_counters() {
+        std::lock_guard lock(mutex_);
+        stats_ = counters{};
+    }
+
+    void set_token_latency(std::chrono::milliseconds latency) {
+        std::lock_guard lock(mutex_);
+        token_latency_ = latency;
+    }
+
+    void set_design_latency(std::chrono::milliseconds latency) {
+        std::lock_guard lock(mutex_);
+        design_latency_ = latency;
+    }
+
+    void add_redirect(std::string path, unsigned status, std::string location) {
+        std::lock_guard lock(mutex_);
+        redirects_[std::move(path)] = redirect_entry{status, std::move(location)};
+    }
+
+    void clear_redirects() {
+        std::lock_guard lock(mutex_);
+        redirects_.clear();
+    }
+
+    void set_design_failure(unsigned status, int count) {
+        std::lock_guard lock(mutex_);
+        design_failure_status_ = status;
+        design_failures_left_ = count;
+    }
+
+    std::string ready_json() const {
+        return boost::json::serialize(boost::json::object{
+            {"token_url", token_url_},
+            {"design_url", design_url_},
+            {"runtime_url", runtime_url_},
+            {"foreign_url", foreign_url_},
+            {"ca_file", ca_file_},
+            {"client_id", options_.client_id},
+            {"client_secret", options_.client_secret},
+            {"scope", options_.scope},
+            {"integration_instance", options_.integration_instance},
+            {"counters_url", design_url_ + "/mock/counters"},
+        });
+    }
+
+    // Fixed after construction; the server thread reads them without locking.
+    mock_options options_;
+    test_certificates certificates_;
+    detail::scratch_directory ca_dir_;
+    std::string ca_file_;
+    std::string token_url_, design_url_, runtime_url_, foreign_url_;
+    detail::token_endpoint tokens_;
+
+private:
+    using http_request = detail::http_request;
+    using http_response = detail::http_response;
+    using route_context = detail::route_context;
+    template <class T> using awaitable = detail::asio::awaitable<T>;
+
+    /// Which of the four listeners.
+    enum class host { token, design, runtime, foreign };
+
+    /// What `add_redirect` stores.
+    struct redirect_entry {
+        unsigned status = 307;
+        std::string location; ///< Empty: no `Location` header.
+    };
+
+    static mock_options validated(mock_options options) {
+        if (options.redirect_status < 300 || options.redirect_status > 399)
+            throw std::invalid_argument("oic::testing::mock_server: redirect_status must be 3xx, not " +
+                                        std::to_string(options.redirect_status));
+        return options;
+    }
+
+    void write_ca_file() {
+        ca_file_ = (ca_dir_.path() / "oic-mock-ca.pem").string();
+        std::ofstream out(ca_file_, std::ios::binary | std::ios::trunc);
+        out << certificates_.ca_pem;
+        out.close();
+        if (!out)
+            throw std::runtime_error("oic::testing::mock_server: cannot write " + ca_file_);
+    }
+
+    void start(detail::tcp::acceptor acceptor, detail::listener& l, host h) {
+        l.tls = tls_ ? &*tls_ : nullptr;
+        l.idle_timeout = options_.idle_timeout;
+        l.on_accept = [this] {
+            std::lock_guard lock(mutex_);
+            ++stats_.connections_accepted;
+        };
+        l.intercept = [this, h](http_request const& req, detail::urls::url_view target) {
+            return answer_from_redirect_table(h, req, target);
+        };
+        l.routes.add(detail::http::verb::get, "/mock/counters",
+                     [this](route_context const& c) { return handle_counters(c); });
+        detail::asio::co_spawn(*ioc_, detail::accept_loop(std::move(acceptor), l),
+                               detail::ignore_exception{});
+    }
+
+    void run() {
+        for (;;) {
+            try {
+                ioc_->run();
+                return;
+            } catch (...) {
+                // Handlers don't throw by design; if one ever does, keep serving the others.
+            }
+        }
+    }
+
+    // Routes. To add a host, add a listener member, give it routes in a set_up_* function, and bind
+    // and start it in the constructor.
+
+    void set_up_token_listener() {
+        token_listener_.name = "token";
+        token_listener_.routes.add(detail::http::verb::post, "/oauth2/v1/token",
+                                   [this](route_context const& c) { return handle_token(c); });
+    }
+
+    void set_up_design_listener() {
+        design_listener_.name = "design";
+        design_listener_.routes
+            .add(detail::http::verb::get, "/ic/api/integration/v1/connections",
+                 [this](route_context const& c) { return handle_list_connections(c); })
+            .add(detail::http::verb::get, "/ic/api/integration/v1/connections/{id}",
+                 [this](route_context const& c) { return handle_get_connection(c); });
+    }
+
+    void set_up_runtime_listener() {
+        runtime_listener_.name = "runtime";
+        runtime_listener_.routes.add_any_method(
+            "/ic/api/*", [this](route_context const& c) { return handle_runtime_api(c); });
+    }
+
+    void set_up_foreign_listener() {
+        foreign_listener_.name = "foreign";
+        // Every request counts, whatever answers it (route, redirect table, 404 or 400).
+        foreign_listener_.on_request = [this](http_request const& req) { record_foreign_request(req); };
+        foreign_listener_.routes.add(detail::http::verb::get, "/ic/api/*",
+                                     [this](route_context const& c) { return handle_foreign_api(c); });
+    }
+
+    // Token host.
+
+    awaitable<http_response> handle_token(route_context const& ctx) {
+        std::chrono::milliseconds latency;
+        {
+            std::lock_guard lock(mutex_);
+            ++stats_.token_requests;
+            latency = token_latency_;
+        }
+        if (latency.count() > 0) {
+            detail::asio::steady_timer timer(co_await detail::asio::this_coro::executor, latency);
+            co_await timer.async_wait(detail::asio::as_tuple(detail::asio::use_awaitable));
+        }
+        http_response res = tokens_.answer(ctx.request);
+        {
+            std::lock_guard lock(mutex_);
+            ++(res.result_int() == 200 ? stats_.tokens_issued : stats_.token_failures);
+        }
+        res.set(detail::http::field::cache_control, "no-store");
+        res.set(detail::http::field::pragma, "no-cache");
+        co_return res;
+    }
+
+    // Design-time host.
+
+    /// Counts a Developer API call and checks its token and instance; returns the refusal, if any.
+    std::optional<http_response> admit_design_request(route_context const& ctx) {
+        auto const authorization = ctx.request.find(detail::http::field::authorization);
+        bool const has_authorization = authorization != ctx.request.end();
+        std::optional<std::string_view> const token =
+            has_authorization ? detail::auth_credentials(authorization->value(), "Bearer") : std::nullopt;
+        bool authorized = false;
+        unsigned injected_failure = 0;
+        {
+            std::lock_guard lock(mutex_);
+            ++stats_.design_api_requests;
+            if (has_authorization)
+                ++stats_.design_authorization_headers;
+            authorized = token && tokens_.is_valid(*token);
+            if (!authorized) {
+                ++stats_.unauthorized;
+            } else if (design_failures_left_ > 0) {
+                --design_failures_left_;
+                injected_failure = design_failure_status_;
+            }
+        }
+        if (!authorized) {
+            http_response res = detail::error_response(
+                401, "NotAuthenticated",
+                "The required information to complete authentication was not provided or was incorrect.");
+            res.set(detail::http::field::www_authenticate,
+                    token ? "Bearer error=\"invalid_token\"" : "Bearer");
+            return res;
+        }
+        if (injected_failure != 0)
+            return detail::error_response(injected_failure, detail::status_code_name(injected_failure),
+                                          "The mock server was told to fail this request with HTTP " +
+                                              std::to_string(injected_failure) + ".");
+
+        auto const instance = detail::query_value(query_params(ctx), "integrationInstance");
+        if (!instance)
+            return detail::error_response(400, "BadRequest",
+                                          "integrationInstance query parameter is required.");
+        if (*instance != options_.integration_instance)
+            return detail::error_response(400, "BadRequest",
+                                          "integrationInstance '" + *instance + "' is not this instance ('" +
+                                              options_.integration_instance + "').");
+        return std::nullopt;
+    }
+
+    /// The decoded query parameters; `+` decodes to a space, as servlet containers do.
+    static detail::urls::params_view query_params(route_context const& ctx) {
+        return ctx.target.params(detail::urls::encoding_opts(true));
+    }
+
+    awaitable<http_response> handle_list_connections(route_context const& ctx) {
+        if (auto refusal = admit_design_request(ctx))
+            co_return std::move(*refusal);
+        std::chrono::milliseconds latency;
+        {
+            std::lock_guard lock(mutex_);
+            latency = design_latency_;
+        }
+        if (latency.count() > 0) {
+            detail::asio::steady_timer timer(co_await detail::asio::this_coro::executor, latency);
+            co_await timer.async_wait(detail::asio::as_tuple(detail::asio::use_awaitable));
+        }
+        auto request = detail::parse_list_request(query_params(ctx));
+        if (auto const* error = std::get_if<detail::query_error>(&request))
+            co_return detail::error_response(400, "BadRequest", error->message);
+        co_return detail::json_response(200, catalog_->list(std::get<detail::list_request>(request)));
+    }
+
+    awaitable<http_response> handle_get_connection(route_context const& ctx) {
+        if (auto refusal = admit_design_request(ctx))
+            co_return std::move(*refusal);
+        std::string_view const id = ctx.params["id"];
+        if (auto const* connection = catalog_->find(id))
+            co_return detail::json_response(200, connection->json);
+        co_return detail::error_response(404, "NotFound",
+                                         "Connection '" + std::string(id) + "' was not found.");
+    }
+
+    // Runtime host.
+
+    awaitable<http_response> handle_runtime_api(route_context const& ctx) {
+        {
+            std::lock_guard lock(mutex_);
+            ++stats_.runtime_api_requests;
+            ++stats_.redirects;
+            if (ctx.request.find(detail::http::field::authorization) != ctx.request.end())
+                ++stats_.runtime_authorization_headers;
+        }
+        http_response res = detail::make_response(options_.redirect_status);
+        res.set(detail::http::field::location, design_url_ + std::string(ctx.request.target()));
+        co_return res;
+    }
+
+    // Foreign host.
+
+    void record_foreign_request(http_request const& req) {
+        std::lock_guard lock(mutex_);
+        ++stats_.foreign_requests;
+        if (req.find(detail::http::field::authorization) != req.end())
+            ++stats_.foreign_authorization_headers;
+    }
+
+    awaitable<http_response> handle_foreign_api(route_context const&) {
+        co_return detail::json_response(200, boost::json::object{
+                                                 {"items", boost::json::array{}},
+                                                 {"hasMore", false},
+                                                 {"totalResults", 0},
+                                             });
+    }
+
+    // Every host.
+
+    awaitable<http_response> handle_counters(route_context const&) {
+        co_return detail::json_response(200, to_json(get_counters()));
+    }
+
+    /// The redirect table's answer to `req` on host `h`, or nothing when no entry has its path.
+    std::optional<http_response> answer_from_redirect_table(host h, http_request const& req,
+                                                           detail::urls::url_view target) {
+        redirect_entry entry;
+        {
+            std::lock_guard lock(mutex_);
+            if (redirects_.empty())
+                return std::nullopt;
+            auto const it = redirects_.find(std::string(target.encoded_path()));
+            if (it == redirects_.end())
+                return std::nullopt;
+            entry = it->second;
+
+            // The host received the request even though its routes never see it.
+            bool const has_authorization = req.find(detail::http::field::authorization) != req.end();
+            bool const api = detail::is_developer_api_path(target.segments());
+            ++stats_.redirects;
+            switch (h) {
+            case host::token:
+                if (req.method() == detail::http::verb::post && std::string_view(target.encoded_path()) == "/oauth2/v1/token")
+                    ++stats_.token_requests;
+                break;
+            case host::design:
+                if (api) {
+                    ++stats_.design_api_requests;
+                    if (has_authorization)
+                        ++stats_.design_authorization_headers;
+                }
+                break;
+            case host::runtime:
+                if (api) {
+                    ++stats_.runtime_api_requests;
+                    if (has_authorization)
+                        ++stats_.runtime_authorization_headers;
+                }
+                break;
+            case host::foreign:
+                break; // record_foreign_request() counted it already
+            }
+        }
+        http_response res = detail::make_response(entry.status);
+        if (!entry.location.empty())
+            res.set(detail::http::field::location,
+                    detail::replace_all(entry.location, "{query}", std::string_view(target.encoded_query())));
+        return res;
+    }
+
+    std::optional<detail::connection_catalog> catalog_;
+    std::optional<detail::asio::ssl::context> tls_;
+    detail::listener token_listener_, design_listener_, runtime_listener_, foreign_listener_;
+
+    // Shared between the server thread and callers.
+    mutable std::mutex mutex_;
+    counters stats_;
+    std::chrono::milliseconds token_latency_{0};
+    std::chrono::milliseconds design_latency_{0};
+    std::unordered_map<std::string, redirect_entry> redirects_;
+    unsigned design_failure_status_ = 0;
+    int design_failures_left_ = 0;
+
+    // Last, so that stop() can destroy it while everything above is alive.
+    std::optional<detail::asio::io_context> ioc_;
+    std::thread thread_;
+};
+
+OIC_TESTING_DECL mock_server::mock_server(mock_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
+OIC_TESTING_DECL mock_server::~mock_server() = default;
+OIC_TESTING_DECL void mock_server::stop() { impl_->stop(); }
+
+OIC_TESTING_DECL std::string mock_server::token_url() const { return impl_->token_url_; }
+OIC_TESTING_DECL std::string mock_server::design_url() const { return impl_->design_url_; }
+OIC_TESTING_DECL std::string mock_server::runtime_url() const { return impl_->runtime_url_; }
+OIC_TESTING_DECL std::string mock_server::foreign_url() const { return impl_->foreign_url_; }
+OIC_TESTING_DECL std::string mock_server::ca_file() const { return impl_->ca_file_; }
+OIC_TESTING_DECL std::string const& mock_server::ca_pem() const { return impl_->certificates_.ca_pem; }
+OIC_TESTING_DECL mock_options const& mock_server::options() const { return impl_->options_; }
+
+OIC_TESTING_DECL counters mock_server::get_counters() const { return impl_->get_counters(); }
+OIC_TESTING_DECL void mock_server::reset_counters() { impl_->reset_counters(); }
+OIC_TESTING_DECL void mock_server::revoke_tokens() { impl_->tokens_.revoke_all(); }
+
+OIC_TESTING_DECL void mock_server::set_token_failure(unsigned status) {
+    if (status != 0 && (status < 400 || status > 599))
+        throw std::invalid_argument("oic::testing::mock_server: token failure status must be 4xx or 5xx");
+    impl_->tokens_.set_failure(status);
+}
+
+OIC_TESTING_DECL void mock_server::set_token_latency(std::chrono::milliseconds latency) {
+    impl_->set_token_latency(latency);
+}
+
+OIC_TESTING_DECL void mock_server::set_design_latency(std::chrono::milliseconds latency) {
+    impl_->set_design_latency(latency);
+}
+
+OIC_TESTING_DECL void mock_server::add_redirect(std::string path, unsigned status, std::string location) {
+    if (!path.starts_with('/') || path.find_first_of("?#") != std::string::npos)
+        throw std::invalid_argument("oic::testing::mock_server: a redirect path must start with '/' and "
+                                    "have no query or fragment, not '" + path + "'");
+    if (status < 300 || status > 399)
+        throw std::invalid_argument("oic::testing::mock_server: a redirect status must be 3xx, not " +
+                                    std::to_string(status));
+    if (location.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+        throw std::invalid_argument("oic::testing::mock_server: a redirect Location must not contain "
+                                    "CR, LF or NUL");
+    impl_->add_redirect(std::move(path), status, std::move(location));
+}
+
+OIC_TESTING_DECL void mock_server::clear_redirects() { impl_->clear_redirects(); }
+
+OIC_TESTING_DECL void mock_server::set_design_failure(unsigned status, int count) {
+    if (count < 0)
+        throw std::invalid_argument("oic::testing::mock_server: design failure count must not be negative");
+    if (count > 0 && (status < 400 || status > 599))
+        throw std::invalid_argument("oic::testing::mock_server: design failure status must be 4xx or 5xx");
+    impl_->set_design_failure(status, count);
+}
+
+OIC_TESTING_DECL std::string mock_server::ready_json() const { return impl_->ready_json(); }
+
+} // namespace oic::testing

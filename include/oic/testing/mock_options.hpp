@@ -1,0 +1,80 @@
+#pragma once
+/// @file What a @ref oic::testing::mock_server is set up with, and what it counts.
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace oic::testing {
+
+/// How a @ref mock_server is set up. Every field has a usable default.
+struct mock_options {
+    bool tls = true;                   ///< false: plain HTTP, and the URLs say `http://`.
+    std::string address = "127.0.0.1"; ///< Where the token, design and runtime listeners bind (IP literal).
+    unsigned short token_port = 0;     ///< 0: an ephemeral port.
+    unsigned short design_port = 0;    ///< 0: an ephemeral port.
+    unsigned short runtime_port = 0;   ///< 0: an ephemeral port.
+    /// Where the foreign host binds (IPv4 or IPv6 literal): another address than `address`, so that
+    /// it is another host to a client, not only another port. The test certificate names it too.
+    std::string foreign_address = "127.0.0.2";
+    unsigned short foreign_port = 0; ///< 0: an ephemeral port.
+    std::string client_id = "oic-mock-client";
+    /// Contains `!`, which RFC 6749 section 2.3.1 form-encoding changes before Basic encoding.
+    std::string client_secret = "mock-secret-Zq7!x";
+    /// The only scope the token endpoint grants.
+    std::string scope =
+        "https://mockinstance.integration.ocp.oraclecloud.com:443urn:opc:resource:consumer::all";
+    /// The `integrationInstance` every design-time API call must carry.
+    std::string integration_instance = "mockinstance-abc123-fr";
+    /// How long issued tokens stay valid; `expires_in` is this, rounded up to whole seconds.
+    std::chrono::milliseconds token_lifetime{3600000};
+    std::size_t connections = 120;  ///< Size of the generated connection data set.
+    unsigned redirect_status = 307; ///< What the runtime host answers API calls with (300..399).
+    /// Directory for the CA file. Empty: a fresh directory under the system temp directory, removed
+    /// again by the server's destructor. A given directory is created if needed and left in place.
+    std::string ca_dir;
+    /// How long a connection may sit idle before the server closes it; also bounds each read/write.
+    std::chrono::milliseconds idle_timeout{30000};
+};
+
+/// A snapshot of what a @ref mock_server has seen since it started or since `reset_counters()`.
+struct counters {
+    std::uint64_t token_requests = 0;                ///< POSTs to the token endpoint.
+    std::uint64_t tokens_issued = 0;                 ///< ...answered 200 with a token.
+    std::uint64_t token_failures = 0;                ///< ...answered with an error (including injected ones).
+    std::uint64_t design_api_requests = 0;           ///< Developer API calls on the design-time host.
+    std::uint64_t runtime_api_requests = 0;          ///< `/ic/api/...` calls on the runtime host.
+    /// Redirects sent: the runtime host's own, plus answers from the redirect table on any host.
+    std::uint64_t redirects = 0;
+    std::uint64_t unauthorized = 0;                  ///< Design-time calls refused with 401.
+    std::uint64_t design_authorization_headers = 0;  ///< Design-time API calls carrying `Authorization`.
+    std::uint64_t runtime_authorization_headers = 0; ///< Runtime API calls carrying `Authorization`.
+    std::uint64_t connections_accepted = 0;          ///< TCP connections accepted, all listeners.
+    std::uint64_t foreign_requests = 0;              ///< Requests the foreign host received, any path or method.
+    std::uint64_t foreign_authorization_headers = 0; ///< ...carrying `Authorization`, whatever its value.
+
+    friend bool operator==(counters const&, counters const&) = default;
+};
+
+/// `c` as a JSON object with the member names of @ref counters.
+inline boost::json::object to_json(counters const& c) {
+    return {
+        {"token_requests", c.token_requests},
+        {"tokens_issued", c.tokens_issued},
+        {"token_failures", c.token_failures},
+        {"design_api_requests", c.design_api_requests},
+        {"runtime_api_requests", c.runtime_api_requests},
+        {"redirects", c.redirects},
+        {"unauthorized", c.unauthorized},
+        {"design_authorization_headers", c.design_authorization_headers},
+        {"runtime_authorization_headers", c.runtime_authorization_headers},
+        {"connections_accepted", c.connections_accepted},
+        {"foreign_requests", c.foreign_requests},
+        {"foreign_authorization_headers", c.foreign_authorization_headers},
+    };
+}
+
+} // namespace oic::testing
