@@ -294,7 +294,7 @@ asio::awaitable<void> run(options o) {
     if (o.json) {
         boost::json::array out;
         for (auto& c : items)
-            out.push_back(std::move(c.raw));
+            out.push_back(c.raw());
         std::cout << terminal_safe_json(boost::json::serialize(out)) << '\n';
     } else {
         print_table(items);

@@ -154,7 +154,7 @@ TEST_CASE("get_connections pages, filters and orders against the design-time hos
     for (auto const& item : page.items) {
         CHECK_FALSE(item.id.empty());
         CHECK_FALSE(item.adapter.name.empty());
-        CHECK(item.raw.contains("links"));
+        CHECK(item.raw().contains("links"));
     }
 
     SECTION("get_all_connections walks every page") {
@@ -551,7 +551,7 @@ TEST_CASE("get_connection fetches one connection by id", "[integration][api]") {
     auto const one = run(ioc, get_connection(c, first.id));
     CHECK(one.id == first.id);
     CHECK(one.name == first.name);
-    CHECK(one.raw == first.raw);
+    CHECK(one.json() == first.json());
 
     auto const missing = error_of(ioc, get_connection(c, std::string("NO_SUCH_CONNECTION")));
     CHECK(missing.code() == error::api_http_status);

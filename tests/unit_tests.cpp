@@ -151,7 +151,7 @@ TEST_CASE("token answer parsing", "[unit][token]") {
 }
 
 TEST_CASE("connection and page parsing", "[unit][api]") {
-    auto const doc = boost::json::parse(R"({
+    std::string const doc = R"({
       "items": [
         {"id":"ACME_REST","name":"Acme REST","status":"CONFIGURED","role":"SOURCE_AND_TARGET",
          "adapterType":{"name":"rest","displayName":"REST","type":"PREINSTALLED"},
@@ -162,7 +162,7 @@ TEST_CASE("connection and page parsing", "[unit][api]") {
          "links":[{"href":"https://h/connections/ACME_REST","rel":"self"}], "futureField": {"a":1}},
         {"id":"MINIMAL"}
       ],
-      "hasMore": true, "totalResults": 120, "limit": 2, "offset": 4})");
+      "hasMore": true, "totalResults": 120, "limit": 2, "offset": 4})";
     auto const page = parse_connections_page(doc);
     REQUIRE(page.items.size() == 2);
     CHECK(page.has_more);
@@ -183,7 +183,9 @@ TEST_CASE("connection and page parsing", "[unit][api]") {
     CHECK(c.last_updated_by == "bob");
     REQUIRE(c.properties.size() == 1);
     CHECK(c.properties[0].value == "https://x");
-    CHECK(c.raw.contains("futureField")); // fields we don't model are kept
+    CHECK(c.raw().contains("futureField")); // fields we don't model are kept
+    CHECK(c.raw().at("futureField").at("a") == 1);
+    CHECK(page.items[1].json() == R"({"id":"MINIMAL"})");
     CHECK(page.items[1].name.empty());
     CHECK_FALSE(page.items[1].usage);
 
@@ -206,9 +208,71 @@ TEST_CASE("connection and page parsing", "[unit][api]") {
         };
         for (auto const& bc : cases) {
             INFO(bc.json);
-            auto const e = error_of([&] { parse_connections_page(boost::json::parse(bc.json)); });
+            auto const e = error_of([&] { parse_connections_page(bc.json); });
             CHECK(e.code() == error::api_bad_field_type);
             CHECK_THAT(e.what(), Catch::Contains(bc.field));
+        }
+    }
+}
+
+TEST_CASE("the typed parser reads what a DOM would, and only that", "[unit][api]") {
+    SECTION("escapes in keys and values; nested unknown fields never reach the model") {
+        auto const page = parse_connections_page(
+            R"({"items":[{"\u0069d":"A\"B","name":"caf\u00e9 \\ }]","links":[{"id":"WRONG","name":"WRONG"}],)"
+            R"("deep":{"a":[{"usage":"x"}],"id":7},"usage":3.0,"big":18446744073709551615,"frac":0.5}],)"
+            R"("\u0069tems2":{"items":[]},"hasMore":false})");
+        REQUIRE(page.items.size() == 1);
+        auto const& c = page.items[0];
+        CHECK(c.id == "A\"B");
+        CHECK(c.name == "caf\xc3\xa9 \\ }]");
+        CHECK(c.usage == 3);
+        CHECK(c.raw().at("links").as_array().size() == 1);
+        CHECK(boost::json::parse(c.json()) == boost::json::parse(R"({"\u0069d":"A\"B","name":"caf\u00e9 \\ }]",)"
+            R"("links":[{"id":"WRONG","name":"WRONG"}],"deep":{"a":[{"usage":"x"}],"id":7},"usage":3.0,)"
+            R"("big":18446744073709551615,"frac":0.5})"));
+    }
+    SECTION("each item's text is its own slice of the body, whatever it contains") {
+        auto const page = parse_connections_page(
+            " {\"offset\":0, \"items\" : [ {\"id\":\"a}b\"} , {\"id\":\"c]d\",\"x\":[1,{\"y\":\"\\\"\"}]},{}] } ");
+        REQUIRE(page.items.size() == 3);
+        CHECK(page.items[0].json() == R"({"id":"a}b"})");
+        CHECK(page.items[1].json() == R"({"id":"c]d","x":[1,{"y":"\""}]})");
+        CHECK(page.items[2].json() == "{}");
+        CHECK(page.items[1].raw().at("x").as_array().size() == 2);
+        connection const made_here;
+        CHECK(made_here.json().empty());
+        CHECK(made_here.raw().empty());
+    }
+    SECTION("a single connection keeps the whole answer") {
+        auto const c = parse_connection(R"({"id":"ONE","usage":null,"adapterType":null})");
+        CHECK(c.id == "ONE");
+        CHECK_FALSE(c.usage);
+        CHECK(c.json() == R"({"id":"ONE","usage":null,"adapterType":null})");
+    }
+    SECTION("what a reader could take two ways, or not as JSON, is refused") {
+        struct bad_case {
+            char const* json;
+            error expected;
+            char const* what;
+        };
+        bad_case const cases[] = {
+            {R"({"items":[],"items":[{"id":"X"}]})", error::api_bad_field_type, "\"items\" more than once"},
+            {R"({"hasMore":true,"hasMore":false})", error::api_bad_field_type, "\"hasMore\" more than once"},
+            {R"({"items":[null]})", error::api_bad_field_type, "items[0] is not an object"},
+            {R"({"items":[{},{"usage":2.5}]})", error::api_bad_field_type, "items[1].usage is not an integer"},
+            {R"({"items":[{"usage":18446744073709551615}]})", error::api_bad_field_type, "items[0].usage"},
+            {R"({"items":[{"connectionProperties":[null]}]})", error::api_bad_field_type,
+             "items[0].connectionProperties[0] is not an object"},
+            {R"(null)", error::api_bad_field_type, "connections answer is not an object"},
+            {R"({"items":[]} x)", error::api_not_json, "not JSON"},
+            {R"({"items":[)", error::api_not_json, "not JSON"},
+            {"", error::api_not_json, "not JSON"},
+        };
+        for (auto const& bc : cases) {
+            INFO(bc.json);
+            auto const e = error_of([&] { parse_connections_page(bc.json); });
+            CHECK(e.code() == bc.expected);
+            CHECK_THAT(e.what(), Catch::Contains(bc.what));
         }
     }
 }

@@ -58,23 +58,35 @@ inline std::string describe_call(http::reply const& r, http::urls::url_view aske
     return s;
 }
 
-/// A JSON value from a 2xx answer, or the right error for anything else.
-inline boost::json::value parse_api_response(http::reply const& r, http::urls::url_view asked) {
+/// Nothing for a 2xx answer; the right error, with the server's own words, for anything else.
+inline void check_api_answer(http::reply const& r, http::urls::url_view asked) {
     auto const& res = r.message;
     unsigned const status = res.result_int();
-    if (status >= 200 && status <= 299) {
-        boost::system::error_code ec;
-        auto v = boost::json::parse(res.body(), ec);
-        if (ec)
-            fail(error::api_not_json,
-                 diagnostics{.message = describe_call(r, asked) + ": answer is not JSON", .http_status = status});
-        return v;
-    }
+    if (status >= 200 && status <= 299)
+        return;
     diagnostics d{.message = describe_call(r, asked), .http_status = status};
     read_api_error(res.body(), d);
     if (auto ra = res.find(boost::beast::http::field::retry_after); ra != res.end())
         d.message += " (Retry-After: " + printable(ra->value().substr(0, 40)) + ")";
     fail(status == 401 ? error::api_unauthorized : error::api_http_status, std::move(d));
+}
+
+/// The error of an answer a parser refused: names the field, and the call for a body that is not JSON.
+[[noreturn]] inline void fail_parse(error_code ec, std::string what, http::reply const& r, http::urls::url_view asked) {
+    diagnostics d{.message = std::move(what), .http_status = r.message.result_int()};
+    if (ec == error::api_not_json)
+        d.message = describe_call(r, asked) + ": answer is not JSON";
+    fail(ec, std::move(d));
+}
+
+/// A JSON value from a 2xx answer, or the right error for anything else.
+inline boost::json::value parse_api_response(http::reply const& r, http::urls::url_view asked) {
+    check_api_answer(r, asked);
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.message.body(), ec);
+    if (ec)
+        fail_parse(error::api_not_json, {}, r, asked);
+    return v;
 }
 
 } // namespace detail
@@ -199,7 +211,11 @@ template <class Executor>
 asio::awaitable<connections_page, Executor> get_connections(basic_client<Executor> client,
                                                             connections_query query = {}) {
     auto [url, answer] = co_await client.get("/ic/api/integration/v1/connections", to_query_string(query));
-    auto page = parse_connections_page(detail::parse_api_response(answer, url));
+    detail::check_api_answer(answer, url);
+    connections_page page;
+    std::string what;
+    if (auto ec = detail::read_connections_page(std::move(answer.message.body()), page, what))
+        detail::fail_parse(ec, std::move(what), answer, url);
     page.url = http::redacted(answer.url);
     co_return page;
 }
@@ -220,7 +236,12 @@ asio::awaitable<connection, Executor> get_connection(basic_client<Executor> clie
         http::append_param(query, "expand", expand);
     auto [url, answer] =
         co_await client.get("/ic/api/integration/v1/connections/" + http::path_segment(id), std::move(query));
-    co_return parse_connection(detail::parse_api_response(answer, url));
+    detail::check_api_answer(answer, url);
+    connection c;
+    std::string what;
+    if (auto ec = detail::read_connection(std::move(answer.message.body()), c, what))
+        detail::fail_parse(ec, std::move(what), answer, url);
+    co_return c;
 }
 
 /// Every connection matching `query`, walking the pages (`hasMore`, `offset`) to the end, at most

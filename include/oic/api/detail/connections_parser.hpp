@@ -1,0 +1,406 @@
+#pragma once
+/**
+ * @file A Boost.JSON `basic_parser` handler that reads a connections answer straight into the
+ * typed models: no DOM, each string written once into its field. Every type error names the field
+ * path (`items[3].adapterType.name`); unknown fields are skipped (they stay in the shared text).
+ */
+
+#include <oic/api/connection.hpp>
+#include <oic/error.hpp>
+
+#include <boost/json/basic_parser.hpp>
+#include <boost/json/error.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace oic::detail {
+
+/// Reads a connections page (or one connection) as the parser walks it; see the file comment.
+class connections_handler {
+public:
+    static constexpr std::size_t max_object_size = std::size_t(-1);
+    static constexpr std::size_t max_array_size = std::size_t(-1);
+    static constexpr std::size_t max_key_size = std::size_t(-1);
+    static constexpr std::size_t max_string_size = std::size_t(-1);
+
+    /// Reads a page envelope into `page`, or (without page) one connection into `single`.
+    connections_handler(connections_page* page, connection* single) : page_(page), single_(single) {}
+
+    /// Why the handler stopped the parse (names the field), empty if it did not.
+    std::string const& what() const noexcept { return what_; }
+
+    bool on_document_begin(error_code&) { return true; }
+    bool on_document_end(error_code&) { return true; }
+    bool on_comment_part(std::string_view, error_code&) { return true; }
+    bool on_comment(std::string_view, error_code&) { return true; }
+
+    bool on_object_begin(error_code& ec) {
+        if (skipping())
+            return skip_begin();
+        switch (expect_) {
+        case slot::document:
+            push(page_ ? level::envelope : level::item);
+            if (single_)
+                item_ = single_;
+            return true;
+        case slot::item:
+            page_->items.emplace_back();
+            item_ = &page_->items.back();
+            push(level::item);
+            return true;
+        case slot::adapter:
+            push(level::adapter);
+            return true;
+        case slot::property:
+            item_->properties.emplace_back();
+            push(level::property);
+            return true;
+        case slot::skip:
+            return skip_begin();
+        default:
+            return wrong(ec);
+        }
+    }
+
+    bool on_object_end(std::size_t, error_code&) {
+        if (skipping())
+            return skip_end();
+        pop();
+        return true;
+    }
+
+    bool on_array_begin(error_code& ec) {
+        if (skipping())
+            return skip_begin();
+        switch (expect_) {
+        case slot::items:
+            push(level::items);
+            return true;
+        case slot::properties:
+            push(level::properties);
+            return true;
+        case slot::skip:
+            return skip_begin();
+        default:
+            return wrong(ec);
+        }
+    }
+
+    bool on_array_end(std::size_t, error_code&) {
+        if (skipping())
+            return skip_end();
+        pop();
+        return true;
+    }
+
+    bool on_key_part(std::string_view s, std::size_t, error_code&) {
+        if (!skipping())
+            key_.append(s);
+        return true;
+    }
+
+    bool on_key(std::string_view s, std::size_t, error_code& ec) {
+        if (skipping())
+            return true;
+        std::string_view key = s;
+        if (!key_.empty()) {
+            key_.append(s);
+            key = key_;
+        }
+        bool const ok = select(key, ec);
+        key_.clear();
+        return ok;
+    }
+
+    bool on_string_part(std::string_view s, std::size_t, error_code& ec) {
+        if (skipping() || expect_ == slot::skip)
+            return true;
+        if (!string_)
+            return wrong(ec);
+        string_->append(s);
+        return true;
+    }
+
+    bool on_string(std::string_view s, std::size_t, error_code& ec) {
+        if (skipping())
+            return true;
+        if (expect_ != slot::skip) {
+            if (!string_)
+                return wrong(ec);
+            string_->append(s);
+        }
+        return next();
+    }
+
+    bool on_number_part(std::string_view, error_code&) { return true; }
+
+    bool on_int64(std::int64_t i, std::string_view, error_code& ec) { return integer(i, ec); }
+
+    bool on_uint64(std::uint64_t u, std::string_view, error_code& ec) {
+        if (u > static_cast<std::uint64_t>(INT64_MAX))
+            return not_integer(ec);
+        return integer(static_cast<std::int64_t>(u), ec);
+    }
+
+    bool on_double(double d, std::string_view, error_code& ec) {
+        if (d >= -9.2e18 && d <= 9.2e18 && static_cast<double>(static_cast<std::int64_t>(d)) == d)
+            return integer(static_cast<std::int64_t>(d), ec); // 3.0 and 3e0 are integers too
+        return not_integer(ec);
+    }
+
+    bool on_bool(bool b, error_code& ec) {
+        if (skipping())
+            return true;
+        if (expect_ != slot::skip) {
+            if (!boolean_)
+                return wrong(ec);
+            *boolean_ = b;
+        }
+        return next();
+    }
+
+    /// A null field stays empty; a null where an item or the answer should be is an error.
+    bool on_null(error_code& ec) {
+        if (skipping())
+            return true;
+        if (expect_ == slot::document || expect_ == slot::item || expect_ == slot::property)
+            return wrong(ec);
+        return next();
+    }
+
+private:
+    /// What an object or array at some depth is.
+    enum class level { envelope, items, item, adapter, properties, property };
+    /// What the next value is for.
+    enum class slot { document, value, items, item, adapter, properties, property, skip };
+
+    bool skipping() const noexcept { return skip_depth_ > 0; }
+    bool skip_begin() {
+        ++skip_depth_;
+        return true;
+    }
+    bool skip_end() {
+        if (--skip_depth_ == 0)
+            return next();
+        return true;
+    }
+
+    void push(level l) {
+        levels_.push_back(l);
+        if (l == level::items)
+            index_.push_back(0);
+        if (l == level::properties)
+            index_.push_back(0);
+        set_slot_for_container();
+    }
+
+    void pop() {
+        level const l = levels_.back();
+        levels_.pop_back();
+        if (l == level::items || l == level::properties)
+            index_.pop_back();
+        next();
+    }
+
+    /// After a value: inside an array the next element has the same slot; inside an object a key comes.
+    bool next() {
+        string_ = nullptr;
+        integer_ = nullptr;
+        boolean_ = nullptr;
+        if (levels_.empty()) {
+            expect_ = slot::document;
+            return true;
+        }
+        if (levels_.back() == level::items || levels_.back() == level::properties)
+            ++index_.back(); // an element is complete
+        set_slot_for_container();
+        return true;
+    }
+
+    void set_slot_for_container() {
+        switch (levels_.back()) {
+        case level::items: expect_ = slot::item; break;
+        case level::properties: expect_ = slot::property; break;
+        default: expect_ = slot::skip; break; // until a key selects a field
+        }
+    }
+
+    /// The field a key of the current object names: sets the slot and the target.
+    bool select(std::string_view key, error_code& ec) {
+        field_ = key;
+        expect_ = slot::value;
+        switch (levels_.back()) {
+        case level::envelope: return select_envelope(key, ec);
+        case level::item: return select_item(key);
+        case level::adapter:
+            string_ = key == "name" ? &item_->adapter.name
+                    : key == "displayName" ? &item_->adapter.display_name
+                    : key == "type" ? &item_->adapter.type : nullptr;
+            break;
+        case level::property: {
+            auto& p = item_->properties.back();
+            string_ = key == "propertyName" ? &p.name
+                    : key == "propertyValue" ? &p.value
+                    : key == "displayName" ? &p.display_name : nullptr;
+            break;
+        }
+        default: break;
+        }
+        if (!string_)
+            expect_ = slot::skip;
+        else
+            string_->clear();
+        return true;
+    }
+
+    bool select_envelope(std::string_view key, error_code& ec) {
+        unsigned bit = 0;
+        if (key == "items") {
+            expect_ = slot::items;
+            bit = 1;
+        } else if (key == "hasMore") {
+            boolean_ = &page_->has_more;
+            bit = 2;
+        } else if (key == "totalResults") {
+            integer_ = &page_->total_results;
+            bit = 4;
+        } else if (key == "limit") {
+            integer_ = &page_->limit;
+            bit = 8;
+        } else if (key == "offset") {
+            integer_ = &page_->offset;
+            bit = 16;
+        } else {
+            expect_ = slot::skip;
+        }
+        if (seen_ & bit) { // two values for one field: which one would a reader believe?
+            what_ = "connections answer has \"" + std::string(key) + "\" more than once";
+            ec = error::api_bad_field_type;
+            return false;
+        }
+        seen_ |= bit;
+        return true;
+    }
+
+    bool select_item(std::string_view key) {
+        connection& c = *item_;
+        if (key == "adapterType") {
+            expect_ = slot::adapter;
+            return true;
+        }
+        if (key == "connectionProperties") {
+            c.properties.clear();
+            expect_ = slot::properties;
+            return true;
+        }
+        string_ = key == "id" ? &c.id
+                : key == "name" ? &c.name
+                : key == "status" ? &c.status
+                : key == "role" ? &c.role
+                : key == "securityPolicy" ? &c.security_policy
+                : key == "created" ? &c.created
+                : key == "createdBy" ? &c.created_by
+                : key == "lastUpdated" ? &c.last_updated
+                : key == "lastUpdatedBy" ? &c.last_updated_by : nullptr;
+        if (string_) {
+            string_->clear();
+            return true;
+        }
+        integer_ = key == "usage" ? &c.usage
+                 : key == "usageActive" ? &c.usage_active
+                 : key == "percentageComplete" ? &c.percentage_complete : nullptr;
+        if (!integer_ && key == "lockedFlag")
+            boolean_ = &c.locked;
+        if (!integer_ && !boolean_)
+            expect_ = slot::skip;
+        return true;
+    }
+
+    bool integer(std::int64_t i, error_code& ec) {
+        if (skipping())
+            return true;
+        if (expect_ != slot::skip) {
+            if (!integer_)
+                return wrong(ec);
+            *integer_ = i;
+        }
+        return next();
+    }
+
+    /// A number no field can hold (a fraction, or past int64): fine where it is skipped.
+    bool not_integer(error_code& ec) {
+        if (skipping())
+            return true;
+        if (expect_ != slot::skip)
+            return wrong(ec);
+        return next();
+    }
+
+    char const* expected_name() const noexcept {
+        if (string_)
+            return "a string";
+        if (integer_)
+            return "an integer";
+        if (boolean_)
+            return "a boolean";
+        switch (expect_) {
+        case slot::items:
+        case slot::properties: return "an array";
+        default: return "an object";
+        }
+    }
+
+    /// The path of the value being read, e.g. `items[3].connectionProperties[0].propertyValue`.
+    std::string path() const {
+        std::string p = page_ ? "" : "connection";
+        std::size_t index = 0;
+        for (std::size_t d = 0; d < levels_.size(); ++d) {
+            switch (levels_[d]) {
+            case level::envelope: p = "connections answer"; break;
+            case level::items: p = "items[" + std::to_string(index_[index++]) + "]"; break;
+            case level::adapter: p += ".adapterType"; break;
+            case level::properties: p += ".connectionProperties[" + std::to_string(index_[index++]) + "]"; break;
+            default: break;
+            }
+        }
+        switch (expect_) {
+        case slot::items: return "items";
+        case slot::document: return page_ ? "connections answer" : "connection";
+        case slot::adapter: return p + ".adapterType";
+        case slot::properties: return p + ".connectionProperties";
+        default: break;
+        }
+        if (levels_.back() == level::items || levels_.back() == level::properties)
+            return p;
+        if (levels_.back() == level::envelope)
+            return field_;
+        return p + "." + field_;
+    }
+
+    bool wrong(error_code& ec) {
+        what_ = path() + " is not " + expected_name();
+        ec = error::api_bad_field_type;
+        return false;
+    }
+
+    connections_page* page_;
+    connection* single_;
+    connection* item_ = nullptr;
+    std::vector<level> levels_;
+    std::vector<std::size_t> index_; // element index of each open array
+    slot expect_ = slot::document;
+    std::string* string_ = nullptr;
+    std::optional<std::int64_t>* integer_ = nullptr;
+    bool* boolean_ = nullptr;
+    std::string key_;   // a key split by escapes
+    std::string field_; // the key whose value comes next, for errors
+    unsigned seen_ = 0; // envelope fields read so far
+    std::size_t skip_depth_ = 0;
+    std::string what_;
+};
+
+} // namespace oic::detail
