@@ -569,3 +569,50 @@ TEST_CASE("get_connection fetches one connection by id", "[integration][api]") {
     CHECK(ec == condition::api);
     CHECK(d.http_status == 404);
 }
+
+TEST_CASE("integrations: a page with q and paging, every page, one by id", "[integration][api]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server, server.runtime_url())); // through the runtime host's redirect
+
+    integrations_query q;
+    q.q = "{status: 'ACTIVATED'}";
+    q.limit = 4;
+    q.order_by = "name";
+    auto const page = run(ioc, get_integrations(c, q));
+    REQUIRE(page.items.size() == 4);
+    CHECK(page.has_more);
+    CHECK(page.limit == 4);
+    CHECK(page.url.starts_with(server.design_url()));
+    for (std::size_t i = 0; i < page.items.size(); ++i) {
+        CHECK(page.items[i].status == "ACTIVATED");
+        CHECK(page.items[i].id == page.items[i].code + "|" + page.items[i].version);
+        if (i > 0)
+            CHECK(page.items[i - 1].name <= page.items[i].name);
+    }
+
+    auto const all = run(ioc, get_all_integrations(c, q));
+    REQUIRE(page.total_results);
+    CHECK(all.size() == static_cast<std::size_t>(*page.total_results));
+    CHECK(all.size() < server.options().integrations); // the filter filtered
+    auto const everything = run(ioc, get_all_integrations(c, integrations_query{}));
+    CHECK(everything.size() == server.options().integrations);
+
+    // An integration id holds '|': it travels as %7C within one path segment.
+    auto const one = run(ioc, get_integration(c, all.back().id));
+    CHECK(one.id == all.back().id);
+    CHECK(one.raw().at("dependencies").at("connections").as_array().size() == 2);
+
+    diagnostics d;
+    auto const [ec, none] = run(ioc, async_get_integration(c, std::string("NOPE|01.00.0000"), d,
+                                                           asio::as_tuple(asio::use_awaitable)));
+    CHECK(ec == error::api_http_status);
+    CHECK(d.http_status == 404);
+    CHECK(d.server_code == "NotFound");
+
+    integrations_query wrong;
+    wrong.order_by = "type"; // connections only
+    auto const refused = error_of(ioc, get_integrations(c, wrong));
+    CHECK(refused.get_diagnostics().http_status == 400);
+    CHECK_THAT(refused.get_diagnostics().server_message, Catch::Contains("orderBy must be name or time"));
+}

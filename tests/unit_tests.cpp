@@ -3,6 +3,9 @@
 #include "common.hpp"
 
 #include <oic/oic.hpp>
+#include <oic/testing/detail/integration_catalog.hpp>
+
+#include <boost/url/parse_query.hpp>
 
 #include <sstream>
 
@@ -163,7 +166,7 @@ TEST_CASE("connection and page parsing", "[unit][api]") {
         {"id":"MINIMAL"}
       ],
       "hasMore": true, "totalResults": 120, "limit": 2, "offset": 4})";
-    auto const page = parse_connections_page(doc);
+    auto const page = parse_page<connection>(doc);
     REQUIRE(page.items.size() == 2);
     CHECK(page.has_more);
     CHECK(page.total_results == 120);
@@ -208,7 +211,7 @@ TEST_CASE("connection and page parsing", "[unit][api]") {
         };
         for (auto const& bc : cases) {
             INFO(bc.json);
-            auto const e = error_of([&] { parse_connections_page(bc.json); });
+            auto const e = error_of([&] { parse_page<connection>(bc.json); });
             CHECK(e.code() == error::api_bad_field_type);
             CHECK_THAT(e.what(), Catch::Contains(bc.field));
         }
@@ -217,7 +220,7 @@ TEST_CASE("connection and page parsing", "[unit][api]") {
 
 TEST_CASE("the typed parser reads what a DOM would, and only that", "[unit][api]") {
     SECTION("escapes in keys and values; nested unknown fields never reach the model") {
-        auto const page = parse_connections_page(
+        auto const page = parse_page<connection>(
             R"({"items":[{"\u0069d":"A\"B","name":"caf\u00e9 \\ }]","links":[{"id":"WRONG","name":"WRONG"}],)"
             R"("deep":{"a":[{"usage":"x"}],"id":7},"usage":3.0,"big":18446744073709551615,"frac":0.5}],)"
             R"("\u0069tems2":{"items":[]},"hasMore":false})");
@@ -232,7 +235,7 @@ TEST_CASE("the typed parser reads what a DOM would, and only that", "[unit][api]
             R"("big":18446744073709551615,"frac":0.5})"));
     }
     SECTION("each item's text is its own slice of the body, whatever it contains") {
-        auto const page = parse_connections_page(
+        auto const page = parse_page<connection>(
             " {\"offset\":0, \"items\" : [ {\"id\":\"a}b\"} , {\"id\":\"c]d\",\"x\":[1,{\"y\":\"\\\"\"}]},{}] } ");
         REQUIRE(page.items.size() == 3);
         CHECK(page.items[0].json() == R"({"id":"a}b"})");
@@ -244,7 +247,7 @@ TEST_CASE("the typed parser reads what a DOM would, and only that", "[unit][api]
         CHECK(made_here.raw().empty());
     }
     SECTION("a single connection keeps the whole answer") {
-        auto const c = parse_connection(R"({"id":"ONE","usage":null,"adapterType":null})");
+        auto const c = parse_item<connection>(R"({"id":"ONE","usage":null,"adapterType":null})");
         CHECK(c.id == "ONE");
         CHECK_FALSE(c.usage);
         CHECK(c.json() == R"({"id":"ONE","usage":null,"adapterType":null})");
@@ -270,10 +273,122 @@ TEST_CASE("the typed parser reads what a DOM would, and only that", "[unit][api]
         };
         for (auto const& bc : cases) {
             INFO(bc.json);
-            auto const e = error_of([&] { parse_connections_page(bc.json); });
+            auto const e = error_of([&] { parse_page<connection>(bc.json); });
             CHECK(e.code() == bc.expected);
             CHECK_THAT(e.what(), Catch::Contains(bc.what));
         }
+    }
+}
+
+TEST_CASE("integrations parse into their model; the path names the item type", "[unit][api]") {
+    auto const page = parse_page<integration>(
+        R"({"items":[{"id":"HELLO_WORLD|01.02.0000","code":"HELLO_WORLD","version":"01.02.0000",)"
+        R"("name":"Hello World","status":"ACTIVATED","pattern":"Orchestration","lockedFlag":true,)"
+        R"("percentageComplete":100,"dependencies":{"connections":[{"id":"ACME_REST"}]}}],"hasMore":false})");
+    REQUIRE(page.items.size() == 1);
+    auto const& x = page.items[0];
+    CHECK(x.id == "HELLO_WORLD|01.02.0000");
+    CHECK(x.code == "HELLO_WORLD");
+    CHECK(x.version == "01.02.0000");
+    CHECK(x.status == "ACTIVATED");
+    CHECK(x.pattern == "Orchestration");
+    CHECK(x.locked);
+    CHECK(x.percentage_complete == 100);
+    CHECK(x.raw().at("dependencies").at("connections").as_array().size() == 1);
+
+    auto const e = error_of([] { parse_page<integration>(R"({"items":[{"version":1}]})"); });
+    CHECK(e.code() == error::api_bad_field_type);
+    CHECK_THAT(e.what(), Catch::Contains("items[0].version is not a string"));
+    auto const single = error_of([] { parse_item<integration>(R"({"lockedFlag":"yes"})"); });
+    CHECK_THAT(single.what(), Catch::Contains("integration.lockedFlag is not a boolean"));
+    auto const not_json = error_of([] { parse_page<integration>("<html>"); });
+    CHECK(not_json.code() == error::api_not_json);
+    CHECK_THAT(not_json.what(), Catch::Contains("integrations answer is not JSON"));
+}
+
+TEST_CASE("the mock's list query language", "[unit][mock]") {
+    namespace td = oic::testing::detail;
+    // `query` is written readable (`q={name:'x'}&limit=5`); each value is encoded as a client would.
+    auto parse = [](std::string_view query, td::list_schema const& schema) {
+        std::string encoded;
+        for (std::size_t start = 0; start <= query.size();) {
+            auto const end = std::min(query.find('&', start), query.size());
+            auto const pair = query.substr(start, end - start);
+            auto const eq = pair.find('=');
+            oic::http::append_param(encoded, pair.substr(0, eq), eq == pair.npos ? "" : pair.substr(eq + 1));
+            start = end + 1;
+        }
+        return td::parse_list_request(boost::urls::parse_query(encoded).value(), schema);
+    };
+    auto error_text = [&](std::string_view query, td::list_schema const& schema) {
+        auto r = parse(query, schema);
+        auto const* e = std::get_if<td::query_error>(&r);
+        return e ? e->message : std::string("(accepted)");
+    };
+    auto const& connections = td::connection_schema();
+    auto const& integrations = td::integration_schema();
+
+    SECTION("q: exact and contains conditions, combined") {
+        auto r = parse("q={name : /RN/, status : 'CONFIGURED'}&limit=5&offset=2&orderBy=name", connections);
+        auto const& req = std::get<td::list_request>(r);
+        REQUIRE(req.filter.conditions.size() == 2);
+        CHECK(req.filter.conditions[0].field == "name");
+        CHECK(req.filter.conditions[0].contains);
+        CHECK(req.filter.conditions[1].value == "CONFIGURED");
+        CHECK_FALSE(req.filter.conditions[1].contains);
+        CHECK(req.limit == 5);
+        CHECK(req.offset == 2);
+        CHECK(req.order == "name");
+        CHECK(std::get<td::list_request>(parse("q={name:'It\\'s'}", connections)).filter.conditions[0].value == "It's");
+        CHECK(std::get<td::list_request>(parse("limit=0", connections)).limit == 1); // clamped
+        CHECK(std::get<td::list_request>(parse("limit=5000", connections)).limit == 1000);
+    }
+    SECTION("every refusal says what was wrong") {
+        CHECK_THAT(error_text("q={role:'SOURCE'}", integrations), Catch::Contains("unsupported field 'role' (supported: name or status)"));
+        CHECK_THAT(error_text("q={status:'ACTIVATED'}", connections), Catch::Contains("status must be CONFIGURED or INPROGRESS"));
+        CHECK_THAT(error_text("q={status:'DRAFT'}", integrations),
+                   Catch::Contains("status must be ACTIVATED, CONFIGURED, INPROGRESS or FAILEDACTIVATION"));
+        CHECK_THAT(error_text("q={name:'a', name:'b'}", connections), Catch::Contains("field 'name' appears twice"));
+        CHECK_THAT(error_text("q={name:'a}", connections), Catch::Contains("unterminated value"));
+        CHECK_THAT(error_text("q={name:'a'} x", connections), Catch::Contains("unexpected text after '}'"));
+        CHECK_THAT(error_text("q=name", connections), Catch::Contains("expected '{'"));
+        CHECK_THAT(error_text("orderBy=type", integrations), Catch::Contains("orderBy must be name or time"));
+        CHECK_THAT(error_text("offset=-1", connections), Catch::Contains("offset must be a non-negative integer"));
+        CHECK_THAT(error_text("limit=ten", connections), Catch::Contains("limit must be an integer"));
+        CHECK(error_text("q=&expand=adapter", connections) == "(accepted)");
+    }
+    SECTION("the catalogs filter, sort and page as the real lists do") {
+        auto const conns = td::make_connection_catalog(120, "https://design");
+        auto const ints = td::make_integration_catalog(40, "https://design", conns.records());
+        auto list = [&](auto const& catalog, std::string_view query, td::list_schema const& schema) {
+            return catalog.list(std::get<td::list_request>(parse(query, schema)));
+        };
+        auto const first = list(conns, "limit=50", connections);
+        CHECK(first.at("items").as_array().size() == 50);
+        CHECK(first.at("hasMore") == true);
+        CHECK(first.at("totalResults") == 120);
+        auto const last = list(conns, "limit=50&offset=100", connections);
+        CHECK(last.at("items").as_array().size() == 20);
+        CHECK(last.at("hasMore") == false);
+        auto const past = list(conns, "offset=500", connections);
+        CHECK(past.at("items").as_array().empty());
+
+        auto const activated = list(ints, "q={status:'ACTIVATED'}&limit=1000", integrations);
+        auto const& items = activated.at("items").as_array();
+        REQUIRE_FALSE(items.empty());
+        CHECK(items.size() < 40);
+        for (auto const& x : items) {
+            CHECK(x.at("status") == "ACTIVATED");
+            auto const id = std::string(x.at("id").as_string());
+            CHECK(id == std::string(x.at("code").as_string()) + "|" + std::string(x.at("version").as_string()));
+        }
+        auto const newest = list(ints, "orderBy=time&limit=1000", integrations).at("items").as_array();
+        for (std::size_t i = 1; i < newest.size(); ++i)
+            CHECK(newest[i - 1].at("lastUpdated").as_string() >= newest[i].at("lastUpdated").as_string());
+        auto const named = list(conns, "q={name:/Acme/}&limit=1000", connections).at("items").as_array();
+        REQUIRE_FALSE(named.empty());
+        for (auto const& c : named)
+            CHECK(std::string_view(c.at("name").as_string()).find("Acme") != std::string_view::npos);
     }
 }
 

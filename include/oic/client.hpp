@@ -4,7 +4,7 @@
  * policy in one handle, plus the `get_connections` coroutines.
  */
 
-#include <oic/api/connections.hpp>
+#include <oic/api/parse.hpp>
 #include <oic/auth/client_credentials.hpp>
 #include <oic/auth/shared_token.hpp>
 #include <oic/http/redirect.hpp>
@@ -205,132 +205,139 @@ private:
 
 using client = basic_client<>;
 
-/// One page of `GET /ic/api/integration/v1/connections`.
-/// @throws error_with_diagnostics: token errors, `api_*` errors naming the field or the status.
-template <class Executor>
-asio::awaitable<connections_page, Executor> get_connections(basic_client<Executor> client,
-                                                            connections_query query = {}) {
-    auto [url, answer] = co_await client.get("/ic/api/integration/v1/connections", to_query_string(query));
-    detail::check_api_answer(answer, url);
-    connections_page page;
+namespace detail {
+
+/// One page of the list of `Item`s.
+template <class Item, class Executor>
+asio::awaitable<page<Item>, Executor> get_page(basic_client<Executor> client, list_query query) {
+    auto [url, answer] = co_await client.get(std::string(api_item_traits<Item>::path), to_query_string(query));
+    check_api_answer(answer, url);
+    page<Item> out;
     std::string what;
-    if (auto ec = detail::read_connections_page(std::move(answer.message.body()), page, what))
-        detail::fail_parse(ec, std::move(what), answer, url);
-    page.url = http::redacted(answer.url);
-    co_return page;
+    if (auto ec = read_page(std::move(answer.message.body()), out, what))
+        fail_parse(ec, std::move(what), answer, url);
+    out.url = http::redacted(answer.url);
+    co_return out;
 }
 
-/**
- * @brief One connection: `GET /ic/api/integration/v1/connections/{id}` (`expand=adapter` when
- * `expand` says so). The id is encoded as one path segment (`.` and `..` included), so no id can
- * reach another path; an empty id is `error::bad_config`.
- * @throws error_with_diagnostics: an unknown id is `api_http_status` with HTTP 404.
- */
-template <class Executor>
-asio::awaitable<connection, Executor> get_connection(basic_client<Executor> client, std::string id,
-                                                     std::string expand = {}) {
+/// One `Item` by id, the id encoded as one path segment.
+template <class Item, class Executor>
+asio::awaitable<Item, Executor> get_item(basic_client<Executor> client, std::string id, std::string query) {
     if (id.empty())
-        fail(error::bad_config, "connection id is empty");
-    std::string query;
-    if (!expand.empty())
-        http::append_param(query, "expand", expand);
+        fail(error::bad_config, std::string(api_item_traits<Item>::item) + " id is empty");
     auto [url, answer] =
-        co_await client.get("/ic/api/integration/v1/connections/" + http::path_segment(id), std::move(query));
-    detail::check_api_answer(answer, url);
-    connection c;
+        co_await client.get(std::string(api_item_traits<Item>::path) + "/" + http::path_segment(id), std::move(query));
+    check_api_answer(answer, url);
+    Item out;
     std::string what;
-    if (auto ec = detail::read_connection(std::move(answer.message.body()), c, what))
-        detail::fail_parse(ec, std::move(what), answer, url);
-    co_return c;
+    if (auto ec = read_item(std::move(answer.message.body()), out, what))
+        fail_parse(ec, std::move(what), answer, url);
+    co_return out;
 }
 
-/// Every connection matching `query`, walking the pages (`hasMore`, `offset`) to the end, at most
-/// `client_config::max_pages` pages (then `error::api_too_many_pages`).
-template <class Executor>
-asio::awaitable<std::vector<connection>, Executor> get_all_connections(basic_client<Executor> client,
-                                                                       connections_query query = {}) {
-    std::vector<connection> all;
+/// Every `Item` matching `query`, page after page.
+template <class Item, class Executor>
+asio::awaitable<std::vector<Item>, Executor> get_all(basic_client<Executor> client, list_query query) {
+    std::vector<Item> all;
     query.offset = query.offset.value_or(0);
     int const max_pages = client.config().max_pages;
+    std::string const answer_name(api_item_traits<Item>::answer);
     for (int pages = 1;; ++pages) {
-        auto page = co_await get_connections(client, query);
-        bool const empty = page.items.empty();
-        *query.offset += static_cast<int>(page.items.size());
-        std::move(page.items.begin(), page.items.end(), std::back_inserter(all));
-        if (!page.has_more)
+        auto p = co_await get_page<Item>(client, query);
+        bool const empty = p.items.empty();
+        *query.offset += static_cast<int>(p.items.size());
+        std::move(p.items.begin(), p.items.end(), std::back_inserter(all));
+        if (!p.has_more)
             co_return all;
         if (empty)
-            fail(error::api_bad_field_type, "connections answer from " + page.url + " says hasMore but its page is empty");
+            fail(error::api_bad_field_type, answer_name + " from " + p.url + " says hasMore but its page is empty");
         if (pages >= max_pages)
-            fail(error::api_too_many_pages, "connections answer from " + page.url + " still says hasMore after " +
+            fail(error::api_too_many_pages, answer_name + " from " + p.url + " still says hasMore after " +
                                                 std::to_string(pages) + " pages (client_config::max_pages)");
     }
 }
 
+} // namespace detail
+
 /**
- * @brief `get_connections` for any completion token, from any executor: handler
- * `void(error_code, connections_page)`; with `diag`, failures also fill it (the HTTP status, the
- * server's code and message, the client's explanation; it must outlive the operation).
+ * @name Typed calls
+ * `get_connections` / `get_integrations`: one page of `GET /ic/api/integration/v1/connections`
+ * (`/integrations`) for `query`. `get_all_connections` / `get_all_integrations`: every item
+ * matching `query`, walking the pages (`hasMore`, `offset`) to the end, at most
+ * `client_config::max_pages` pages (then `error::api_too_many_pages`). `get_connection` /
+ * `get_integration`: one item by id (`HELLO_WORLD|01.00.0000` for an integration); the id is
+ * encoded as one path segment (`.`, `..`, `/` and `|` included), so no id reaches another path,
+ * and an empty id is `error::bad_config`; an unknown id is `api_http_status` with HTTP 404.
+ *
+ * These coroutines throw `error_with_diagnostics` (token errors, `api_*` errors naming the field
+ * or the status). Each has an `async_` form below for any completion token.
+ * @{
+ */
+template <class Executor>
+asio::awaitable<connections_page, Executor> get_connections(basic_client<Executor> client, list_query query = {}) {
+    return detail::get_page<connection>(std::move(client), std::move(query));
+}
+template <class Executor>
+asio::awaitable<std::vector<connection>, Executor> get_all_connections(basic_client<Executor> client,
+                                                                       list_query query = {}) {
+    return detail::get_all<connection>(std::move(client), std::move(query));
+}
+/// `expand`: `adapter` for the adapter's details.
+template <class Executor>
+asio::awaitable<connection, Executor> get_connection(basic_client<Executor> client, std::string id,
+                                                     std::string expand = {}) {
+    std::string query;
+    if (!expand.empty())
+        http::append_param(query, "expand", expand);
+    return detail::get_item<connection>(std::move(client), std::move(id), std::move(query));
+}
+template <class Executor>
+asio::awaitable<integrations_page, Executor> get_integrations(basic_client<Executor> client, list_query query = {}) {
+    return detail::get_page<integration>(std::move(client), std::move(query));
+}
+template <class Executor>
+asio::awaitable<std::vector<integration>, Executor> get_all_integrations(basic_client<Executor> client,
+                                                                         list_query query = {}) {
+    return detail::get_all<integration>(std::move(client), std::move(query));
+}
+template <class Executor>
+asio::awaitable<integration, Executor> get_integration(basic_client<Executor> client, std::string id) {
+    return detail::get_item<integration>(std::move(client), std::move(id), {});
+}
+/// @}
+
+/**
+ * @name Typed calls for any completion token
+ * The calls above from any executor, with any completion token: handler `void(error_code, T)`
+ * where `T` is what the coroutine form returns. With `diag`, failures also fill it (the HTTP status,
+ * the server's code and message, the client's explanation; it must outlive the operation). The
+ * default token is `asio::deferred`.
  *
  * @par Per-operation cancellation
  * Terminal: the call ends with `operation_aborted` at once, without retry or fallback; a token
  * fetch it started goes on for other callers; the connection it used is closed, not pooled;
- * remembered hops and the pool are left whole. Partial and total cancellation are ignored.
+ * remembered hops and the pool are left whole; a cancelled walk over pages returns nothing of the
+ * pages it read. Partial and total cancellation are ignored.
+ * @{
  */
-template <class Executor,
-          asio::completion_token_for<void(error_code, connections_page)> CompletionToken = asio::deferred_t>
-auto async_get_connections(basic_client<Executor> client, connections_query query, diagnostics& diag,
-                           CompletionToken&& token = {}) {
-    return detail::async_run<connections_page>(
-        client.get_executor(), &diag, [client, query] { return get_connections(client, query); },
-        std::forward<CompletionToken>(token));
-}
-/// As above, without diagnostics.
-template <class Executor,
-          asio::completion_token_for<void(error_code, connections_page)> CompletionToken = asio::deferred_t>
-auto async_get_connections(basic_client<Executor> client, connections_query query, CompletionToken&& token = {}) {
-    return detail::async_run<connections_page>(
-        client.get_executor(), nullptr, [client, query] { return get_connections(client, query); },
-        std::forward<CompletionToken>(token));
-}
-
-/// `get_connection` for any completion token: handler `void(error_code, connection)`; as
-/// `async_get_connections` otherwise.
-template <class Executor, asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
-auto async_get_connection(basic_client<Executor> client, std::string id, diagnostics& diag,
-                          CompletionToken&& token = {}) {
-    return detail::async_run<connection>(
-        client.get_executor(), &diag, [client, id = std::move(id)] { return get_connection(client, id); },
-        std::forward<CompletionToken>(token));
-}
-/// As above, without diagnostics.
-template <class Executor, asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
-auto async_get_connection(basic_client<Executor> client, std::string id, CompletionToken&& token = {}) {
-    return detail::async_run<connection>(
-        client.get_executor(), nullptr, [client, id = std::move(id)] { return get_connection(client, id); },
-        std::forward<CompletionToken>(token));
-}
-
-/**
- * @brief `get_all_connections` for any completion token: handler
- * `void(error_code, std::vector<connection>)`; as `async_get_connections` otherwise (a cancelled
- * walk returns nothing of the pages it read).
- */
-template <class Executor,
-          asio::completion_token_for<void(error_code, std::vector<connection>)> CompletionToken = asio::deferred_t>
-auto async_get_all_connections(basic_client<Executor> client, connections_query query, diagnostics& diag,
-                               CompletionToken&& token = {}) {
-    return detail::async_run<std::vector<connection>>(
-        client.get_executor(), &diag, [client, query] { return get_all_connections(client, query); },
-        std::forward<CompletionToken>(token));
-}
-/// As above, without diagnostics.
-template <class Executor,
-          asio::completion_token_for<void(error_code, std::vector<connection>)> CompletionToken = asio::deferred_t>
-auto async_get_all_connections(basic_client<Executor> client, connections_query query, CompletionToken&& token = {}) {
-    return detail::async_run<std::vector<connection>>(
-        client.get_executor(), nullptr, [client, query] { return get_all_connections(client, query); },
-        std::forward<CompletionToken>(token));
-}
+#define OIC_ASYNC_CALL(name, result, params, args)                                                              \
+    template <class Executor, asio::completion_token_for<void(error_code, result)> CompletionToken = asio::deferred_t> \
+    auto async_##name(basic_client<Executor> client, params, diagnostics& diag, CompletionToken&& token = {}) {  \
+        return detail::async_run<result>(client.get_executor(), &diag, [=] { return name(client, args); },      \
+                                         std::forward<CompletionToken>(token));                               \
+    }                                                                                                          \
+    template <class Executor, asio::completion_token_for<void(error_code, result)> CompletionToken = asio::deferred_t> \
+    auto async_##name(basic_client<Executor> client, params, CompletionToken&& token = {}) {                     \
+        return detail::async_run<result>(client.get_executor(), nullptr, [=] { return name(client, args); },    \
+                                         std::forward<CompletionToken>(token));                               \
+    }
+OIC_ASYNC_CALL(get_connections, connections_page, list_query query, query)
+OIC_ASYNC_CALL(get_all_connections, std::vector<connection>, list_query query, query)
+OIC_ASYNC_CALL(get_connection, connection, std::string id, id)
+OIC_ASYNC_CALL(get_integrations, integrations_page, list_query query, query)
+OIC_ASYNC_CALL(get_all_integrations, std::vector<integration>, list_query query, query)
+OIC_ASYNC_CALL(get_integration, integration, std::string id, id)
+#undef OIC_ASYNC_CALL
+/// @}
 
 } // namespace oic

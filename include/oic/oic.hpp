@@ -1,7 +1,7 @@
 #pragma once
 /// @file Umbrella header: everything but the test double (`oic/testing/mock_server.hpp`).
 
-#include <oic/api/connections.hpp>
+#include <oic/api/parse.hpp>
 #include <oic/auth/client_credentials.hpp>
 #include <oic/auth/shared_token.hpp>
 #include <oic/client.hpp>

@@ -32,6 +32,7 @@ struct mock_options {
     /// How long issued tokens stay valid; `expires_in` is this, rounded up to whole seconds.
     std::chrono::milliseconds token_lifetime{3600000};
     std::size_t connections = 120;  ///< Size of the generated connection data set.
+    std::size_t integrations = 40;  ///< Size of the generated integration data set.
     unsigned redirect_status = 307; ///< What the runtime host answers API calls with (300..399).
     /// Directory for the CA file. Empty: a fresh directory under the system temp directory, removed
     /// again by the server's destructor. A given directory is created if needed and left in place.

@@ -37,8 +37,10 @@ namespace oic::testing {
  *
  * - Token host: `POST /oauth2/v1/token` (client credentials grant, client authentication by
  *   `Authorization: Basic` per RFC 6749 section 2.3.1 or by `client_id`/`client_secret` form fields).
- * - Design-time host: `GET /ic/api/integration/v1/connections[/{id}]` with a Bearer token from the
- *   token host and `integrationInstance`; the data set is `options().connections` generated items.
+ * - Design-time host: `GET /ic/api/integration/v1/connections[/{id}]` and
+ *   `GET /ic/api/integration/v1/integrations[/{id}]` with a Bearer token from the token host and
+ *   `integrationInstance`; the data sets are `options().connections` and `options().integrations`
+ *   generated items; the lists take `q`, `limit`, `offset` and `orderBy`.
  * - Runtime host: every `/ic/api/...` request is redirected (`redirect_status`) to the same path and
  *   query on the design-time host. It never serves data.
  * - Foreign host (`foreign_address`, another host than the others): a host the client must not

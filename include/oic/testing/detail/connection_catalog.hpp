@@ -1,9 +1,10 @@
 #pragma once
 /**
- * @file The mock's connection data set and the query language of `GET /connections`: a
- * deterministic catalog of realistic OIC connection objects, the `q` filter parser and the
- * list-request parser. Plain functions without I/O, so they can be tested on their own.
+ * @file The mock's connection data set: a deterministic catalog of realistic OIC connection
+ * objects, and what `GET /connections` accepts (the query language itself is in catalog.hpp).
  */
+
+#include <oic/testing/detail/catalog.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -30,6 +31,14 @@ namespace oic::testing::detail {
 namespace json = boost::json;
 namespace urls = boost::urls;
 
+/// What `GET /connections` accepts in `q` and `orderBy`.
+inline list_schema const& connection_schema() {
+    static list_schema const schema{
+        {{"name", {}}, {"status", {"CONFIGURED", "INPROGRESS"}}, {"role", {"SOURCE", "TARGET", "SOURCE_AND_TARGET"}}},
+        {"name", "time", "type"}};
+    return schema;
+}
+
 /// One connection of the data set: the fields queries look at, and the JSON the API returns.
 struct connection_record {
     std::string id;
@@ -39,208 +48,12 @@ struct connection_record {
     std::string adapter;      ///< `adapterType.name`, e.g. "rest".
     std::string last_updated; ///< ISO-8601 in one fixed format, so it sorts as text.
     json::object json;
-};
 
-/// A rejected query parameter; `message` goes into the 400 answer.
-struct query_error {
-    std::string message;
-};
-
-/// The parsed `q` parameter: every condition must hold.
-struct connection_filter {
-    struct condition {
-        std::string field; ///< name, status or role.
-        std::string value;
-        bool contains = false; ///< `/value/` (substring, case-sensitive) rather than `'value'` (exact).
-    };
-    std::vector<condition> conditions;
-
-    bool matches(connection_record const& c) const {
-        return std::all_of(conditions.begin(), conditions.end(), [&](condition const& cond) {
-            std::string const& actual = cond.field == "name"     ? c.name
-                                        : cond.field == "status" ? c.status
-                                                                 : c.role;
-            return cond.contains ? actual.find(cond.value) != std::string::npos : actual == cond.value;
-        });
+    /// What queries and sorting read: the schema's fields, `time` and `type` (the adapter).
+    std::string const& field(std::string_view f) const {
+        return f == "name" ? name : f == "status" ? status : f == "role" ? role : f == "time" ? last_updated : adapter;
     }
 };
-
-/**
- * Parses OIC's `q` syntax: `{name:'Exact Name'}`, `{name: /part/}`, `{status:'CONFIGURED'}` and
- * comma-separated combinations such as `{name : /RN/, status : 'CONFIGURED'}`. Whitespace is free
- * between tokens; `\` escapes the next character inside a value. An empty `q` filters nothing.
- */
-class query_parser {
-public:
-    explicit query_parser(std::string_view text) : text_(text) {}
-
-    std::variant<connection_filter, query_error> parse() {
-        connection_filter filter;
-        skip_space();
-        if (at_end())
-            return filter;
-        if (!consume('{'))
-            return error("expected '{'");
-        skip_space();
-        if (!consume('}')) {
-            for (;;) {
-                auto cond = parse_condition();
-                if (auto* e = std::get_if<query_error>(&cond))
-                    return std::move(*e);
-                auto& c = std::get<connection_filter::condition>(cond);
-                for (auto const& existing : filter.conditions)
-                    if (existing.field == c.field)
-                        return error("field '" + c.field + "' appears twice");
-                filter.conditions.push_back(std::move(c));
-                skip_space();
-                if (consume(','))
-                    continue;
-                if (consume('}'))
-                    break;
-                return error("expected ',' or '}'");
-            }
-        }
-        skip_space();
-        if (!at_end())
-            return error("unexpected text after '}'");
-        return filter;
-    }
-
-private:
-    std::variant<connection_filter::condition, query_error> parse_condition() {
-        skip_space();
-        std::size_t const start = pos_;
-        while (!at_end() && (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '_'))
-            ++pos_;
-        connection_filter::condition cond;
-        cond.field = std::string(text_.substr(start, pos_ - start));
-        if (cond.field.empty())
-            return error("expected a field name");
-        if (cond.field != "name" && cond.field != "status" && cond.field != "role")
-            return error("unsupported field '" + cond.field + "' (supported: name, status, role)");
-        skip_space();
-        if (!consume(':'))
-            return error("expected ':' after '" + cond.field + "'");
-        skip_space();
-        if (at_end() || (text_[pos_] != '\'' && text_[pos_] != '"' && text_[pos_] != '/'))
-            return error("expected a 'quoted' or /delimited/ value");
-        cond.contains = text_[pos_] == '/';
-        auto value = delimited(text_[pos_]);
-        if (!value)
-            return error("unterminated value");
-        cond.value = std::move(*value);
-        if (!cond.contains) {
-            if (cond.field == "status" && cond.value != "CONFIGURED" && cond.value != "INPROGRESS")
-                return error("status must be CONFIGURED or INPROGRESS");
-            if (cond.field == "role" && cond.value != "SOURCE" && cond.value != "TARGET" &&
-                cond.value != "SOURCE_AND_TARGET")
-                return error("role must be SOURCE, TARGET or SOURCE_AND_TARGET");
-        }
-        return cond;
-    }
-
-    /// Reads a value between two `delimiter`s, the first being at the current position.
-    std::optional<std::string> delimited(char delimiter) {
-        ++pos_;
-        std::string value;
-        while (!at_end()) {
-            char c = text_[pos_++];
-            if (c == delimiter)
-                return value;
-            if (c == '\\') {
-                if (at_end())
-                    break;
-                c = text_[pos_++];
-            }
-            value.push_back(c);
-        }
-        return std::nullopt;
-    }
-
-    bool at_end() const { return pos_ >= text_.size(); }
-
-    void skip_space() {
-        while (!at_end() && std::isspace(static_cast<unsigned char>(text_[pos_])))
-            ++pos_;
-    }
-
-    bool consume(char c) {
-        if (at_end() || text_[pos_] != c)
-            return false;
-        ++pos_;
-        return true;
-    }
-
-    query_error error(std::string const& what) const {
-        return query_error{"q: " + what + " at offset " + std::to_string(pos_) + " of \"" +
-                           std::string(text_) + "\""};
-    }
-
-    std::string_view text_;
-    std::size_t pos_ = 0;
-};
-
-/// Sort orders of `orderBy`. `none` keeps the catalog order.
-enum class connection_order { none, name, time, type };
-
-/// A parsed `GET /connections` request.
-struct list_request {
-    connection_filter filter;
-    connection_order order = connection_order::none;
-    std::size_t limit = 100; ///< Clamped to 1..1000.
-    std::size_t offset = 0;
-};
-
-/// Parses a whole string as a decimal integer (no sign `+`, no spaces).
-inline std::optional<long long> parse_integer(std::string_view text) {
-    long long value = 0;
-    auto const [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
-        return std::nullopt;
-    return value;
-}
-
-/// The value of the first query parameter `key` ("" when it has no value), or nothing.
-inline std::optional<std::string> query_value(urls::params_view const& params, std::string_view key) {
-    auto const it = params.find(key);
-    if (it == params.end())
-        return std::nullopt;
-    return std::string((*it).value);
-}
-
-/// Reads `q`, `limit`, `offset` and `orderBy`. Other parameters (`expand`, ...) are accepted and ignored.
-inline std::variant<list_request, query_error> parse_list_request(urls::params_view const& params) {
-    list_request request;
-    if (auto const q = query_value(params, "q")) {
-        auto filter = query_parser(*q).parse();
-        if (auto* e = std::get_if<query_error>(&filter))
-            return std::move(*e);
-        request.filter = std::move(std::get<connection_filter>(filter));
-    }
-    if (auto const text = query_value(params, "limit")) {
-        auto const limit = parse_integer(*text);
-        if (!limit)
-            return query_error{"limit must be an integer, not \"" + *text + "\""};
-        request.limit = static_cast<std::size_t>(std::clamp(*limit, 1LL, 1000LL));
-    }
-    if (auto const text = query_value(params, "offset")) {
-        auto const offset = parse_integer(*text);
-        if (!offset || *offset < 0)
-            return query_error{"offset must be a non-negative integer, not \"" + *text + "\""};
-        request.offset = static_cast<std::size_t>(*offset);
-    }
-    if (auto const order = query_value(params, "orderBy")) {
-        if (*order == "name")
-            request.order = connection_order::name;
-        else if (*order == "time")
-            request.order = connection_order::time;
-        else if (*order == "type")
-            request.order = connection_order::type;
-        else
-            return query_error{"orderBy must be name, time or type, not \"" + *order + "\""};
-    }
-    return request;
-}
 
 /// Static description of one adapter the data set draws from.
 struct adapter_profile {
@@ -465,67 +278,13 @@ inline connection_record make_connection(std::size_t index, std::string_view des
     return c;
 }
 
-/// The immutable data set one mock server serves.
-class connection_catalog {
-public:
-    /// `count` connections whose `links` point at `design_url` (scheme://host:port).
-    connection_catalog(std::size_t count, std::string_view design_url) {
-        records_.reserve(count);
-        for (std::size_t i = 0; i < count; ++i)
-            records_.push_back(make_connection(i, design_url));
-    }
-
-    std::size_t size() const { return records_.size(); }
-
-    std::vector<connection_record> const& records() const { return records_; }
-
-    connection_record const* find(std::string_view id) const {
-        for (auto const& r : records_)
-            if (r.id == id)
-                return &r;
-        return nullptr;
-    }
-
-    /// The `GET /connections` envelope for `request`.
-    json::object list(list_request const& request) const {
-        std::vector<connection_record const*> selected;
-        for (auto const& r : records_)
-            if (request.filter.matches(r))
-                selected.push_back(&r);
-        sort(selected, request.order);
-
-        std::size_t const begin = std::min(request.offset, selected.size());
-        std::size_t const end = begin + std::min(request.limit, selected.size() - begin);
-        json::array items;
-        for (std::size_t i = begin; i < end; ++i)
-            items.push_back(selected[i]->json);
-        return {
-            {"items", std::move(items)},       {"hasMore", end < selected.size()},
-            {"totalResults", selected.size()}, {"limit", request.limit},
-            {"offset", request.offset},        {"count", end - begin},
-        };
-    }
-
-private:
-    static void sort(std::vector<connection_record const*>& v, connection_order order) {
-        auto by = [&v](auto less) { std::stable_sort(v.begin(), v.end(), less); };
-        using rec = connection_record const*;
-        switch (order) {
-        case connection_order::none:
-            break;
-        case connection_order::name:
-            by([](rec a, rec b) { return a->name < b->name; });
-            break;
-        case connection_order::time: // newest first
-            by([](rec a, rec b) { return a->last_updated > b->last_updated; });
-            break;
-        case connection_order::type:
-            by([](rec a, rec b) { return std::tie(a->adapter, a->name) < std::tie(b->adapter, b->name); });
-            break;
-        }
-    }
-
-    std::vector<connection_record> records_;
-};
+/// The connections one mock server serves: `count` items whose `links` point at `design_url`.
+inline catalog<connection_record> make_connection_catalog(std::size_t count, std::string_view design_url) {
+    std::vector<connection_record> records;
+    records.reserve(count);
+    for (std::size_t i = 0; i < count; ++i)
+        records.push_back(make_connection(i, design_url));
+    return catalog<connection_record>(std::move(records));
+}
 
 } // namespace oic::testing::detail

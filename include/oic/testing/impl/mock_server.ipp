@@ -7,6 +7,7 @@
 #include <oic/testing/mock_server.hpp>
 
 #include <oic/testing/detail/connection_catalog.hpp>
+#include <oic/testing/detail/integration_catalog.hpp>
 #include <oic/testing/detail/http_server.hpp>
 #include <oic/testing/detail/token_endpoint.hpp>
 #include <oic/testing/test_ca.hpp>
@@ -142,7 +143,9 @@ public:
         design_url_ = detail::base_url(options_.tls, address, options_.design_port);
         runtime_url_ = detail::base_url(options_.tls, address, options_.runtime_port);
         foreign_url_ = detail::base_url(options_.tls, foreign_address, options_.foreign_port);
-        catalog_.emplace(options_.connections, design_url_);
+        connections_.emplace(detail::make_connection_catalog(options_.connections, design_url_));
+        integrations_.emplace(
+            detail::make_integration_catalog(options_.integrations, design_url_, connections_->records()));
 
         set_up_token_listener();
         set_up_design_listener();
@@ -298,7 +301,11 @@ private:
             .add(detail::http::verb::get, "/ic/api/integration/v1/connections",
                  [this](route_context const& c) { return handle_list_connections(c); })
             .add(detail::http::verb::get, "/ic/api/integration/v1/connections/{id}",
-                 [this](route_context const& c) { return handle_get_connection(c); });
+                 [this](route_context const& c) { return handle_get_connection(c); })
+            .add(detail::http::verb::get, "/ic/api/integration/v1/integrations",
+                 [this](route_context const& c) { return handle_list_integrations(c); })
+            .add(detail::http::verb::get, "/ic/api/integration/v1/integrations/{id}",
+                 [this](route_context const& c) { return handle_get_integration(c); });
     }
 
     void set_up_runtime_listener() {
@@ -391,6 +398,24 @@ private:
     }
 
     awaitable<http_response> handle_list_connections(route_context const& ctx) {
+        return handle_list(ctx, *connections_, detail::connection_schema());
+    }
+
+    awaitable<http_response> handle_get_connection(route_context const& ctx) {
+        return handle_get(ctx, *connections_, "Connection");
+    }
+
+    awaitable<http_response> handle_list_integrations(route_context const& ctx) {
+        return handle_list(ctx, *integrations_, detail::integration_schema());
+    }
+
+    awaitable<http_response> handle_get_integration(route_context const& ctx) {
+        return handle_get(ctx, *integrations_, "Integration");
+    }
+
+    template <class Record>
+    awaitable<http_response> handle_list(route_context const& ctx, detail::catalog<Record> const& catalog,
+                                         detail::list_schema const& schema) {
         if (auto refusal = admit_design_request(ctx))
             co_return std::move(*refusal);
         std::chrono::milliseconds latency;
@@ -402,20 +427,21 @@ private:
             detail::asio::steady_timer timer(co_await detail::asio::this_coro::executor, latency);
             co_await timer.async_wait(detail::asio::as_tuple(detail::asio::use_awaitable));
         }
-        auto request = detail::parse_list_request(query_params(ctx));
+        auto request = detail::parse_list_request(query_params(ctx), schema);
         if (auto const* error = std::get_if<detail::query_error>(&request))
             co_return detail::error_response(400, "BadRequest", error->message);
-        co_return detail::json_response(200, catalog_->list(std::get<detail::list_request>(request)));
+        co_return detail::json_response(200, catalog.list(std::get<detail::list_request>(request)));
     }
 
-    awaitable<http_response> handle_get_connection(route_context const& ctx) {
+    template <class Record>
+    awaitable<http_response> handle_get(route_context const& ctx, detail::catalog<Record> const& catalog,
+                                        std::string_view what) {
         if (auto refusal = admit_design_request(ctx))
             co_return std::move(*refusal);
         std::string_view const id = ctx.params["id"];
-        if (auto const* connection = catalog_->find(id))
-            co_return detail::json_response(200, connection->json);
-        co_return detail::error_response(404, "NotFound",
-                                         "Connection '" + std::string(id) + "' was not found.");
+        if (auto const* record = catalog.find(id))
+            co_return detail::json_response(200, record->json);
+        co_return detail::error_response(404, "NotFound", std::string(what) + " '" + std::string(id) + "' was not found.");
     }
 
     // Runtime host.
@@ -503,7 +529,8 @@ private:
         return res;
     }
 
-    std::optional<detail::connection_catalog> catalog_;
+    std::optional<detail::catalog<detail::connection_record>> connections_;
+    std::optional<detail::catalog<detail::integration_record>> integrations_;
     std::optional<detail::asio::ssl::context> tls_;
     detail::listener token_listener_, design_listener_, runtime_listener_, foreign_listener_;
 

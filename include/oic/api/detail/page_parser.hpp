@@ -1,11 +1,12 @@
 #pragma once
 /**
- * @file A Boost.JSON `basic_parser` handler that reads a connections answer straight into the
- * typed models: no DOM, each string written once into its field. Every type error names the field
- * path (`items[3].adapterType.name`); unknown fields are skipped (they stay in the shared text).
+ * @file A Boost.JSON `basic_parser` handler that reads a list answer (or one item) straight into
+ * the typed models: no DOM, each string written once into its field. Every type error names the
+ * field path (`items[3].adapterType.name`); unknown fields are skipped (they stay in the shared text).
  */
 
 #include <oic/api/connection.hpp>
+#include <oic/api/integration.hpp>
 #include <oic/error.hpp>
 
 #include <boost/json/basic_parser.hpp>
@@ -15,20 +16,79 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace oic::detail {
 
-/// Reads a connections page (or one connection) as the parser walks it; see the file comment.
-class connections_handler {
+/// Where the value of a flat field goes: one of the three is set.
+struct field_target {
+    std::string* string = nullptr;
+    std::optional<std::int64_t>* integer = nullptr;
+    bool* boolean = nullptr;
+};
+
+/// Names and paths of each item type of the Developer API.
+template <class Item> struct api_item_traits;
+template <> struct api_item_traits<connection> {
+    static constexpr std::string_view path = "/ic/api/integration/v1/connections";
+    static constexpr std::string_view answer = "connections answer";
+    static constexpr std::string_view item = "connection";
+};
+template <> struct api_item_traits<integration> {
+    static constexpr std::string_view path = "/ic/api/integration/v1/integrations";
+    static constexpr std::string_view answer = "integrations answer";
+    static constexpr std::string_view item = "integration";
+};
+
+/// The flat fields of a connection (its nested ones are the handler's `adapter` and `properties`).
+inline field_target select_field(connection& c, std::string_view key) {
+    if (key == "id") return {&c.id};
+    if (key == "name") return {&c.name};
+    if (key == "status") return {&c.status};
+    if (key == "role") return {&c.role};
+    if (key == "securityPolicy") return {&c.security_policy};
+    if (key == "created") return {&c.created};
+    if (key == "createdBy") return {&c.created_by};
+    if (key == "lastUpdated") return {&c.last_updated};
+    if (key == "lastUpdatedBy") return {&c.last_updated_by};
+    if (key == "usage") return {nullptr, &c.usage};
+    if (key == "usageActive") return {nullptr, &c.usage_active};
+    if (key == "percentageComplete") return {nullptr, &c.percentage_complete};
+    if (key == "lockedFlag") return {nullptr, nullptr, &c.locked};
+    return {};
+}
+
+inline field_target select_field(integration& x, std::string_view key) {
+    if (key == "id") return {&x.id};
+    if (key == "code") return {&x.code};
+    if (key == "version") return {&x.version};
+    if (key == "name") return {&x.name};
+    if (key == "description") return {&x.description};
+    if (key == "status") return {&x.status};
+    if (key == "pattern") return {&x.pattern};
+    if (key == "style") return {&x.style};
+    if (key == "packageName") return {&x.package_name};
+    if (key == "created") return {&x.created};
+    if (key == "createdBy") return {&x.created_by};
+    if (key == "lastUpdated") return {&x.last_updated};
+    if (key == "lastUpdatedBy") return {&x.last_updated_by};
+    if (key == "percentageComplete") return {nullptr, &x.percentage_complete};
+    if (key == "lockedFlag") return {nullptr, nullptr, &x.locked};
+    return {};
+}
+
+/// Reads a page of `Item` (or one `Item`) as the parser walks it; see the file comment.
+template <class Item>
+class page_handler {
 public:
     static constexpr std::size_t max_object_size = std::size_t(-1);
     static constexpr std::size_t max_array_size = std::size_t(-1);
     static constexpr std::size_t max_key_size = std::size_t(-1);
     static constexpr std::size_t max_string_size = std::size_t(-1);
 
-    /// Reads a page envelope into `page`, or (without page) one connection into `single`.
-    connections_handler(connections_page* page, connection* single) : page_(page), single_(single) {}
+    /// Reads a page envelope into `page`, or (without page) one item into `single`.
+    page_handler(page<Item>* page, Item* single) : page_(page), single_(single) {}
 
     /// Why the handler stopped the parse (names the field), empty if it did not.
     std::string const& what() const noexcept { return what_; }
@@ -56,7 +116,8 @@ public:
             push(level::adapter);
             return true;
         case slot::property:
-            item_->properties.emplace_back();
+            if constexpr (std::is_same_v<Item, connection>)
+                item_->properties.emplace_back();
             push(level::property);
             return true;
         case slot::skip:
@@ -236,19 +297,19 @@ private:
         switch (levels_.back()) {
         case level::envelope: return select_envelope(key, ec);
         case level::item: return select_item(key);
-        case level::adapter:
-            string_ = key == "name" ? &item_->adapter.name
-                    : key == "displayName" ? &item_->adapter.display_name
-                    : key == "type" ? &item_->adapter.type : nullptr;
-            break;
-        case level::property: {
-            auto& p = item_->properties.back();
-            string_ = key == "propertyName" ? &p.name
-                    : key == "propertyValue" ? &p.value
-                    : key == "displayName" ? &p.display_name : nullptr;
-            break;
-        }
         default: break;
+        }
+        if constexpr (std::is_same_v<Item, connection>) {
+            if (levels_.back() == level::adapter) {
+                auto& a = item_->adapter;
+                string_ = key == "name" ? &a.name : key == "displayName" ? &a.display_name : key == "type" ? &a.type : nullptr;
+            } else if (levels_.back() == level::property) {
+                auto& p = item_->properties.back();
+                string_ = key == "propertyName"    ? &p.name
+                          : key == "propertyValue" ? &p.value
+                          : key == "displayName"   ? &p.display_name
+                                                   : nullptr;
+            }
         }
         if (!string_)
             expect_ = slot::skip;
@@ -278,7 +339,7 @@ private:
             expect_ = slot::skip;
         }
         if (seen_ & bit) { // two values for one field: which one would a reader believe?
-            what_ = "connections answer has \"" + std::string(key) + "\" more than once";
+            what_ = std::string(api_item_traits<Item>::answer) + " has \"" + std::string(key) + "\" more than once";
             ec = error::api_bad_field_type;
             return false;
         }
@@ -287,35 +348,24 @@ private:
     }
 
     bool select_item(std::string_view key) {
-        connection& c = *item_;
-        if (key == "adapterType") {
-            expect_ = slot::adapter;
-            return true;
+        if constexpr (std::is_same_v<Item, connection>) {
+            if (key == "adapterType") {
+                expect_ = slot::adapter;
+                return true;
+            }
+            if (key == "connectionProperties") {
+                item_->properties.clear();
+                expect_ = slot::properties;
+                return true;
+            }
         }
-        if (key == "connectionProperties") {
-            c.properties.clear();
-            expect_ = slot::properties;
-            return true;
-        }
-        string_ = key == "id" ? &c.id
-                : key == "name" ? &c.name
-                : key == "status" ? &c.status
-                : key == "role" ? &c.role
-                : key == "securityPolicy" ? &c.security_policy
-                : key == "created" ? &c.created
-                : key == "createdBy" ? &c.created_by
-                : key == "lastUpdated" ? &c.last_updated
-                : key == "lastUpdatedBy" ? &c.last_updated_by : nullptr;
-        if (string_) {
+        auto const t = select_field(*item_, key);
+        string_ = t.string;
+        integer_ = t.integer;
+        boolean_ = t.boolean;
+        if (string_)
             string_->clear();
-            return true;
-        }
-        integer_ = key == "usage" ? &c.usage
-                 : key == "usageActive" ? &c.usage_active
-                 : key == "percentageComplete" ? &c.percentage_complete : nullptr;
-        if (!integer_ && key == "lockedFlag")
-            boolean_ = &c.locked;
-        if (!integer_ && !boolean_)
+        else if (!integer_ && !boolean_)
             expect_ = slot::skip;
         return true;
     }
@@ -356,11 +406,11 @@ private:
 
     /// The path of the value being read, e.g. `items[3].connectionProperties[0].propertyValue`.
     std::string path() const {
-        std::string p = page_ ? "" : "connection";
+        std::string p = page_ ? "" : std::string(api_item_traits<Item>::item);
         std::size_t index = 0;
         for (std::size_t d = 0; d < levels_.size(); ++d) {
             switch (levels_[d]) {
-            case level::envelope: p = "connections answer"; break;
+            case level::envelope: p = std::string(api_item_traits<Item>::answer); break;
             case level::items: p = "items[" + std::to_string(index_[index++]) + "]"; break;
             case level::adapter: p += ".adapterType"; break;
             case level::properties: p += ".connectionProperties[" + std::to_string(index_[index++]) + "]"; break;
@@ -369,7 +419,7 @@ private:
         }
         switch (expect_) {
         case slot::items: return "items";
-        case slot::document: return page_ ? "connections answer" : "connection";
+        case slot::document: return std::string(page_ ? api_item_traits<Item>::answer : api_item_traits<Item>::item);
         case slot::adapter: return p + ".adapterType";
         case slot::properties: return p + ".connectionProperties";
         default: break;
@@ -387,9 +437,9 @@ private:
         return false;
     }
 
-    connections_page* page_;
-    connection* single_;
-    connection* item_ = nullptr;
+    page<Item>* page_;
+    Item* single_;
+    Item* item_ = nullptr;
     std::vector<level> levels_;
     std::vector<std::size_t> index_; // element index of each open array
     slot expect_ = slot::document;
