@@ -35,15 +35,23 @@ struct fake_endpoint {
     std::shared_ptr<std::atomic<bool>> failing = std::make_shared<std::atomic<bool>>(false);
 
     shared_token::fetch_function fetch() const {
-        return [calls = calls, failing = failing]() -> asio::awaitable<access_token> {
-            int const n = ++*calls;
-            asio::steady_timer t(co_await asio::this_coro::executor, 20ms);
-            co_await t.async_wait(asio::use_awaitable);
-            if (*failing)
-                fail(error::token_rejected, diagnostics{.message = "fake refusal", .http_status = 503});
-            co_return access_token{.value = secret("token-" + std::to_string(n)), .token_type = "Bearer",
-                                   .expires_in = 3600s, .scope = {}};
-        };
+        // A plain function that returns the coroutine: a coroutine lambda would read its captures
+        // from a lambda object the shared token does not keep alive.
+        return [calls = calls, failing = failing](diagnostics& d) { return answer(calls, failing, d); };
+    }
+
+    static asio::awaitable<std::tuple<error_code, access_token>> answer(std::shared_ptr<std::atomic<int>> calls,
+                                                                      std::shared_ptr<std::atomic<bool>> failing,
+                                                                      diagnostics& d) {
+        int const n = ++*calls;
+        asio::steady_timer t(co_await asio::this_coro::executor, 20ms);
+        co_await t.async_wait(asio::use_awaitable);
+        if (*failing) {
+            d = diagnostics{.message = "fake refusal", .http_status = 503};
+            co_return std::tuple{error_code(error::token_rejected), access_token{}};
+        }
+        co_return std::tuple{error_code{}, access_token{.value = secret("token-" + std::to_string(n)),
+                                                        .token_type = "Bearer", .expires_in = 3600s, .scope = {}}};
     }
 };
 

@@ -59,34 +59,25 @@ inline std::string describe_call(http::reply const& r, http::urls::url_view aske
 }
 
 /// Nothing for a 2xx answer; the right error, with the server's own words, for anything else.
-inline void check_api_answer(http::reply const& r, http::urls::url_view asked) {
+inline error_code check_api_answer(http::reply const& r, http::urls::url_view asked, diagnostics& diag) {
     auto const& res = r.message;
     unsigned const status = res.result_int();
     if (status >= 200 && status <= 299)
-        return;
+        return {};
     diagnostics d{.message = describe_call(r, asked), .http_status = status};
     read_api_error(res.body(), d);
     if (auto ra = res.find(boost::beast::http::field::retry_after); ra != res.end())
         d.message += " (Retry-After: " + printable(ra->value().substr(0, 40)) + ")";
-    fail(status == 401 ? error::api_unauthorized : error::api_http_status, std::move(d));
+    return report(diag, status == 401 ? error::api_unauthorized : error::api_http_status, std::move(d));
 }
 
 /// The error of an answer a parser refused: names the field, and the call for a body that is not JSON.
-[[noreturn]] inline void fail_parse(error_code ec, std::string what, http::reply const& r, http::urls::url_view asked) {
+inline error_code parse_error(error_code ec, std::string what, http::reply const& r, http::urls::url_view asked,
+                              diagnostics& diag) {
     diagnostics d{.message = std::move(what), .http_status = r.message.result_int()};
     if (ec == error::api_not_json)
         d.message = describe_call(r, asked) + ": answer is not JSON";
-    fail(ec, std::move(d));
-}
-
-/// A JSON value from a 2xx answer, or the right error for anything else.
-inline boost::json::value parse_api_response(http::reply const& r, http::urls::url_view asked) {
-    check_api_answer(r, asked);
-    boost::system::error_code ec;
-    auto v = boost::json::parse(r.message.body(), ec);
-    if (ec)
-        fail_parse(error::api_not_json, {}, r, asked);
-    return v;
+    return report(diag, ec, std::move(d));
 }
 
 } // namespace detail
@@ -130,18 +121,37 @@ public:
      * is `error::api_unauthorized`.
      * @param path   e.g. `/ic/api/integration/v1/connections` (already percent-encoded)
      * @param query  encoded query without `integrationInstance` (see `http::append_param`)
+     * @return the answer's JSON, or the error with `diag` filled (a non-2xx answer is an error).
      */
+    asio::awaitable<std::tuple<error_code, boost::json::value>, Executor>
+    get_json(std::string path, std::string query, diagnostics& diag) const {
+        auto [ec, url, answer] = co_await get(std::move(path), std::move(query), diag);
+        if (!ec)
+            ec = detail::check_api_answer(answer, url, diag);
+        boost::json::value v;
+        if (!ec) {
+            v = boost::json::parse(answer.message.body(), ec);
+            if (ec)
+                ec = detail::parse_error(error::api_not_json, {}, answer, url, diag);
+        }
+        co_return std::tuple{ec, std::move(v)};
+    }
+
+    /// As above, throwing `error_with_diagnostics` on failure.
     asio::awaitable<boost::json::value, Executor> get_json(std::string path, std::string query = {}) const {
-        auto [url, answer] = co_await get(std::move(path), std::move(query));
-        co_return detail::parse_api_response(answer, url);
+        diagnostics diag;
+        auto [ec, v] = co_await get_json(std::move(path), std::move(query), diag);
+        if (ec)
+            fail(ec, std::move(diag));
+        co_return std::move(v);
     }
 
     /**
-     * @brief As `get_json`, with the URL that answered: the answer's JSON and where it came from.
-     * @return the URL asked for, and the reply (its `url` is the one that answered).
+     * @brief The request `get_json` makes, answered whatever its status: the URL asked for and the
+     * reply (its `url` is the one that answered), or a transport, redirect or token error.
      */
-    asio::awaitable<std::pair<http::urls::url, http::reply>, Executor> get(std::string path,
-                                                                           std::string query = {}) const {
+    asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
+    get(std::string path, std::string query, diagnostics& diag) const {
         auto const s = state_; // the call keeps the state alive: the caller's handle may go away
         if (!s->cfg.integration_instance.empty())
             http::append_param(query, "integrationInstance", s->cfg.integration_instance);
@@ -150,7 +160,9 @@ public:
         url.set_encoded_query(query);
 
         for (bool retried = false;; retried = true) {
-            token_ptr const token = co_await s->token.get();
+            auto [tec, token] = co_await s->token.get(diag);
+            if (tec)
+                co_return std::tuple{tec, std::move(url), http::reply{}};
             http::request req{boost::beast::http::verb::get, "/", 11};
             req.set(boost::beast::http::field::accept, "application/json");
             req.set(boost::beast::http::field::user_agent, "oic/0.1");
@@ -158,12 +170,12 @@ public:
                 secret const bearer("Bearer " + std::string(token->value.reveal()));
                 req.set(boost::beast::http::field::authorization, bearer.reveal());
             }
-            auto answer = co_await s->session.send(url, std::move(req));
-            if (answer.message.result() == boost::beast::http::status::unauthorized && !retried) {
+            auto [ec, answer] = co_await s->session.send(url, std::move(req), {}, diag);
+            if (!ec && answer.message.result() == boost::beast::http::status::unauthorized && !retried) {
                 co_await s->token.invalidate(token);
                 continue;
             }
-            co_return std::pair{std::move(url), std::move(answer)};
+            co_return std::tuple{ec, std::move(url), std::move(answer)};
         }
     }
 
@@ -209,52 +221,78 @@ namespace detail {
 
 /// One page of the list of `Item`s.
 template <class Item, class Executor>
-asio::awaitable<page<Item>, Executor> get_page(basic_client<Executor> client, list_query query) {
-    auto [url, answer] = co_await client.get(std::string(api_item_traits<Item>::path), to_query_string(query));
-    check_api_answer(answer, url);
+asio::awaitable<std::tuple<error_code, page<Item>>, Executor> get_page(basic_client<Executor> client, list_query query,
+                                                                       diagnostics& diag) {
     page<Item> out;
-    std::string what;
-    if (auto ec = read_page(std::move(answer.message.body()), out, what))
-        fail_parse(ec, std::move(what), answer, url);
-    out.url = http::redacted(answer.url);
-    co_return out;
+    auto [ec, url, answer] = co_await client.get(std::string(api_item_traits<Item>::path), to_query_string(query), diag);
+    if (!ec)
+        ec = check_api_answer(answer, url, diag);
+    if (!ec) {
+        std::string what;
+        if (auto pec = read_page(std::move(answer.message.body()), out, what))
+            ec = parse_error(pec, std::move(what), answer, url, diag);
+        out.url = http::redacted(answer.url);
+    }
+    co_return std::tuple{ec, std::move(out)};
 }
 
 /// One `Item` by id, the id encoded as one path segment.
 template <class Item, class Executor>
-asio::awaitable<Item, Executor> get_item(basic_client<Executor> client, std::string id, std::string query) {
-    if (id.empty())
-        fail(error::bad_config, std::string(api_item_traits<Item>::item) + " id is empty");
-    auto [url, answer] =
-        co_await client.get(std::string(api_item_traits<Item>::path) + "/" + http::path_segment(id), std::move(query));
-    check_api_answer(answer, url);
+asio::awaitable<std::tuple<error_code, Item>, Executor> get_item(basic_client<Executor> client, std::string id,
+                                                                 std::string query, diagnostics& diag) {
     Item out;
-    std::string what;
-    if (auto ec = read_item(std::move(answer.message.body()), out, what))
-        fail_parse(ec, std::move(what), answer, url);
-    co_return out;
+    if (id.empty())
+        co_return std::tuple{report(diag, error::bad_config, std::string(api_item_traits<Item>::item) + " id is empty"),
+                             std::move(out)};
+    auto [ec, url, answer] = co_await client.get(std::string(api_item_traits<Item>::path) + "/" + http::path_segment(id),
+                                                 std::move(query), diag);
+    if (!ec)
+        ec = check_api_answer(answer, url, diag);
+    if (!ec) {
+        std::string what;
+        if (auto pec = read_item(std::move(answer.message.body()), out, what))
+            ec = parse_error(pec, std::move(what), answer, url, diag);
+    }
+    co_return std::tuple{ec, std::move(out)};
 }
 
 /// Every `Item` matching `query`, page after page.
 template <class Item, class Executor>
-asio::awaitable<std::vector<Item>, Executor> get_all(basic_client<Executor> client, list_query query) {
+asio::awaitable<std::tuple<error_code, std::vector<Item>>, Executor> get_all(basic_client<Executor> client,
+                                                                             list_query query, diagnostics& diag) {
     std::vector<Item> all;
     query.offset = query.offset.value_or(0);
     int const max_pages = client.config().max_pages;
     std::string const answer_name(api_item_traits<Item>::answer);
     for (int pages = 1;; ++pages) {
-        auto p = co_await get_page<Item>(client, query);
+        auto [ec, p] = co_await get_page<Item>(client, query, diag);
+        if (ec)
+            co_return std::tuple{ec, std::vector<Item>{}};
         bool const empty = p.items.empty();
         *query.offset += static_cast<int>(p.items.size());
         std::move(p.items.begin(), p.items.end(), std::back_inserter(all));
         if (!p.has_more)
-            co_return all;
+            co_return std::tuple{error_code{}, std::move(all)};
         if (empty)
-            fail(error::api_bad_field_type, answer_name + " from " + p.url + " says hasMore but its page is empty");
+            co_return std::tuple{report(diag, error::api_bad_field_type,
+                                        answer_name + " from " + p.url + " says hasMore but its page is empty"),
+                                 std::vector<Item>{}};
         if (pages >= max_pages)
-            fail(error::api_too_many_pages, answer_name + " from " + p.url + " still says hasMore after " +
-                                                std::to_string(pages) + " pages (client_config::max_pages)");
+            co_return std::tuple{report(diag, error::api_too_many_pages,
+                                        answer_name + " from " + p.url + " still says hasMore after " +
+                                            std::to_string(pages) + " pages (client_config::max_pages)"),
+                                 std::vector<Item>{}};
     }
+}
+
+/// `op(diag)`'s value, or its error thrown as `error_with_diagnostics`: the coroutine forms.
+template <class T, class Executor, class Op>
+asio::awaitable<T, Executor> value_or_throw(Op op) {
+    diagnostics diag;
+    auto [ec, value] = co_await op(diag);
+    if (ec)
+        fail(ec, std::move(diag));
+    co_return std::move(value);
 }
 
 } // namespace detail
@@ -270,17 +308,20 @@ asio::awaitable<std::vector<Item>, Executor> get_all(basic_client<Executor> clie
  * and an empty id is `error::bad_config`; an unknown id is `api_http_status` with HTTP 404.
  *
  * These coroutines throw `error_with_diagnostics` (token errors, `api_*` errors naming the field
- * or the status). Each has an `async_` form below for any completion token.
+ * or the status). Each has an `async_` form below for any completion token, which reports
+ * errors as values; inside the library, errors travel as values too.
  * @{
  */
 template <class Executor>
 asio::awaitable<connections_page, Executor> get_connections(basic_client<Executor> client, list_query query = {}) {
-    return detail::get_page<connection>(std::move(client), std::move(query));
+    return detail::value_or_throw<connections_page, Executor>(
+        [=](diagnostics& d) { return detail::get_page<connection>(client, query, d); });
 }
 template <class Executor>
 asio::awaitable<std::vector<connection>, Executor> get_all_connections(basic_client<Executor> client,
                                                                        list_query query = {}) {
-    return detail::get_all<connection>(std::move(client), std::move(query));
+    return detail::value_or_throw<std::vector<connection>, Executor>(
+        [=](diagnostics& d) { return detail::get_all<connection>(client, query, d); });
 }
 /// `expand`: `adapter` for the adapter's details.
 template <class Executor>
@@ -289,20 +330,24 @@ asio::awaitable<connection, Executor> get_connection(basic_client<Executor> clie
     std::string query;
     if (!expand.empty())
         http::append_param(query, "expand", expand);
-    return detail::get_item<connection>(std::move(client), std::move(id), std::move(query));
+    return detail::value_or_throw<connection, Executor>(
+        [=](diagnostics& d) { return detail::get_item<connection>(client, id, query, d); });
 }
 template <class Executor>
 asio::awaitable<integrations_page, Executor> get_integrations(basic_client<Executor> client, list_query query = {}) {
-    return detail::get_page<integration>(std::move(client), std::move(query));
+    return detail::value_or_throw<integrations_page, Executor>(
+        [=](diagnostics& d) { return detail::get_page<integration>(client, query, d); });
 }
 template <class Executor>
 asio::awaitable<std::vector<integration>, Executor> get_all_integrations(basic_client<Executor> client,
                                                                          list_query query = {}) {
-    return detail::get_all<integration>(std::move(client), std::move(query));
+    return detail::value_or_throw<std::vector<integration>, Executor>(
+        [=](diagnostics& d) { return detail::get_all<integration>(client, query, d); });
 }
 template <class Executor>
 asio::awaitable<integration, Executor> get_integration(basic_client<Executor> client, std::string id) {
-    return detail::get_item<integration>(std::move(client), std::move(id), {});
+    return detail::value_or_throw<integration, Executor>(
+        [=](diagnostics& d) { return detail::get_item<integration>(client, id, {}, d); });
 }
 /// @}
 
@@ -320,23 +365,23 @@ asio::awaitable<integration, Executor> get_integration(basic_client<Executor> cl
  * pages it read. Partial and total cancellation are ignored.
  * @{
  */
-#define OIC_ASYNC_CALL(name, result, params, args)                                                              \
+#define OIC_ASYNC_CALL(name, result, params, op)                                                                 \
     template <class Executor, asio::completion_token_for<void(error_code, result)> CompletionToken = asio::deferred_t> \
     auto async_##name(basic_client<Executor> client, params, diagnostics& diag, CompletionToken&& token = {}) {  \
-        return detail::async_run<result>(client.get_executor(), &diag, [=] { return name(client, args); },      \
+        return detail::async_run<result>(client.get_executor(), &diag, [=](diagnostics& d) { return op; },      \
                                          std::forward<CompletionToken>(token));                               \
     }                                                                                                          \
     template <class Executor, asio::completion_token_for<void(error_code, result)> CompletionToken = asio::deferred_t> \
     auto async_##name(basic_client<Executor> client, params, CompletionToken&& token = {}) {                     \
-        return detail::async_run<result>(client.get_executor(), nullptr, [=] { return name(client, args); },    \
+        return detail::async_run<result>(client.get_executor(), nullptr, [=](diagnostics& d) { return op; },    \
                                          std::forward<CompletionToken>(token));                               \
     }
-OIC_ASYNC_CALL(get_connections, connections_page, list_query query, query)
-OIC_ASYNC_CALL(get_all_connections, std::vector<connection>, list_query query, query)
-OIC_ASYNC_CALL(get_connection, connection, std::string id, id)
-OIC_ASYNC_CALL(get_integrations, integrations_page, list_query query, query)
-OIC_ASYNC_CALL(get_all_integrations, std::vector<integration>, list_query query, query)
-OIC_ASYNC_CALL(get_integration, integration, std::string id, id)
+OIC_ASYNC_CALL(get_connections, connections_page, list_query query, detail::get_page<connection>(client, query, d))
+OIC_ASYNC_CALL(get_all_connections, std::vector<connection>, list_query query, detail::get_all<connection>(client, query, d))
+OIC_ASYNC_CALL(get_connection, connection, std::string id, detail::get_item<connection>(client, id, {}, d))
+OIC_ASYNC_CALL(get_integrations, integrations_page, list_query query, detail::get_page<integration>(client, query, d))
+OIC_ASYNC_CALL(get_all_integrations, std::vector<integration>, list_query query, detail::get_all<integration>(client, query, d))
+OIC_ASYNC_CALL(get_integration, integration, std::string id, detail::get_item<integration>(client, id, {}, d))
 #undef OIC_ASYNC_CALL
 /// @}
 

@@ -236,6 +236,18 @@ private:
     std::string what_;
 };
 
+namespace detail {
+/// Fills `out` and returns `ec`: how the library's own steps report an error as a value (`fail`
+/// throws it where the coroutine forms hand it to their caller). Asio's source location is dropped.
+inline error_code report(diagnostics& out, error_code ec, diagnostics what) {
+    out = std::move(what);
+    return error_code(ec.value(), ec.category());
+}
+inline error_code report(diagnostics& out, error_code ec, std::string message) {
+    return report(out, ec, diagnostics{std::move(message)});
+}
+} // namespace detail
+
 /// Throws error_with_diagnostics; the one place errors leave the library.
 /// (The source location Asio attaches to its codes is dropped: it is noise in a user's error line.)
 [[noreturn]] inline void fail(error_code ec, diagnostics diag) {

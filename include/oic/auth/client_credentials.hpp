@@ -42,7 +42,7 @@ struct client_credentials {
 struct access_token {
     secret value;
     std::string token_type;          ///< as the server spelled it (`Bearer`, any case)
-    std::chrono::seconds expires_in; ///< lifetime at the time of issue
+    std::chrono::seconds expires_in{}; ///< lifetime at the time of issue
     std::string scope;               ///< granted scope, when the server says
 };
 
@@ -56,12 +56,21 @@ inline std::string base64(std::string_view in) {
     return out;
 }
 
-/// The token request without target and Host (the session sets those per hop).
-inline http::request make_token_request(client_credentials const& c) {
+/// What a token request needs from the credentials: `bad_config` or `bad_url`, with `diag` filled.
+inline error_code check_credentials(client_credentials const& c, diagnostics& diag) {
     if (c.client_id.empty())
-        fail(error::bad_config, "client_id is empty");
+        return report(diag, error::bad_config, "client_id is empty");
     if (c.client_secret.empty())
-        fail(error::bad_config, "client secret is empty");
+        return report(diag, error::bad_config, "client secret is empty");
+    auto const url = http::urls::parse_uri(c.token_url);
+    if (!url || url->has_userinfo())
+        return report(diag, error::bad_url, "token_url is not an absolute URL without userinfo");
+    return {};
+}
+
+/// The token request without target and Host (the session sets those per hop), for credentials
+/// `check_credentials` accepted.
+inline http::request make_token_request(client_credentials const& c) {
     http::request req{boost::beast::http::verb::post, "/", 11};
     req.set(boost::beast::http::field::content_type, "application/x-www-form-urlencoded;charset=UTF-8");
     req.set(boost::beast::http::field::accept, "application/json");
@@ -104,53 +113,54 @@ inline bool is_b64token(std::string_view t) {
 }
 
 /**
- * @brief Turns the token endpoint's answer into a token, or throws with diagnostics.
+ * @brief Turns the token endpoint's answer into a token in `out`, or an error with `diag` filled.
  *
  * The body is never copied into an error: it may hold a token.
  */
-inline access_token parse_token_response(unsigned status, std::string_view body,
-                                         std::chrono::seconds default_expires_in) {
+inline error_code parse_token_response(unsigned status, std::string_view body, std::chrono::seconds default_expires_in,
+                                       access_token& out, diagnostics& diag) {
     boost::system::error_code ec;
     boost::json::value const doc = boost::json::parse(body, ec);
     boost::json::object const* obj = !ec ? doc.if_object() : nullptr;
 
     if (status < 200 || status > 299) {
         if (obj && obj->contains("error") && obj->at("error").is_string())
-            fail(error::token_rejected, diagnostics{.message = "token endpoint refused the request",
+            return report(diag, error::token_rejected, diagnostics{.message = "token endpoint refused the request",
                                                     .http_status = status,
                                                     .server_code = server_text(obj->if_contains("error")),
                                                     .server_message = server_text(obj->if_contains("error_description"))});
-        fail(error::token_http_status,
-             diagnostics{.message = "token endpoint answered without an OAuth error body", .http_status = status});
+        return report(diag, error::token_http_status,
+                      diagnostics{.message = "token endpoint answered without an OAuth error body", .http_status = status});
     }
     if (!obj)
-        fail(error::token_not_json, diagnostics{.message = body.empty() ? "token endpoint answer is empty"
+        return report(diag, error::token_not_json, diagnostics{.message = body.empty() ? "token endpoint answer is empty"
                                                                          : "token endpoint answer is not a JSON object",
                                                 .http_status = status});
     auto bad_type = [&](char const* what) {
-        fail(error::token_bad_field_type, diagnostics{.message = std::string("token answer: ") + what, .http_status = status});
+        return report(diag, error::token_bad_field_type,
+                      diagnostics{.message = std::string("token answer: ") + what, .http_status = status});
     };
     auto const* tok = obj->if_contains("access_token");
     if (!tok)
-        fail(error::token_missing_field,
+        return report(diag, error::token_missing_field,
              diagnostics{.message = "token answer has no access_token", .http_status = status});
     if (!tok->is_string() || tok->get_string().empty())
-        bad_type("access_token is not a non-empty string");
+        return bad_type("access_token is not a non-empty string");
     if (!is_b64token(tok->get_string()))
-        bad_type("access_token has characters a bearer token cannot have (RFC 6750 b64token)");
+        return bad_type("access_token has characters a bearer token cannot have (RFC 6750 b64token)");
     auto const* type = obj->if_contains("token_type");
     if (!type)
-        fail(error::token_missing_field, diagnostics{.message = "token answer has no token_type", .http_status = status});
+        return report(diag, error::token_missing_field, diagnostics{.message = "token answer has no token_type", .http_status = status});
     if (!type->is_string())
-        bad_type("token_type is not a string");
+        return bad_type("token_type is not a string");
     std::string_view const t = type->get_string();
     if (t.size() != 6 || !std::equal(t.begin(), t.end(), "bearer",
                                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
-        fail(error::token_unsupported_type,
+        return report(diag, error::token_unsupported_type,
              diagnostics{.message = "token_type is '" + printable(t.substr(0, 40)) + "', expected Bearer",
                          .http_status = status});
 
-    access_token result{.value = secret(std::string(tok->get_string())),
+    out = access_token{.value = secret(std::string(tok->get_string())),
                         .token_type = std::string(t),
                         .expires_in = default_expires_in,
                         .scope = {}};
@@ -163,17 +173,17 @@ inline access_token parse_token_response(unsigned status, std::string_view body,
         else if (exp->is_double())
             seconds = exp->get_double();
         else
-            bad_type("expires_in is not a number");
+            return bad_type("expires_in is not a number");
         if (!(seconds > 0 && seconds < 1e9))
-            bad_type("expires_in is not a positive number of seconds");
-        result.expires_in = std::chrono::seconds(static_cast<std::int64_t>(seconds));
+            return bad_type("expires_in is not a positive number of seconds");
+        out.expires_in = std::chrono::seconds(static_cast<std::int64_t>(seconds));
     }
     if (auto const* scope = obj->if_contains("scope")) {
         if (!scope->is_string())
-            bad_type("scope is not a string");
-        result.scope = std::string(scope->get_string());
+            return bad_type("scope is not a string");
+        out.scope = std::string(scope->get_string());
     }
-    return result;
+    return {};
 }
 
 } // namespace detail
@@ -187,23 +197,37 @@ inline access_token parse_token_response(unsigned status, std::string_view body,
  * @par Per-operation cancellation
  * As the session's `send`: a cancelled call ends with `operation_aborted`.
  *
- * @throws error_with_diagnostics: `error::bad_config`/`bad_url` for settings,
+ * @return the token, or the error with `diag` filled: `error::bad_config`/`bad_url` for settings,
  * `error::token_*` for what the endpoint answered, network and TLS codes for the rest.
  */
 template <class Executor>
-asio::awaitable<access_token, Executor> fetch_token(http::basic_session<Executor> session, client_credentials creds) {
-    auto url = http::urls::parse_uri(creds.token_url);
-    if (!url || url->has_userinfo())
-        fail(error::bad_url, "token_url is not an absolute URL without userinfo");
-    // Named, not temporaries in the co_await expression (see connections_query).
+asio::awaitable<std::tuple<error_code, access_token>, Executor>
+fetch_token(http::basic_session<Executor> session, client_credentials creds, diagnostics& diag) {
+    if (auto ec = detail::check_credentials(creds, diag))
+        co_return std::tuple{ec, access_token{}};
+    // Named, not temporaries in the co_await expression (see list_query).
+    auto url = *http::urls::parse_uri(creds.token_url);
     auto req = detail::make_token_request(creds);
     // A token request's redirects are followed per call under the rules, never remembered.
     http::send_options const options{.body_has_credentials = creds.auth == client_auth::post,
                                      .max_body_size = creds.max_response_size,
                                      .use_redirect_memory = false};
-    auto const answer = co_await session.send(*url, std::move(req), options);
-    co_return detail::parse_token_response(answer.message.result_int(), answer.message.body(),
-                                           creds.default_expires_in);
+    auto [ec, answer] = co_await session.send(std::move(url), std::move(req), options, diag);
+    access_token token;
+    if (!ec)
+        ec = detail::parse_token_response(answer.message.result_int(), answer.message.body(), creds.default_expires_in,
+                                          token, diag);
+    co_return std::tuple{ec, std::move(token)};
+}
+
+/// As above, throwing `error_with_diagnostics` on failure.
+template <class Executor>
+asio::awaitable<access_token, Executor> fetch_token(http::basic_session<Executor> session, client_credentials creds) {
+    diagnostics diag;
+    auto [ec, token] = co_await fetch_token(std::move(session), std::move(creds), diag);
+    if (ec)
+        fail(ec, std::move(diag));
+    co_return std::move(token);
 }
 
 namespace detail {
@@ -211,7 +235,8 @@ template <class Executor, class CompletionToken>
 auto start_fetch_token(diagnostics* diag, http::basic_session<Executor> session, client_credentials creds,
                        CompletionToken&& token) {
     return async_run<access_token>(
-        session.get_executor(), diag, [session, creds = std::move(creds)] { return fetch_token(session, creds); },
+        session.get_executor(), diag,
+        [session, creds = std::move(creds)](diagnostics& d) { return fetch_token(session, creds, d); },
         std::forward<CompletionToken>(token));
 }
 } // namespace detail

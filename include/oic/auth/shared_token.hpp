@@ -9,6 +9,7 @@
 
 #include <oic/auth/client_credentials.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/strand.hpp>
@@ -56,8 +57,10 @@ template <class Executor = asio::any_io_executor>
 class basic_shared_token {
 public:
     using executor_type = Executor;
-    /// Gets a new token; called on `Executor`, at most once at a time.
-    using fetch_function = std::function<asio::awaitable<access_token, Executor>()>;
+    /// Gets a new token, or an error with the diagnostics filled; called on `Executor`, at most
+    /// once at a time.
+    using fetch_function =
+        std::function<asio::awaitable<std::tuple<error_code, access_token>, Executor>(diagnostics&)>;
 
     basic_shared_token(Executor ex, fetch_function fetch, shared_token_options opts = {})
         : state_(std::make_shared<state>(ex, std::move(fetch), std::move(opts))) {}
@@ -66,7 +69,8 @@ public:
     basic_shared_token(http::basic_session<Executor> session, client_credentials creds, shared_token_options opts = {})
         : basic_shared_token(
               session.get_executor(),
-              [session, creds = std::move(creds)] { return fetch_token(session, creds); }, std::move(opts)) {}
+              [session, creds = std::move(creds)](diagnostics& d) { return fetch_token(session, creds, d); },
+              std::move(opts)) {}
 
     executor_type get_executor() const noexcept { return state_->ex; }
 
@@ -76,13 +80,26 @@ public:
      * @par Per-operation cancellation
      * Terminal, partial and total (as far as the calling coroutine's filter lets them through):
      * the cancelled caller leaves with `operation_aborted`; the shared fetch goes on for the others.
-     * @throws error_with_diagnostics with the fetch's error (every waiter of that fetch gets it).
+     * @return the token, or the fetch's error with `diag` filled (every waiter of that fetch gets it).
      */
-    asio::awaitable<token_ptr, Executor> get() const {
+    asio::awaitable<std::tuple<error_code, token_ptr>, Executor> get(diagnostics& diag) const {
         auto const s = state_;
         if (auto t = s->fresh_snapshot())
-            co_return t;
-        co_return co_await asio::co_spawn(s->strand, state::wait(s), asio::use_awaitable_t<Executor>{});
+            co_return std::tuple{error_code{}, std::move(t)};
+        auto [e, result] = co_await asio::co_spawn(s->strand, state::wait(s, &diag),
+                                                   asio::as_tuple(asio::use_awaitable_t<Executor>{}));
+        if (e) // only what wait() does not expect, e.g. an allocation failure
+            std::rethrow_exception(e);
+        co_return std::move(result);
+    }
+
+    /// As above, throwing `error_with_diagnostics` on failure.
+    asio::awaitable<token_ptr, Executor> get() const {
+        diagnostics diag;
+        auto [ec, t] = co_await get(diag);
+        if (ec)
+            fail(ec, std::move(diag));
+        co_return std::move(t);
     }
 
     /**
@@ -94,13 +111,15 @@ public:
      */
     template <asio::completion_token_for<void(error_code, token_ptr)> CompletionToken = asio::deferred_t>
     auto async_get(diagnostics& diag, CompletionToken&& token = {}) const {
-        return detail::async_run<token_ptr>(get_executor(), &diag, [self = *this] { return self.get(); },
+        return detail::async_run<token_ptr>(get_executor(), &diag,
+                                            [self = *this](diagnostics& d) { return self.get(d); },
                                             std::forward<CompletionToken>(token));
     }
     /// As above, without diagnostics.
     template <asio::completion_token_for<void(error_code, token_ptr)> CompletionToken = asio::deferred_t>
     auto async_get(CompletionToken&& token = {}) const {
-        return detail::async_run<token_ptr>(get_executor(), nullptr, [self = *this] { return self.get(); },
+        return detail::async_run<token_ptr>(get_executor(), nullptr,
+                                            [self = *this](diagnostics& d) { return self.get(d); },
                                             std::forward<CompletionToken>(token));
     }
 
@@ -108,7 +127,7 @@ public:
     /// fetched meanwhile by another caller stays. Completes once the state has been updated.
     asio::awaitable<void, Executor> invalidate(token_ptr rejected) const {
         auto const s = state_;
-        co_await asio::co_spawn(s->strand, state::drop(s, rejected), asio::use_awaitable_t<Executor>{});
+        co_await asio::co_spawn(s->strand, state::drop(s, rejected), asio::as_tuple(asio::use_awaitable_t<Executor>{}));
     }
 
     /// Fetches started so far (for tests and monitoring).
@@ -137,7 +156,8 @@ private:
         bool fetching = false;
         std::uint64_t completed = 0;          ///< finished fetches: a waiter knows its fetch is done
         token_ptr last_token;                 ///< result of the last fetch, success
-        std::optional<error_with_diagnostics> last_error; ///< result of the last fetch, failure
+        error_code last_error;                ///< result of the last fetch, failure
+        diagnostics last_diagnostics;         ///< ...and what went wrong
         std::optional<time_point> last_failure;
         asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
                                    strand_type>
@@ -178,23 +198,28 @@ private:
             co_return;
         }
 
-        static asio::awaitable<token_ptr, strand_type> wait(std::shared_ptr<state> s) {
+        /// Waits on the strand for the current token or the fetch in flight; fills `*diag` (the
+        /// waiting caller's, alive until this completes) with a failed fetch's diagnostics.
+        static asio::awaitable<std::tuple<error_code, token_ptr>, strand_type> wait(std::shared_ptr<state> s,
+                                                                                     diagnostics* diag) {
             co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
             auto const now = s->opts.clock();
             if (s->current && now < s->expires_at) {
                 if (now >= s->refresh_at && !s->fetching)
                     s->start_fetch(); // refresh ahead; nobody waits for it
-                co_return s->current;
+                co_return std::tuple{error_code{}, s->current};
             }
             if (!s->fetching)
                 s->start_fetch();
             auto const ticket = s->completed;
             co_await s->wakeup.async_wait(asio::as_tuple(on_strand{}));
             if (s->completed == ticket) // woken by our own cancellation, not by the fetch
-                fail(asio::error::operation_aborted, "waiting for the shared token was cancelled");
+                co_return std::tuple{oic::detail::report(*diag, asio::error::operation_aborted,
+                                                         "waiting for the shared token was cancelled"),
+                                     token_ptr{}};
             if (s->last_error)
-                throw *s->last_error;
-            co_return s->last_token;
+                *diag = s->last_diagnostics;
+            co_return std::tuple{s->last_error, s->last_token};
         }
 
         static asio::awaitable<void, strand_type> run_fetch(std::shared_ptr<state> s) {
@@ -206,22 +231,19 @@ private:
                 co_await backoff.async_wait(asio::as_tuple(on_strand{}));
             }
             auto const started = s->opts.clock();
-            token_ptr token;
-            std::optional<error_with_diagnostics> failure;
-            try {
-                token = std::make_shared<access_token const>(co_await asio::co_spawn(s->ex, s->fetch(), on_strand{}));
-            } catch (error_with_diagnostics const& e) {
-                failure = e;
-            } catch (boost::system::system_error const& e) {
-                failure.emplace(e.code(), diagnostics{.message = "token fetch failed: " + e.code().message()});
-            } catch (std::exception const&) {
-                failure.emplace(make_error_code(boost::system::errc::io_error),
-                                diagnostics{.message = "token fetch failed with an exception"});
+            diagnostics diag;
+            auto [e, result] = co_await asio::co_spawn(s->ex, s->fetch(diag), asio::as_tuple(on_strand{}));
+            auto [ec, fetched] = std::move(result);
+            if (e) { // a fetch function that throws instead of reporting: its waiters still get an error
+                ec = detail::to_error(e, &diag);
+                diag.message = "token fetch failed: " + (diag.message.empty() ? ec.message() : diag.message);
             }
+            token_ptr token = ec ? nullptr : std::make_shared<access_token const>(std::move(fetched));
             s->fetching = false;
             ++s->completed;
             s->last_token = token;
-            s->last_error = std::move(failure);
+            s->last_error = ec;
+            s->last_diagnostics = std::move(diag);
             if (token) {
                 auto const life = std::chrono::duration_cast<std::chrono::steady_clock::duration>(token->expires_in);
                 s->current = token;

@@ -15,6 +15,7 @@
 
 #include <exception>
 #include <new>
+#include <tuple>
 
 namespace oic::detail {
 
@@ -41,18 +42,21 @@ inline error_code to_error(std::exception_ptr e, diagnostics* diag) {
     }
 }
 
-/// Keeps `make_op` (and what it captured, e.g. the I/O object a member coroutine runs on) alive in
-/// this frame for as long as the operation it makes runs.
+/// Runs the operation `make_op(diag)` makes, keeping `make_op` (and what it captured, e.g. the I/O
+/// object a member coroutine runs on) alive in this frame for as long as the operation runs.
 template <class T, class Executor, class MakeOp>
-asio::awaitable<T, Executor> run_owned(MakeOp make_op) {
-    co_return co_await make_op();
+asio::awaitable<std::tuple<error_code, T>, Executor> run_owned(MakeOp make_op, diagnostics* diag) {
+    diagnostics unused;
+    co_return co_await make_op(diag ? *diag : unused);
 }
 
 /**
- * Runs `make_op()` (an `awaitable<T, Executor>`) on `ex` as an asynchronous operation with the
- * handler signature `void(error_code, T)`, for any completion token. The handler runs on its own
- * associated executor (work is tracked there until then); its cancellation slot reaches the
- * coroutine; `diag`, when given, receives the failure's diagnostics and must outlive the operation.
+ * Runs `make_op(diagnostics&)` (an `awaitable<std::tuple<error_code, T>, Executor>` that reports
+ * failures as values) on `ex` as an asynchronous operation with the handler signature
+ * `void(error_code, T)`, for any completion token. The handler runs on its own associated executor
+ * (work is tracked there until then); its cancellation slot reaches the coroutine; `diag`, when
+ * given, receives the failure's diagnostics and must outlive the operation. Only what no step of
+ * the library expects (an allocation failure, say) arrives as an exception; it becomes a code too.
  */
 template <class T, class Executor, class MakeOp, class CompletionToken>
 auto async_run(Executor ex, diagnostics* diag, MakeOp make_op, CompletionToken&& token) {
@@ -63,11 +67,13 @@ auto async_run(Executor ex, diagnostics* diag, MakeOp make_op, CompletionToken&&
             if (diag)
                 *diag = {};
             asio::co_spawn(
-                ex, run_owned<T, Executor>(std::move(make_op)),
+                ex, run_owned<T, Executor>(std::move(make_op), diag),
                 asio::bind_cancellation_slot(
-                    slot, [handler = std::move(handler), work = std::move(work), diag](std::exception_ptr e,
-                                                                                       T value) mutable {
-                        error_code const ec = e ? to_error(e, diag) : error_code{};
+                    slot, [handler = std::move(handler), work = std::move(work),
+                           diag](std::exception_ptr e, std::tuple<error_code, T> result) mutable {
+                        auto& [ec, value] = result;
+                        if (e)
+                            ec = to_error(e, diag);
                         auto const target = work;
                         asio::dispatch(target, asio::append(std::move(handler), ec, std::move(value)));
                     }));

@@ -195,10 +195,14 @@ static_assert(redirect_policy<never_forward> && redirect_policy<same_origin> &&
 
 /// The state of one request's redirect chain.
 struct redirect_chain {
+    /// A chain starting at `url`, whose origin is `o` (see `origin_of`).
+    redirect_chain(urls::url url, origin o, beast_http::verb m)
+        : original(std::move(url)), original_origin(std::move(o)), current(original), current_origin(original_origin),
+          method(m) {}
+
     /// @throws error_with_diagnostics (`error::bad_url`) when `url` has no origin this library connects to.
     explicit redirect_chain(urls::url url, beast_http::verb m = beast_http::verb::get)
-        : original(std::move(url)), original_origin(checked_origin(original)), current(original),
-          current_origin(original_origin), method(m) {}
+        : redirect_chain(url, checked_origin(url), m) {}
 
     urls::url original;
     origin original_origin;
@@ -224,10 +228,10 @@ private:
 struct redirect_step {
     urls::url target;
     origin to;
-    beast_http::verb method;
-    bool keep_body;
-    bool send_credentials;
-    bool remember; ///< remember `chain.original_origin -> to` once `to` has answered
+    beast_http::verb method = beast_http::verb::get;
+    bool keep_body = false;
+    bool send_credentials = false;
+    bool remember = false; ///< remember `chain.original_origin -> to` once `to` has answered
 };
 
 /// True for the statuses this library follows.
@@ -249,47 +253,48 @@ inline bool is_redirect(beast_http::status s) {
  * leaves the original origin, keeps path and query, and the request may be remembered (not a
  * token request, no credentials in the body).
  *
- * @throws error_with_diagnostics on any refusal.
+ * @return an error, with `diag` filled, for any refusal (`step` is then unspecified).
  */
-inline redirect_step plan_redirect(redirect_chain& chain, beast_http::status status, std::string_view location,
-                                   any_redirect_policy const& policy, int max_redirects) {
+inline error_code plan_redirect(redirect_chain& chain, beast_http::status status, std::string_view location,
+                                any_redirect_policy const& policy, int max_redirects, redirect_step& step,
+                                diagnostics& diag) {
     auto const code = static_cast<unsigned>(status);
     auto refuse = [&](error e, std::string why) {
-        fail(e, diagnostics{.message = std::move(why), .http_status = code});
+        return oic::detail::report(diag, e, diagnostics{.message = std::move(why), .http_status = code});
     };
     if (chain.hops >= max_redirects)
-        refuse(error::too_many_redirects, "more than " + std::to_string(max_redirects) + " redirects from " +
+        return refuse(error::too_many_redirects, "more than " + std::to_string(max_redirects) + " redirects from " +
                                               redacted(chain.original));
     if (location.empty())
-        refuse(error::redirect_bad_location, "redirect without a Location header from " + redacted(chain.current));
+        return refuse(error::redirect_bad_location, "redirect without a Location header from " + redacted(chain.current));
     auto const ref = urls::parse_uri_reference(location);
     if (!ref || !detail::path_follows_authority(*ref))
-        refuse(error::redirect_bad_location, "unparsable Location in redirect from " + redacted(chain.current));
+        return refuse(error::redirect_bad_location, "unparsable Location in redirect from " + redacted(chain.current));
     urls::url target;
     if (auto r = urls::resolve(chain.current, *ref, target); !r)
-        refuse(error::redirect_bad_location, "Location cannot be resolved in redirect from " + redacted(chain.current));
+        return refuse(error::redirect_bad_location, "Location cannot be resolved in redirect from " + redacted(chain.current));
     target.remove_fragment();
     target.normalize_scheme();
     if (target.has_userinfo())
-        refuse(error::redirect_bad_location, "Location with userinfo in redirect from " + redacted(chain.current));
+        return refuse(error::redirect_bad_location, "Location with userinfo in redirect from " + redacted(chain.current));
     auto const to = origin_of(target);
     if (!to)
-        refuse(error::redirect_bad_location,
+        return refuse(error::redirect_bad_location,
                "Location is not an http(s) URL with a plain host name or IP address, in redirect from " +
                    redacted(chain.current));
     if (chain.current_origin.tls() && !to->tls())
-        refuse(error::redirect_downgrade, "redirect from " + redacted(chain.current) + " to plaintext " + redacted(target));
+        return refuse(error::redirect_downgrade, "redirect from " + redacted(chain.current) + " to plaintext " + redacted(target));
     if (chain.visited.empty())
         chain.visited.emplace_back(chain.original.buffer());
     std::string const key(target.buffer());
     for (auto const& seen : chain.visited)
         if (seen == key)
-            refuse(error::redirect_loop, "redirect loop at " + redacted(target));
+            return refuse(error::redirect_loop, "redirect loop at " + redacted(target));
 
     redirect_decision const d = policy(redirect_hop{chain.original, chain.current, target, chain.original_origin, *to,
                                                     status, chain.method, chain.hops + 1, chain.has_credentials});
     if (!d.follow)
-        refuse(error::redirect_refused,
+        return refuse(error::redirect_refused,
                std::string(beast_http::obsolete_reason(status)) + " from " + redacted(chain.current) + " to " +
                    to->to_string() + " not followed: the redirect policy does not trust " + to->authority() +
                    (chain.has_credentials ? " with credentials (to send them there, trust it: "
@@ -306,7 +311,7 @@ inline redirect_step plan_redirect(redirect_chain& chain, beast_http::status sta
     bool const send = d.forward_credentials && !chain.credentials_withheld && (to->tls() || is_loopback(to->host));
     bool const origin_only = target.encoded_path() == chain.current.encoded_path() &&
                              target.encoded_query() == chain.current.encoded_query();
-    redirect_step step{.target = std::move(target),
+    step = redirect_step{.target = std::move(target),
                        .to = *to,
                        .method = to_get ? verb::get : chain.method,
                        .keep_body = !to_get,
@@ -314,7 +319,7 @@ inline redirect_step plan_redirect(redirect_chain& chain, beast_http::status sta
                        .remember = d.remember && chain.may_remember && !chain.body_has_credentials && origin_only &&
                                    chain.current_origin == chain.original_origin && *to != chain.original_origin};
     if (step.keep_body && chain.body_has_credentials && *to != chain.original_origin)
-        refuse(error::redirect_body_credentials,
+        return refuse(error::redirect_body_credentials,
                "redirect would re-send client credentials in the body to " + to->to_string());
 
     chain.hops += 1;
@@ -323,7 +328,7 @@ inline redirect_step plan_redirect(redirect_chain& chain, beast_http::status sta
     chain.current_origin = *to;
     chain.credentials_withheld = chain.credentials_withheld || !send;
     chain.visited.push_back(key);
-    return step;
+    return {};
 }
 
 } // namespace oic::http

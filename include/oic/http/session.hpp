@@ -37,6 +37,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -284,6 +285,7 @@ public:
     /// goes back in any case.
     class lease {
     public:
+        lease() = default; ///< holds nothing (what a failed acquire returns)
         lease(connection_pool* pool, std::unique_ptr<connection_type> c, bool reused)
             : pool_(pool), conn_(std::move(c)), reused_(reused) {}
         lease(lease&& o) noexcept
@@ -301,26 +303,36 @@ public:
         void keep_alive(bool keep) noexcept { keep_ = keep; }
 
     private:
-        connection_pool* pool_;
+        connection_pool* pool_ = nullptr;
         std::unique_ptr<connection_type> conn_;
-        bool reused_;
+        bool reused_ = false;
         bool keep_ = false;
     };
 
-    /// Waits for a permit, then reuses an idle connection to `o` or opens a new one.
-    asio::awaitable<lease, Executor> acquire(origin const& o, asio::ssl::context& tls,
-                                             clock::duration connect_timeout, clock::time_point deadline) {
+    /// Waits for a permit, then reuses an idle connection to `o` or opens a new one. On failure
+    /// `diag` says why and the lease is empty.
+    asio::awaitable<std::tuple<error_code, lease>, Executor> acquire(origin const& o, asio::ssl::context& tls,
+                                                                     clock::duration connect_timeout,
+                                                                     clock::time_point deadline, diagnostics& diag) {
         if (auto ec = co_await permits_->acquire(deadline)) {
             if (ec == error::timeout)
-                fail(ec, "no free connection to " + o.to_string() + " before the deadline");
-            fail(ec, "waiting for a free connection to " + o.to_string() + " was cancelled");
+                co_return std::tuple{oic::detail::report(diag, ec, "no free connection to " + o.to_string() +
+                                                                       " before the deadline"),
+                                     lease{}};
+            co_return std::tuple{oic::detail::report(diag, ec, "waiting for a free connection to " + o.to_string() +
+                                                                   " was cancelled"),
+                                 lease{}};
         }
         auto idle = take_idle(o);
         bool const reused = idle != nullptr;
         lease l(this, std::move(idle), reused); // holds the permit from here on, gives it back on failure
-        if (!reused)
-            l.attach(co_await connect(o, tls, std::min(deadline, clock::now() + connect_timeout)));
-        co_return l;
+        if (!reused) {
+            auto [ec, c] = co_await connect(o, tls, std::min(deadline, clock::now() + connect_timeout), diag);
+            if (ec)
+                co_return std::tuple{ec, lease{}};
+            l.attach(std::move(c));
+        }
+        co_return std::tuple{error_code{}, std::move(l)};
     }
 
 private:
@@ -343,8 +355,8 @@ private:
         permits_->release();
     }
 
-    asio::awaitable<std::unique_ptr<connection_type>, Executor> connect(origin const& o, asio::ssl::context& tls,
-                                                                       clock::time_point deadline);
+    asio::awaitable<std::tuple<error_code, std::unique_ptr<connection_type>>, Executor>
+    connect(origin const& o, asio::ssl::context& tls, clock::time_point deadline, diagnostics& diag);
 
     Executor ex_;
     std::size_t read_buffer_size_;
@@ -435,7 +447,7 @@ public:
 
     /**
      * @brief Sends `req` to `url` and follows redirects; returns the first non-redirect answer,
-     * whatever its status.
+     * whatever its status. Errors come back as values: the code, and `diag` filled.
      *
      * `Authorization`, `Proxy-Authorization` and `Cookie` in `req` are credentials: they go to
      * `url`, and on each redirect hop only where the policy and the fixed rules allow.
@@ -444,10 +456,20 @@ public:
      * learned earlier; if that origin fails in any way (connection, TLS, timeout, 404, 421), the hop
      * is forgotten and the call goes to `url` once more. A hop is remembered only after its target
      * answered.
-     * @return the answer and the URL that gave it.
-     * @throws error_with_diagnostics on network, TLS, timeout, size and redirect errors.
+     * @return the answer and the URL that gave it, or an error for network, TLS, timeout, size and
+     * redirect failures.
      */
-    asio::awaitable<reply, Executor> send(urls::url url, request req, send_options so = {}) const;
+    asio::awaitable<std::tuple<error_code, reply>, Executor> send(urls::url url, request req, send_options so,
+                                                                  diagnostics& diag) const;
+
+    /// As above, throwing `error_with_diagnostics` on failure.
+    asio::awaitable<reply, Executor> send(urls::url url, request req, send_options so = {}) const {
+        diagnostics diag;
+        auto [ec, r] = co_await send(std::move(url), std::move(req), so, diag);
+        if (ec)
+            fail(ec, std::move(diag));
+        co_return std::move(r);
+    }
 
     /**
      * @brief `send` for any completion token, from any executor: handler `void(error_code, reply)`.
@@ -473,8 +495,8 @@ private:
     auto start_send(diagnostics* diag, urls::url url, request req, send_options so, CompletionToken&& token) const {
         return oic::detail::async_run<reply>(
             get_executor(), diag,
-            [self = *this, url = std::move(url), req = std::move(req), so]() mutable {
-                return self.send(std::move(url), std::move(req), so);
+            [self = *this, url = std::move(url), req = std::move(req), so](diagnostics& d) mutable {
+                return self.send(std::move(url), std::move(req), so, d);
             },
             std::forward<CompletionToken>(token));
     }
@@ -496,8 +518,9 @@ private:
         detail::redirect_memory memory;
     };
 
-    static asio::awaitable<response, Executor> exchange(state& s, origin const& o, request& req,
-                                                        detail::read_limits limits, clock::time_point deadline);
+    static asio::awaitable<std::tuple<error_code, response>, Executor>
+    exchange(state& s, origin const& o, request& req, detail::read_limits limits, clock::time_point deadline,
+             diagnostics& diag);
 
     std::shared_ptr<state> state_;
 };

@@ -11,8 +11,11 @@ namespace oic::http {
 namespace detail {
 
 template <class Executor>
-asio::awaitable<std::unique_ptr<connection<Executor>>, Executor>
-connection_pool<Executor>::connect(origin const& o, asio::ssl::context& tls, clock::time_point deadline) {
+asio::awaitable<std::tuple<error_code, std::unique_ptr<connection<Executor>>>, Executor>
+connection_pool<Executor>::connect(origin const& o, asio::ssl::context& tls, clock::time_point deadline,
+                                   diagnostics& diag) {
+    using oic::detail::report;
+    auto failed = [](error_code ec) { return std::tuple{ec, std::unique_ptr<connection_type>()}; };
     auto token = asio::as_tuple(asio::use_awaitable_t<Executor>{});
     auto const where = o.to_string();
     // IP literals are never looked up; a loopback name must resolve to loopback addresses only,
@@ -25,26 +28,27 @@ connection_pool<Executor>::connect(origin const& o, asio::ssl::context& tls, clo
     auto [rec, results] = co_await resolver.async_resolve(
         o.host, std::to_string(o.port), literal ? resolver_type::numeric_host : resolver_type::flags{}, token);
     if (rec)
-        fail(rec, "cannot resolve " + o.host + ": " + rec.message());
+        co_return failed(report(diag, rec, "cannot resolve " + o.host + ": " + rec.message()));
     std::vector<asio::ip::tcp::endpoint> endpoints;
     for (auto const& r : results)
         if (literal || !is_loopback(o.host) || r.endpoint().address().is_loopback())
             endpoints.push_back(r.endpoint());
     if (endpoints.empty())
-        fail(error::insecure_transport, o.host + " is a loopback name but resolves to no loopback address");
+        co_return failed(report(diag, error::insecure_transport,
+                                o.host + " is a loopback name but resolves to no loopback address"));
 
     typename connection_type::tcp_stream stream(ex_);
     stream.expires_at(deadline);
     auto [cec, ep] = co_await stream.async_connect(endpoints, token);
     if (cec)
-        fail(map_transport_error(cec), "cannot connect to " + where + ": " + cec.message());
+        co_return failed(report(diag, map_transport_error(cec), "cannot connect to " + where + ": " + cec.message()));
     stream.socket().set_option(asio::ip::tcp::no_delay(true));
 
     auto c = std::make_unique<connection_type>(o, std::move(stream), o.tls() ? &tls : nullptr, read_buffer_size_);
     if (auto hec = co_await c->handshake())
-        fail(map_transport_error(hec), "TLS handshake with " + where + " failed: " + hec.message());
+        co_return failed(report(diag, map_transport_error(hec), "TLS handshake with " + where + " failed: " + hec.message()));
     c->lowest_layer().expires_never();
-    co_return c;
+    co_return std::tuple{error_code{}, std::move(c)};
 }
 
 /// Errors that mean a kept-alive connection was closed by the server while idle.
@@ -57,16 +61,21 @@ inline bool is_stale_connection(error_code ec) {
 } // namespace detail
 
 template <class Executor>
-asio::awaitable<response, Executor> basic_session<Executor>::exchange(state& s, origin const& o, request& req,
-                                                                      detail::read_limits limits,
-                                                                      clock::time_point deadline) {
+asio::awaitable<std::tuple<error_code, response>, Executor>
+basic_session<Executor>::exchange(state& s, origin const& o, request& req, detail::read_limits limits,
+                                  clock::time_point deadline, diagnostics& diag) {
+    auto failed = [&](error_code ec, std::string message) {
+        return std::tuple{oic::detail::report(diag, ec, std::move(message)), response{}};
+    };
     for (bool retried = false;; retried = true) {
-        auto conn = co_await s.pool.acquire(o, *s.tls, s.opts.connect_timeout, deadline);
+        auto [aec, conn] = co_await s.pool.acquire(o, *s.tls, s.opts.connect_timeout, deadline, diag);
+        if (aec)
+            co_return std::tuple{aec, response{}};
         auto [ec, res] =
             co_await conn->exchange(req, limits, std::min(deadline, clock::now() + s.opts.request_timeout));
         if (!ec) {
             conn.keep_alive(res.keep_alive() && conn->drained());
-            co_return std::move(res);
+            co_return std::tuple{error_code{}, std::move(res)};
         }
         if (conn.reused() && !retried && detail::is_stale_connection(ec))
             continue; // the server closed an idle connection: one more try on a fresh one
@@ -74,18 +83,25 @@ asio::awaitable<response, Executor> basic_session<Executor>::exchange(state& s, 
         std::string what = std::string(beast::http::to_string(req.method())) + " " + o.to_string() +
                            std::string(req.target().substr(0, req.target().find('?')));
         if (mapped == error::body_too_large)
-            fail(mapped, what + ": answer larger than " + std::to_string(limits.body) + " bytes");
+            co_return failed(mapped, what + ": answer larger than " + std::to_string(limits.body) + " bytes");
         if (mapped == error::response_too_large)
-            fail(mapped, what + ": header, chunk framing or trailers larger than the read limits (" +
-                             std::to_string(limits.header) + " bytes of header, " +
-                             std::to_string(s.opts.read_buffer_size) + " bytes of read buffer)");
-        fail(mapped, what + ": " + (mapped == error::timeout ? std::string("timed out") : ec.message()));
+            co_return failed(mapped, what + ": header, chunk framing or trailers larger than the read limits (" +
+                                         std::to_string(limits.header) + " bytes of header, " +
+                                         std::to_string(s.opts.read_buffer_size) + " bytes of read buffer)");
+        co_return failed(mapped, what + ": " + (mapped == error::timeout ? std::string("timed out") : ec.message()));
     }
 }
 
 template <class Executor>
-asio::awaitable<reply, Executor> basic_session<Executor>::send(urls::url url, request req, send_options so) const {
+asio::awaitable<std::tuple<error_code, reply>, Executor>
+basic_session<Executor>::send(urls::url url, request req, send_options so, diagnostics& diag) const {
+    using oic::detail::report;
+    auto failed = [](error_code ec) { return std::tuple{ec, reply{}}; };
     auto const s = state_; // keeps the state alive for the whole call
+    auto const first = origin_of(url);
+    if (!first)
+        co_return failed(report(diag, error::bad_url,
+                                "not an http(s) URL with a plain host name or IP address: " + redacted(url)));
     auto const deadline = clock::now() + s->opts.total_timeout;
     detail::read_limits const limits{so.max_body_size ? so.max_body_size : s->opts.max_body_size,
                                      s->opts.max_header_size};
@@ -99,7 +115,7 @@ asio::awaitable<reply, Executor> basic_session<Executor>::send(urls::url url, re
         }
     auto const method = req.method();
     auto start = [&] {
-        redirect_chain c(url, method);
+        redirect_chain c(url, *first, method);
         c.has_credentials = !credentials.empty() || so.body_has_credentials;
         c.body_has_credentials = so.body_has_credentials;
         c.may_remember = so.use_redirect_memory && !so.body_has_credentials;
@@ -107,8 +123,9 @@ asio::awaitable<reply, Executor> basic_session<Executor>::send(urls::url url, re
     };
     redirect_chain chain = start();
     if (chain.has_credentials && !chain.original_origin.tls() && !is_loopback(chain.original_origin.host))
-        fail(error::insecure_transport,
-             "refusing to send credentials over plaintext http to " + chain.original_origin.to_string());
+        co_return failed(report(diag, error::insecure_transport,
+                                "refusing to send credentials over plaintext http to " +
+                                    chain.original_origin.to_string()));
 
     std::optional<detail::redirect_memory::entry> remembered;
     if (chain.may_remember)
@@ -132,32 +149,32 @@ asio::awaitable<reply, Executor> basic_session<Executor>::send(urls::url url, re
         req.prepare_payload();
 
         bool const via_memory = remembered && chain.hops == 0;
-        std::optional<response> res;
-        try {
-            res = co_await exchange(*s, chain.current_origin, req, limits, deadline);
-        } catch (error_with_diagnostics const& e) {
-            if (!via_memory || e.code() == asio::error::operation_aborted)
-                throw;
-        }
-        auto const status = res ? res->result() : beast::http::status::unknown;
-        bool const failed = !res || status == beast::http::status::not_found ||
-                            status == beast::http::status::misdirected_request;
+        auto [ec, res] = co_await exchange(*s, chain.current_origin, req, limits, deadline, diag);
+        if (ec && (!via_memory || ec == asio::error::operation_aborted))
+            co_return failed(ec); // a cancellation is never retried, and forgets nothing
+        auto const status = ec ? beast::http::status::unknown : res.result();
+        bool const unusable = ec || status == beast::http::status::not_found ||
+                              status == beast::http::status::misdirected_request;
         // A remembered origin that fails is forgotten, and the call goes to the original URL once more.
-        if (via_memory && failed) {
+        if (via_memory && unusable) {
+            diag = {};
             s->memory.forget(chain.original_origin);
             remembered.reset();
             chain = start();
             continue;
         }
         if (to_remember) {
-            if (!failed && !is_redirect(status))
+            if (!unusable && !is_redirect(status))
                 s->memory.remember(*to_remember);
             to_remember.reset();
         }
         if (!is_redirect(status))
-            co_return reply{std::move(*res), std::move(chain.current)};
+            co_return std::tuple{error_code{}, reply{std::move(res), std::move(chain.current)}};
 
-        auto step = plan_redirect(chain, status, (*res)[beast::http::field::location], s->policy, s->opts.max_redirects);
+        redirect_step step;
+        if (auto rec = plan_redirect(chain, status, res[beast::http::field::location], s->policy,
+                                     s->opts.max_redirects, step, diag))
+            co_return failed(rec);
         if (step.remember)
             to_remember = detail::redirect_memory::entry{chain.original_origin, step.to, step.send_credentials};
         if (!step.keep_body) {
