@@ -8,6 +8,7 @@
 #
 # Usage: scripts/bench.sh [--quick]
 #   --quick   1 s warm-up + 2 s per row (about a minute once built); default 2 s + 8 s
+#   OIC_BENCH_PERF=FILE in the environment records oic's list_keepalive c64 row with `perf record -g`.
 # Exit status: 0 ok, 1 a row failed or the run could not start, 2 bad usage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ warmup=2 duration=8 mode=full
 case "${1:-}" in
   "") ;;
   --quick) warmup=1 duration=2 mode=quick ;;
-  -h | --help) sed -n '2,11p' "$0" | cut -c3-; exit 0 ;;
+  -h | --help) sed -n '2,12p' "$0" | cut -c3-; exit 0 ;;
   *) echo "bench.sh: unknown option '$1' (usage: scripts/bench.sh [--quick])" >&2; exit 2 ;;
 esac
 log() { echo "bench: $*" >&2; }
@@ -221,7 +222,11 @@ for c in 1 64; do
   wrk_row "$c"
   row list_keepalive libcurl "$c" "$bin/bench-libcurl" --scenario list_keepalive --url "$design$path" \
     --concurrency "$c" "${common[@]}"
-  row list_keepalive oic "$c" "$bin/bench-oic" --scenario list_keepalive --url "$design" --concurrency "$c" "${common[@]}"
+  profile=()
+  if [[ -n ${OIC_BENCH_PERF:-} && $c -gt 1 ]]; then # where oic's CPU goes: perf report -i "$OIC_BENCH_PERF"
+    profile=(perf record -g -o "$OIC_BENCH_PERF" --)
+  fi
+  row list_keepalive oic "$c" "${profile[@]}" "$bin/bench-oic" --scenario list_keepalive --url "$design" --concurrency "$c" "${common[@]}"
 done
 row runtime_redirect libcurl 64 "$bin/bench-libcurl" --scenario runtime_redirect --url "$runtime$path" \
   --concurrency 64 "${common[@]}"

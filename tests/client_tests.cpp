@@ -296,6 +296,8 @@ struct call_batch {
                                        std::rethrow_exception(e);
                                    } catch (boost::system::system_error const& se) {
                                        aborted += se.code() == asio::error::operation_aborted;
+                                       if (first_error.empty())
+                                           first_error = se.what();
                                    }
                            }));
     }
@@ -307,6 +309,7 @@ struct call_batch {
 
     std::vector<asio::cancellation_signal> signals;
     std::size_t ended = 0, succeeded = 0, aborted = 0;
+    std::string first_error; ///< what the first failed call said, for the report
 };
 
 void run_until(asio::io_context& ioc, std::function<bool()> const& done, std::chrono::seconds limit = 10s) {
@@ -340,6 +343,7 @@ TEST_CASE("cancelled calls leave the pool whole", "[integration][pool][cancel]")
 
         call_batch later(ioc, c, 8); // every permit is back: all of them succeed, 4 at a time
         run_until(ioc, [&] { return later.done(); });
+        INFO(later.first_error);
         CHECK(later.succeeded == 8);
     }
     CHECK(server.get_counters().tokens_issued == 1);
@@ -615,4 +619,68 @@ TEST_CASE("integrations: a page with q and paging, every page, one by id", "[int
     auto const refused = error_of(ioc, get_integrations(c, wrong));
     CHECK(refused.get_diagnostics().http_status == 400);
     CHECK_THAT(refused.get_diagnostics().server_message, Catch::Contains("orderBy must be name or time"));
+}
+
+TEST_CASE("the pool bounds open connections, idle ones included; closes old idle ones; resumes TLS",
+          "[integration][pool]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    std::string const token_host = server.token_url().substr(0, server.token_url().find("/oauth2"));
+    auto get_counters = [&](http::session const& s, std::string const& host) {
+        http::request req{boost::beast::http::verb::get, "/", 11};
+        auto const r = run(ioc, s.send(http::urls::url(host + "/mock/counters"), std::move(req)));
+        CHECK(r.message.result_int() == 200);
+    };
+
+    SECTION("a full pool closes the connection idle the longest to open one to another origin") {
+        http::session s(ioc.get_executor(), {.ca_file = server.ca_file(), .max_connections = 2});
+        get_counters(s, server.design_url());
+        get_counters(s, server.runtime_url());
+        CHECK(s.stats().open == 2);
+        CHECK(s.stats().idle == 2);
+        get_counters(s, token_host); // a third origin: the design host's connection makes room
+        auto st = s.stats();
+        CHECK(st.open == 2);
+        CHECK(st.closed_idle == 1);
+        get_counters(s, server.runtime_url()); // still there
+        get_counters(s, server.design_url());  // gone: opened again
+        st = s.stats();
+        CHECK(st.reused == 1);
+        CHECK(st.opened == 4);
+        CHECK(st.open == 2);
+        CHECK(server.get_counters().connections_accepted == 4);
+    }
+    SECTION("per origin: calls beyond the limit wait for a connection rather than open more") {
+        server.set_design_latency(150ms);
+        auto cfg = config_for(server, server.design_url());
+        cfg.session.max_connections = 8;
+        cfg.session.max_connections_per_origin = 2;
+        client c(ioc.get_executor(), cfg);
+        run(ioc, c.token().get());
+        int done = 0;
+        for (int i = 0; i < 6; ++i)
+            async_get_connections(c, connections_query{}, [&](error_code ec, connections_page const&) {
+                CHECK_FALSE(ec);
+                ++done;
+            });
+        ioc.restart();
+        ioc.run_for(10s);
+        CHECK(done == 6);
+        CHECK(c.session().stats().opened == 3); // the token host's, and two to the design host
+        CHECK(server.get_counters().connections_accepted == 3);
+    }
+    SECTION("an idle connection past idle_timeout is closed, and the next handshake resumes TLS") {
+        http::session s(ioc.get_executor(), {.ca_file = server.ca_file(), .idle_timeout = 50ms});
+        get_counters(s, server.design_url());
+        get_counters(s, server.design_url()); // at once: reused
+        CHECK(s.stats().reused == 1);
+        std::this_thread::sleep_for(120ms);
+        get_counters(s, server.design_url());
+        auto const st = s.stats();
+        CHECK(st.closed_idle == 1);
+        CHECK(st.opened == 2);
+        CHECK(st.tls_resumed == 1); // an abbreviated handshake with the session of the first connection
+        CHECK(st.open == 1);
+        CHECK(server.get_counters().connections_accepted == 2);
+    }
 }

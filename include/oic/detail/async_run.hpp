@@ -12,6 +12,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/prefer.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <exception>
 #include <new>
@@ -46,6 +47,8 @@ inline error_code to_error(std::exception_ptr e, diagnostics* diag) {
 /// object a member coroutine runs on) alive in this frame for as long as the operation runs.
 template <class T, class Executor, class MakeOp>
 asio::awaitable<std::tuple<error_code, T>, Executor> run_owned(MakeOp make_op, diagnostics* diag) {
+    // A cancelled operation then sees `operation_aborted` as a value where it waits, like any other error.
+    co_await asio::this_coro::throw_if_cancelled(false);
     diagnostics unused;
     co_return co_await make_op(diag ? *diag : unused);
 }

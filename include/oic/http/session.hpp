@@ -58,7 +58,13 @@ struct session_options {
     std::size_t max_body_size = 16 * 1024 * 1024;                ///< answers larger than this fail
     std::size_t max_header_size = 16 * 1024;  ///< status line + header fields; also each chunk header and the trailers
     std::size_t read_buffer_size = 64 * 1024; ///< a connection's read buffer never grows past this (>= max_header_size)
-    std::size_t max_connections = 16;                            ///< open at once, all origins together
+    /// Open at once, idle ones included, all origins together: a new connection closes the one
+    /// idle the longest when the pool is full; callers beyond it wait for a connection in turn.
+    std::size_t max_connections = 16;
+    std::size_t max_connections_per_origin = 0; ///< open at once to one origin, idle included; 0: max_connections
+    /// An idle connection older than this is closed, not reused (checked whenever the pool is used:
+    /// a timer would keep an idle io_context's run() from returning).
+    clock::duration idle_timeout = std::chrono::seconds(50);
     int max_redirects = 5;                                       ///< hop limit per call
 };
 
@@ -67,6 +73,16 @@ struct send_options {
     bool body_has_credentials = false; ///< client_secret_post: the body may not cross origins
     std::size_t max_body_size = 0;     ///< 0: the session's limit
     bool use_redirect_memory = true;   ///< false (token requests): neither use nor learn remembered hops
+};
+
+/// What a session's connection pool has done, for monitoring and tests.
+struct pool_stats {
+    std::uint64_t opened = 0;      ///< connections opened (TCP, and TLS when https)
+    std::uint64_t reused = 0;      ///< requests sent on a kept-alive connection
+    std::uint64_t tls_resumed = 0; ///< TLS handshakes that resumed an earlier session (no full handshake)
+    std::uint64_t closed_idle = 0; ///< idle connections closed: past `idle_timeout`, or to make room
+    std::size_t open = 0;          ///< connections open now, in use or idle
+    std::size_t idle = 0;          ///< ...of which idle
 };
 
 /// An answer and the URL that gave it (after redirects and remembered hops).
@@ -89,6 +105,13 @@ inline error_code map_transport_error(error_code ec) {
     if (ec == beast::http::error::header_limit || ec == beast::http::error::buffer_overflow)
         return error::response_too_large;
     return ec;
+}
+
+/// Whether a coroutine's cancellation state says it was cancelled. Not every operation sees a
+/// cancellation as it waits (in Boost 1.81 the first exchange on a freshly opened TLS connection
+/// runs to its end), so each step asks once its operation is done.
+inline bool cancelled(asio::cancellation_state const& state) {
+    return state.cancelled() != asio::cancellation_type::none;
 }
 
 /// How much of an answer one read may hold in memory.
@@ -115,6 +138,12 @@ public:
           buffer_(read_buffer_size) {}
 
     origin const& get_origin() const noexcept { return origin_; }
+
+    /// The TLS connection, or nullptr for plain http.
+    SSL* ssl() noexcept {
+        auto* s = std::get_if<tls_stream>(&stream_);
+        return s ? s->native_handle() : nullptr;
+    }
 
     /// No unread bytes after an answer. A server that sent more than it was asked for is not
     /// trusted with the next request on this connection.
@@ -268,35 +297,48 @@ private:
     std::deque<waiter*> queue_; // strand only
 };
 
+/// What a pool may hold; see `session_options`.
+struct pool_limits {
+    std::size_t max_connections;
+    std::size_t max_per_origin;
+    clock::duration idle_timeout;
+    std::size_t read_buffer_size;
+};
+
 /**
- * Keep-alive connections by origin, at most `max_connections` in use at once.
- * Thread-safe: idle lists are guarded by a mutex, the limit is `connection_permits`.
+ * Keep-alive connections by origin: at most `max_connections` open (idle ones included) and
+ * `max_per_origin` to one origin; callers beyond either limit wait in turn (first come, first
+ * served). The last TLS session of each origin is kept to resume the next handshake there.
+ * Thread-safe: the idle list, the counts and the session cache are guarded by a mutex; the limits
+ * are `connection_permits`.
  */
 template <class Executor>
 class connection_pool {
 public:
     using connection_type = connection<Executor>;
+    using permits_ptr = std::shared_ptr<connection_permits<Executor>>;
 
-    connection_pool(Executor ex, std::size_t max_connections, std::size_t read_buffer_size)
-        : ex_(ex), read_buffer_size_(read_buffer_size),
-          permits_(std::make_shared<connection_permits<Executor>>(ex, max_connections)) {}
+    connection_pool(Executor ex, pool_limits limits)
+        : ex_(ex), limits_(limits), permits_(std::make_shared<connection_permits<Executor>>(ex, limits.max_connections)) {}
 
-    /// A connection in use; goes back to the pool on destruction if marked reusable, and its permit
-    /// goes back in any case.
+    /// A connection in use; goes back to the pool on destruction if marked reusable (else it is
+    /// closed), and its permits go back in any case.
     class lease {
     public:
         lease() = default; ///< holds nothing (what a failed acquire returns)
-        lease(connection_pool* pool, std::unique_ptr<connection_type> c, bool reused)
-            : pool_(pool), conn_(std::move(c)), reused_(reused) {}
+        lease(connection_pool* pool, permits_ptr origin_permits) : pool_(pool), origin_permits_(std::move(origin_permits)) {}
         lease(lease&& o) noexcept
-            : pool_(std::exchange(o.pool_, nullptr)), conn_(std::move(o.conn_)), reused_(o.reused_),
-              keep_(o.keep_) {}
+            : pool_(std::exchange(o.pool_, nullptr)), origin_permits_(std::move(o.origin_permits_)),
+              conn_(std::move(o.conn_)), reused_(o.reused_), keep_(o.keep_) {}
         lease& operator=(lease&&) = delete;
         ~lease() {
             if (pool_)
-                pool_->release(keep_ ? std::move(conn_) : nullptr);
+                pool_->release(std::move(conn_), keep_, *origin_permits_);
         }
-        void attach(std::unique_ptr<connection_type> c) noexcept { conn_ = std::move(c); }
+        void attach(std::unique_ptr<connection_type> c, bool reused) noexcept {
+            conn_ = std::move(c);
+            reused_ = reused;
+        }
         connection_type& operator*() const noexcept { return *conn_; }
         connection_type* operator->() const noexcept { return conn_.get(); }
         bool reused() const noexcept { return reused_; }
@@ -304,65 +346,151 @@ public:
 
     private:
         connection_pool* pool_ = nullptr;
+        permits_ptr origin_permits_;
         std::unique_ptr<connection_type> conn_;
         bool reused_ = false;
         bool keep_ = false;
     };
 
-    /// Waits for a permit, then reuses an idle connection to `o` or opens a new one. On failure
-    /// `diag` says why and the lease is empty.
+    /// Waits for a permit for `o` and one for the pool, then reuses an idle connection to `o` or
+    /// opens a new one. On failure `diag` says why and the lease is empty.
     asio::awaitable<std::tuple<error_code, lease>, Executor> acquire(origin const& o, asio::ssl::context& tls,
                                                                      clock::duration connect_timeout,
                                                                      clock::time_point deadline, diagnostics& diag) {
-        if (auto ec = co_await permits_->acquire(deadline)) {
-            if (ec == error::timeout)
-                co_return std::tuple{oic::detail::report(diag, ec, "no free connection to " + o.to_string() +
-                                                                       " before the deadline"),
-                                     lease{}};
-            co_return std::tuple{oic::detail::report(diag, ec, "waiting for a free connection to " + o.to_string() +
-                                                                   " was cancelled"),
-                                 lease{}};
+        auto refused = [&](error_code ec) {
+            return std::tuple{oic::detail::report(diag, ec,
+                                                  ec == error::timeout
+                                                      ? "no free connection to " + o.to_string() + " before the deadline"
+                                                      : "waiting for a free connection to " + o.to_string() + " was cancelled"),
+                              lease{}};
+        };
+        auto const for_origin = origin_permits(o);
+        if (auto ec = co_await for_origin->acquire(deadline))
+            co_return refused(ec);
+        // Given back if anything below ends this frame before the lease holds it, an exception
+        // from a cancelled co_await included.
+        std::unique_ptr<connection_permits<Executor>, void (*)(connection_permits<Executor>*)> held(
+            for_origin.get(), [](connection_permits<Executor>* p) { p->release(); });
+        if (auto ec = co_await permits_->acquire(deadline))
+            co_return refused(ec);
+        held.release();
+        lease l(this, for_origin); // holds both permits from here on, gives them back on failure
+        if (auto idle = take_idle(o)) {
+            l.attach(std::move(idle), true);
+            co_return std::tuple{error_code{}, std::move(l)};
         }
-        auto idle = take_idle(o);
-        bool const reused = idle != nullptr;
-        lease l(this, std::move(idle), reused); // holds the permit from here on, gives it back on failure
-        if (!reused) {
-            auto [ec, c] = co_await connect(o, tls, std::min(deadline, clock::now() + connect_timeout), diag);
-            if (ec)
-                co_return std::tuple{ec, lease{}};
-            l.attach(std::move(c));
-        }
+        auto [ec, c] = co_await connect(o, tls, std::min(deadline, clock::now() + connect_timeout), diag);
+        if (!ec && cancelled(co_await asio::this_coro::cancellation_state))
+            ec = oic::detail::report(diag, asio::error::operation_aborted, "cancelled while connecting to " + o.to_string());
+        if (ec)
+            co_return std::tuple{ec, lease{}}; // a connection just opened is closed
+        l.attach(std::move(c), false);
         co_return std::tuple{error_code{}, std::move(l)};
     }
 
-private:
-    std::unique_ptr<connection_type> take_idle(origin const& o) {
+    pool_stats stats() const {
         std::lock_guard lock(mutex_);
-        for (auto it = idle_.rbegin(); it != idle_.rend(); ++it)
-            if ((*it)->get_origin() == o) {
-                auto c = std::move(*it);
-                idle_.erase(std::next(it).base());
-                return c;
-            }
-        return nullptr;
+        auto s = stats_;
+        s.idle = idle_.size();
+        s.open = open_;
+        return s;
     }
 
-    void release(std::unique_ptr<connection_type> c) noexcept {
-        if (c) {
+private:
+    struct idle_connection {
+        std::unique_ptr<connection_type> conn;
+        clock::time_point since;
+    };
+
+    permits_ptr origin_permits(origin const& o) {
+        std::lock_guard lock(mutex_);
+        auto& p = per_origin_[o.to_string()];
+        if (!p)
+            p = std::make_shared<connection_permits<Executor>>(ex_, limits_.max_per_origin);
+        return p;
+    }
+
+    /// The newest idle connection to `o` not past its idle time; the expired ones are closed.
+    /// Called holding both permits: with none idle, makes room for the connection about to open.
+    std::unique_ptr<connection_type> take_idle(origin const& o) {
+        std::vector<idle_connection> closing; // closed after the lock is released
+        std::unique_ptr<connection_type> found;
+        {
             std::lock_guard lock(mutex_);
-            idle_.push_back(std::move(c));
+            auto const oldest_kept = clock::now() - limits_.idle_timeout;
+            for (auto it = idle_.begin(); it != idle_.end();) {
+                if (it->since < oldest_kept) {
+                    closing.push_back(std::move(*it));
+                    it = idle_.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+            for (auto it = idle_.rbegin(); it != idle_.rend(); ++it)
+                if (it->conn->get_origin() == o) {
+                    found = std::move(it->conn);
+                    idle_.erase(std::next(it).base());
+                    ++stats_.reused;
+                    break;
+                }
+            if (!found) {
+                // A new connection: the one idle the longest (any origin) makes room when the pool is full.
+                while (open_ - closing.size() >= limits_.max_connections && !idle_.empty()) {
+                    closing.push_back(std::move(idle_.front()));
+                    idle_.erase(idle_.begin());
+                }
+                ++open_;
+            }
+            open_ -= closing.size();
+            stats_.closed_idle += closing.size();
         }
+        return found;
+    }
+
+    void release(std::unique_ptr<connection_type> c, bool keep, connection_permits<Executor>& for_origin) noexcept {
+        std::shared_ptr<SSL_SESSION> session;
+        if (c && keep && c->ssl()) { // after an answer: TLS 1.3 tickets have arrived by now
+            // A copy: OpenSSL marks the connection's own session not resumable when the connection
+            // is later closed without a TLS shutdown, as pooled connections are.
+            SSL_SESSION* current = SSL_get_session(c->ssl());
+            if (current && SSL_SESSION_is_resumable(current))
+                if (SSL_SESSION* copy = SSL_SESSION_dup(current))
+                    session.reset(copy, SSL_SESSION_free);
+        }
+        {
+            std::lock_guard lock(mutex_);
+            if (c && keep) {
+                if (session)
+                    tls_sessions_[c->get_origin().to_string()] = std::move(session);
+                idle_.push_back({std::move(c), clock::now()});
+            } else {
+                --open_; // closed, or never opened
+            }
+        }
+        c.reset(); // closes a connection not kept, outside the lock
         permits_->release();
+        for_origin.release();
+    }
+
+    /// The TLS session to resume with `o`, if one is kept.
+    std::shared_ptr<SSL_SESSION> tls_session(origin const& o) const {
+        std::lock_guard lock(mutex_);
+        auto it = tls_sessions_.find(o.to_string());
+        return it == tls_sessions_.end() ? nullptr : it->second;
     }
 
     asio::awaitable<std::tuple<error_code, std::unique_ptr<connection_type>>, Executor>
     connect(origin const& o, asio::ssl::context& tls, clock::time_point deadline, diagnostics& diag);
 
     Executor ex_;
-    std::size_t read_buffer_size_;
-    std::shared_ptr<connection_permits<Executor>> permits_;
+    pool_limits limits_;
+    permits_ptr permits_;
     mutable std::mutex mutex_;
-    std::vector<std::unique_ptr<connection_type>> idle_;
+    std::vector<idle_connection> idle_; // oldest first
+    std::size_t open_ = 0;              // connections open or being opened, in use or idle
+    std::map<std::string, permits_ptr> per_origin_;
+    std::map<std::string, std::shared_ptr<SSL_SESSION>> tls_sessions_;
+    pool_stats stats_;
 };
 
 /// Origin rewrites learned from remembered redirects (runtime host -> design-time host).
@@ -444,6 +572,8 @@ public:
 
     executor_type get_executor() const noexcept { return state_->ex; }
     session_options const& options() const noexcept { return state_->opts; }
+    /// What the connection pool has done so far.
+    pool_stats stats() const { return state_->pool.stats(); }
 
     /**
      * @brief Sends `req` to `url` and follows redirects; returns the first non-redirect answer,
@@ -504,7 +634,10 @@ private:
     struct state {
         state(Executor e, session_options o, any_redirect_policy p)
             : ex(e), opts(std::move(o)), policy(std::move(p)), tls(detail::tls_client_context(opts.ca_file)),
-              pool(e, opts.max_connections, opts.read_buffer_size) {
+              pool(e, detail::pool_limits{opts.max_connections,
+                                          opts.max_connections_per_origin ? opts.max_connections_per_origin
+                                                                          : opts.max_connections,
+                                          opts.idle_timeout, opts.read_buffer_size}) {
             if (opts.max_connections == 0 || opts.max_redirects < 0)
                 fail(error::bad_config, "max_connections must be positive and max_redirects not negative");
             if (opts.max_header_size == 0 || opts.max_header_size > UINT32_MAX || opts.read_buffer_size < opts.max_header_size)

@@ -44,10 +44,24 @@ connection_pool<Executor>::connect(origin const& o, asio::ssl::context& tls, clo
         co_return failed(report(diag, map_transport_error(cec), "cannot connect to " + where + ": " + cec.message()));
     stream.socket().set_option(asio::ip::tcp::no_delay(true));
 
-    auto c = std::make_unique<connection_type>(o, std::move(stream), o.tls() ? &tls : nullptr, read_buffer_size_);
+    auto c = std::make_unique<connection_type>(o, std::move(stream), o.tls() ? &tls : nullptr, limits_.read_buffer_size);
+    // Each connection resumes with its own copy of the kept session: OpenSSL writes to the session a
+    // connection uses, and the kept one is read by other threads. The server may still insist on a
+    // full handshake.
+    if (auto const kept = c->ssl() ? tls_session(o) : nullptr)
+        if (SSL_SESSION* own = SSL_SESSION_dup(kept.get())) {
+            SSL_set_session(c->ssl(), own);
+            SSL_SESSION_free(own); // the connection holds its own reference
+        }
     if (auto hec = co_await c->handshake())
         co_return failed(report(diag, map_transport_error(hec), "TLS handshake with " + where + " failed: " + hec.message()));
     c->lowest_layer().expires_never();
+    {
+        std::lock_guard lock(mutex_);
+        ++stats_.opened;
+        if (c->ssl() && SSL_session_reused(c->ssl()))
+            ++stats_.tls_resumed;
+    }
     co_return std::tuple{error_code{}, std::move(c)};
 }
 
@@ -73,6 +87,9 @@ basic_session<Executor>::exchange(state& s, origin const& o, request& req, detai
             co_return std::tuple{aec, response{}};
         auto [ec, res] =
             co_await conn->exchange(req, limits, std::min(deadline, clock::now() + s.opts.request_timeout));
+        if (detail::cancelled(co_await asio::this_coro::cancellation_state)) // the connection is not kept
+            co_return failed(asio::error::operation_aborted, std::string(beast::http::to_string(req.method())) + " " +
+                                                                 o.to_string() + ": cancelled");
         if (!ec) {
             conn.keep_alive(res.keep_alive() && conn->drained());
             co_return std::tuple{error_code{}, std::move(res)};
