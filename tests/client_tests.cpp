@@ -621,7 +621,7 @@ TEST_CASE("integrations: a page with q and paging, every page, one by id", "[int
     CHECK_THAT(refused.get_diagnostics().server_message, Catch::Contains("orderBy must be name or time"));
 }
 
-TEST_CASE("the pool bounds open connections, idle ones included; closes old idle ones; resumes TLS",
+TEST_CASE("the pool bounds open connections (idle ones included), closes old idle ones and resumes TLS",
           "[integration][pool]") {
     testing::mock_server server;
     asio::io_context ioc;

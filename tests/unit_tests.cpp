@@ -308,7 +308,7 @@ TEST_CASE("the typed parser reads what a DOM would, and only that", "[unit][api]
     }
 }
 
-TEST_CASE("integrations parse into their model; the path names the item type", "[unit][api]") {
+TEST_CASE("integrations parse into their model, and errors name the item type", "[unit][api]") {
     auto const page = parse_page<integration>(
         R"({"items":[{"id":"HELLO_WORLD|01.02.0000","code":"HELLO_WORLD","version":"01.02.0000",)"
         R"("name":"Hello World","status":"ACTIVATED","pattern":"Orchestration","lockedFlag":true,)"
@@ -597,7 +597,7 @@ TEST_CASE("built-in policies decide forwarding and remembering", "[unit][redirec
     CHECK(decide(widened, runtime, "https://other-xyz-fr.integration.eu-frankfurt-1.ocp.oraclecloud.com/x").forward_credentials);
 }
 
-TEST_CASE("configured hosts are trusted on their own port; the design host comes from the region", "[unit][redirect]") {
+TEST_CASE("configured hosts are trusted on their own port, and the design host comes from the region", "[unit][redirect]") {
     auto o = [](char const* u) { return *http::origin_of(http::urls::url_view(u)); };
     auto const p = http::oic_default::for_instance({o("https://idcs-1.identity.oraclecloud.com:8443/oauth2/v1/token"),
                                                     o("https://[::1]:9000/")});
