@@ -5,7 +5,8 @@
  * the runtime host that redirects Developer API calls to the design-time host; plus a fourth,
  * "foreign" host that a client must not trust, which records whether credentials reached it.
  *
- * It is a test double: every behaviour follows `docs/oic-facts.md`, and the knobs tests need
+ * It is a test double: every behaviour follows RFC 6749 and Oracle's Developer API reference as far
+ * as they are documented, and the knobs tests need
  * (token revocation, token failures, token latency, a redirect table, design-time failures,
  * request counters) are public.
  *
