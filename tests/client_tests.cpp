@@ -324,7 +324,7 @@ void run_until(asio::io_context& ioc, std::function<bool()> const& done, std::ch
 
 TEST_CASE("cancelled calls leave the pool whole", "[integration][pool][cancel]") {
     testing::mock_server server;
-    server.set_design_latency(300ms);
+    server.set_design_latency(500ms);
     asio::io_context ioc;
     auto cfg = config_for(server, server.design_url());
     cfg.session.max_connections = 4;
@@ -338,7 +338,9 @@ TEST_CASE("cancelled calls leave the pool whole", "[integration][pool][cancel]")
         ioc.restart();
         ioc.run_for(100ms);
         cancelled.cancel_all();
+        auto const t0 = std::chrono::steady_clock::now();
         run_until(ioc, [&] { return cancelled.done(); });
+        CHECK(std::chrono::steady_clock::now() - t0 < 200ms); // at once, not when the server answers
         CHECK(cancelled.aborted == 8);
 
         call_batch later(ioc, c, 8); // every permit is back: all of them succeed, 4 at a time
@@ -454,72 +456,114 @@ TEST_CASE("every completion token form works from any executor", "[integration][
     }
 }
 
-TEST_CASE("per-operation cancellation of async_get_connections", "[integration][async][cancel]") {
+TEST_CASE("terminal cancellation ends a call at once at every step of a fresh call", "[integration][async][cancel]") {
     testing::mock_server server;
+    // A new client each time: the cancellation lands in resolve, connect, TLS handshake, write or
+    // read of a connection that was never used before, or while waiting for the token.
+    bool const token_first = GENERATE(false, true); // the API connection's steps, or the token's
+    server.set_token_latency(token_first ? 0ms : 400ms);
     server.set_design_latency(400ms);
-    asio::io_context ioc;
-    client c(ioc.get_executor(), config_for(server, server.design_url()));
-    run(ioc, c.token().get());
-    auto const type = GENERATE(asio::cancellation_type::terminal, asio::cancellation_type::partial,
-                               asio::cancellation_type::total);
-    asio::cancellation_signal sig;
-    std::optional<error_code> got;
-    async_get_connections(c, connections_query{},
-                          asio::bind_cancellation_slot(sig.slot(), [&](error_code ec, connections_page) { got = ec; }));
-    ioc.run_for(100ms);
-    REQUIRE_FALSE(got);
-    sig.emit(type);
-    ioc.restart();
-    ioc.run_for(5s);
-    REQUIRE(got);
-    if (type == asio::cancellation_type::terminal) {
-        CHECK(*got == condition::cancelled); // at once, nothing retried
-        CHECK(server.get_counters().design_api_requests <= 1);
-    } else {
-        CHECK_FALSE(*got); // partial and total are not supported: the call runs to its end
+    for (auto delay : {0us, 200us, 500us, 1000us, 2000us, 4000us, 8000us, 16000us, 50000us}) {
+        INFO("cancelled after " << delay.count() << " us" << (token_first ? " with a token" : ""));
+        asio::io_context ioc;
+        client c(ioc.get_executor(), config_for(server, server.design_url()));
+        if (token_first)
+            run(ioc, c.token().get());
+        asio::cancellation_signal sig;
+        std::optional<error_code> got;
+        async_get_connections(c, connections_query{},
+                              asio::bind_cancellation_slot(sig.slot(), [&](error_code ec, connections_page) { got = ec; }));
+        ioc.run_for(delay);
+        REQUIRE_FALSE(got);
+        sig.emit(asio::cancellation_type::terminal);
+        ioc.restart();
+        ioc.run_for(100ms);
+        CHECK(got); // at once, not when the server answers
+        ioc.run_for(2s);
+        REQUIRE(got);
+        CHECK(*got == condition::cancelled);
     }
-    // Whatever happened, the client works afterwards.
-    CHECK(run(ioc, get_connections(c, connections_query{})).items.size() == 100);
 }
 
-TEST_CASE("terminal cancellation of fetch_token, the shared token and send", "[integration][async][cancel]") {
+// The documented per-operation cancellation of every async_ operation, row by row: terminal ends
+// the call with operation_aborted at once and leaves the remembered hop, the pool and a shared
+// fetch whole; partial and total are ignored (the call runs to its end).
+TEST_CASE("per-operation cancellation row by row", "[integration][async][cancel]") {
+    auto const type = GENERATE(asio::cancellation_type::terminal, asio::cancellation_type::partial,
+                               asio::cancellation_type::total);
+    bool const terminal = type == asio::cancellation_type::terminal;
+    INFO("cancellation type " << static_cast<int>(type));
     testing::mock_server server;
-    server.set_token_latency(400ms); // every token request waits: the operations below are in flight
     asio::io_context ioc;
-    client c(ioc.get_executor(), config_for(server, server.design_url()));
-    auto cancelled_result = [&](auto launch) {
+    client c(ioc.get_executor(), config_for(server, server.runtime_url()));
+    run(ioc, get_connections(c, connections_query{})); // a token, and the hop to the design host remembered
+    server.set_token_latency(400ms); // every answer below takes 400 ms: the operations are in flight
+    server.set_design_latency(400ms);
+    auto const before = server.get_counters();
+
+    // Starts `launch(token)`, emits the signal after `after`, and returns how it ended.
+    auto outcome = [&](auto launch, std::chrono::milliseconds after = 100ms) {
         asio::cancellation_signal sig;
         std::optional<error_code> got;
         launch(asio::bind_cancellation_slot(sig.slot(), [&](error_code ec, auto&&...) { got = ec; }));
         ioc.restart();
-        ioc.run_for(100ms);
+        ioc.run_for(after);
         REQUIRE_FALSE(got);
-        sig.emit(asio::cancellation_type::terminal);
+        sig.emit(type);
         ioc.restart();
+        if (terminal) {
+            ioc.run_for(100ms);
+            CHECK(got); // at once, not when the server answers
+        }
         ioc.run_for(5s);
         REQUIRE(got);
         return *got;
     };
+    auto const expected = [&](error_code ec) { return terminal ? ec == condition::cancelled : !ec; };
     auto const creds = credentials_for(server);
+
     SECTION("async_fetch_token") {
-        CHECK(cancelled_result([&](auto token) { async_fetch_token(c.session(), creds, std::move(token)); }) ==
-              condition::cancelled);
-        CHECK(server.get_counters().token_requests <= 1); // nothing retried
+        CHECK(expected(outcome([&](auto token) { async_fetch_token(c.session(), creds, std::move(token)); })));
+        CHECK(server.get_counters().token_requests == before.token_requests + 1); // nothing retried
     }
     SECTION("shared_token::async_get: the waiter leaves, the shared fetch goes on") {
-        CHECK(cancelled_result([&](auto token) { c.token().async_get(std::move(token)); }) == condition::cancelled);
-        CHECK(run(ioc, c.token().get()) != nullptr);
-        CHECK(server.get_counters().token_requests == 1); // the fetch the cancelled waiter started served this call
+        client fresh(ioc.get_executor(), config_for(server, server.design_url()));
+        CHECK(expected(outcome([&](auto token) { fresh.token().async_get(std::move(token)); })));
+        CHECK(run(ioc, fresh.token().get()) != nullptr);
+        CHECK(server.get_counters().token_requests == before.token_requests + 1); // the first fetch served both
     }
     SECTION("session::async_send") {
         auto const url = http::urls::url(server.token_url());
-        CHECK(cancelled_result([&](auto token) {
-                  c.session().async_send(url, detail::make_token_request(creds), {}, std::move(token));
-              }) == condition::cancelled);
+        CHECK(expected(outcome([&](auto token) {
+            c.session().async_send(url, detail::make_token_request(creds), {}, std::move(token));
+        })));
     }
-    // The session works afterwards.
+    SECTION("async_get_connections, through the remembered hop") {
+        CHECK(expected(outcome([&](auto token) { async_get_connections(c, connections_query{}, std::move(token)); })));
+        CHECK(server.get_counters().design_api_requests == before.design_api_requests + 1); // nothing retried
+    }
+    SECTION("async_get_all_connections: a cancelled walk returns none of the pages it read") {
+        connections_query q;
+        q.limit = 60; // two pages; the signal comes while the second is read
+        std::size_t items = 0;
+        CHECK(expected(outcome(
+            [&](auto token) {
+                auto const slot = asio::get_associated_cancellation_slot(token);
+                async_get_all_connections(
+                    c, q, asio::bind_cancellation_slot(slot, [&, token](error_code ec, std::vector<connection> all) mutable {
+                        items = all.size();
+                        std::move(token)(ec, std::move(all));
+                    }));
+            },
+            600ms)));
+        CHECK(items == (terminal ? 0 : server.options().connections));
+    }
+    // Whatever happened, the client works afterwards, still through the remembered hop.
     server.set_token_latency(0ms);
-    CHECK_FALSE(run(ioc, fetch_token(c.session(), creds)).value.empty());
+    server.set_design_latency(0ms);
+    auto const runtime_before = server.get_counters().runtime_api_requests;
+    CHECK(run(ioc, get_connections(c, connections_query{})).items.size() == 100);
+    CHECK(server.get_counters().runtime_api_requests == runtime_before);
 }
 
 TEST_CASE("async_with_timeout gives one call a deadline", "[integration][async][timeout]") {
@@ -543,6 +587,19 @@ TEST_CASE("async_with_timeout gives one call a deadline", "[integration][async][
     auto const [ok, items] = run(ioc, coro(5000ms));
     CHECK_FALSE(ok);
     CHECK(items == 100);
+
+    // Cancelling the whole reaches the call: operation_aborted at once, not a timeout.
+    asio::cancellation_signal sig;
+    std::optional<error_code> got;
+    async_with_timeout(ioc.get_executor(), 5000ms, async_get_connections(c, connections_query{}, asio::deferred),
+                       asio::bind_cancellation_slot(sig.slot(), [&](error_code ec, connections_page) { got = ec; }));
+    ioc.restart();
+    ioc.run_for(100ms);
+    REQUIRE_FALSE(got);
+    sig.emit(asio::cancellation_type::terminal);
+    ioc.run_for(100ms);
+    REQUIRE(got);
+    CHECK(*got == condition::cancelled);
 }
 
 TEST_CASE("get_connection fetches one connection by id", "[integration][api]") {

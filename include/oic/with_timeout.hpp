@@ -45,8 +45,9 @@ auto async_with_timeout(Executor ex, std::chrono::steady_clock::duration timeout
     return asio::experimental::make_parallel_group(std::move(op), timer->async_wait(asio::deferred))
         .async_wait(asio::experimental::wait_for_one(),
                     asio::deferred([timer](std::array<std::size_t, 2> order, error_code ec, value_type value,
-                                           error_code) {
-                        if (order[0] == 1) // the timer finished first: `op` was cancelled because of it
+                                           error_code timer_ec) {
+                        // The timer expired first (not cancelled with the whole): `op` was cancelled because of it.
+                        if (order[0] == 1 && !timer_ec)
                             ec = error::timeout;
                         return asio::deferred.values(ec, std::move(value));
                     }))(std::forward<CompletionToken>(token));

@@ -107,9 +107,9 @@ inline error_code map_transport_error(error_code ec) {
     return ec;
 }
 
-/// Whether a coroutine's cancellation state says it was cancelled. Not every operation sees a
-/// cancellation as it waits (in Boost 1.81 the first exchange on a freshly opened TLS connection
-/// runs to its end), so each step asks once its operation is done.
+/// Whether a coroutine's cancellation state says it was cancelled. A cancellation emitted after an
+/// operation completed but before the coroutine resumed reaches no operation, so each step asks
+/// once its operation is done.
 inline bool cancelled(asio::cancellation_state const& state) {
     return state.cancelled() != asio::cancellation_type::none;
 }
