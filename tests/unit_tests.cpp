@@ -751,3 +751,72 @@ TEST_CASE("error conditions group codes from every category", "[unit][error]") {
     CHECK(error_code(error::timeout).category() == error_category());
     CHECK(std::string(make_error_condition(condition::cancelled).category().name()) == "oic.condition");
 }
+
+namespace {
+token_ptr token_for(std::chrono::seconds life) {
+    access_token t;
+    t.expires_in = life;
+    return std::make_shared<access_token const>(std::move(t));
+}
+} // namespace
+
+TEST_CASE("the shared token's machine, step by step", "[unit][token]") {
+    using detail::token_machine;
+    using answer = token_machine::answer;
+    using namespace std::chrono_literals;
+    token_machine m({.refresh_ahead = 5min, .expiry_margin = 30s, .failure_backoff = 1s});
+    auto const t0 = token_machine::time_point{} + 1h;
+
+    // Empty: the first caller starts the fetch, the others wait for it; nobody is served.
+    CHECK(m.on_request(t0) == answer::fetch_and_wait);
+    CHECK(m.on_request(t0) == answer::wait);
+    CHECK(m.fetching());
+    CHECK(m.fetch_not_before() <= t0); // no failure yet: at once
+
+    // A failure: waiters get it, the next caller starts one fetch, which waits out the backoff.
+    m.on_fetched(t0, t0 + 100ms, nullptr);
+    CHECK_FALSE(m.fetching());
+    CHECK(m.current() == nullptr);
+    CHECK(m.on_request(t0 + 200ms) == answer::fetch_and_wait);
+    CHECK(m.fetch_not_before() == t0 + 100ms + 1s);
+
+    // A 3600 s token fetched from t1: expiry 30 s early, refresh 5 min before that.
+    auto const t1 = t0 + 2s;
+    auto const token = token_for(3600s);
+    m.on_fetched(t1, t1 + 50ms, token);
+    CHECK(m.current() == token);
+    CHECK(m.expires_at() == t1 + 3600s - 30s);
+    CHECK(m.refresh_at() == m.expires_at() - 5min);
+    CHECK(m.serve_until() == m.refresh_at());
+    CHECK(m.fetch_not_before() <= t1); // a success clears the backoff
+    CHECK(m.on_request(t1 + 1min) == answer::current);
+
+    // Inside the refresh window: served at once, one refresh starts, later callers are just served.
+    CHECK(m.on_request(m.refresh_at()) == answer::current_refresh);
+    CHECK(m.serve_until() == m.expires_at()); // the hot path keeps serving until expiry meanwhile
+    CHECK(m.on_request(m.refresh_at() + 1s) == answer::current);
+    // The refresh fails: the current token still serves until it expires; then callers wait.
+    m.on_fetched(m.refresh_at(), m.refresh_at() + 2s, nullptr);
+    CHECK(m.current() == token);
+    CHECK(m.on_request(m.refresh_at() + 3s) == answer::current_refresh); // the next caller retries
+    m.on_fetched(m.refresh_at() + 4s, m.refresh_at() + 5s, nullptr);
+    CHECK(m.on_request(m.expires_at()) == answer::fetch_and_wait);
+    CHECK(m.on_request(m.expires_at()) == answer::wait);
+
+    // A 401: only the token that got it is dropped, once.
+    auto const t2 = m.expires_at() + 1s;
+    auto const next = token_for(3600s);
+    m.on_fetched(t2, t2, next);
+    CHECK_FALSE(m.on_rejected(token)); // an older token: the current one stays
+    CHECK(m.current() == next);
+    CHECK(m.on_rejected(next));
+    CHECK_FALSE(m.on_rejected(next));
+    CHECK(m.current() == nullptr);
+    CHECK(m.on_request(t2 + 1s) == answer::fetch_and_wait);
+
+    // A short-lived token: the margins are clamped to its lifetime.
+    auto const t3 = t2 + 2s;
+    m.on_fetched(t3, t3, token_for(60s));
+    CHECK(m.expires_at() == t3 + 60s - 6s);       // a tenth of the lifetime, not 30 s
+    CHECK(m.refresh_at() == m.expires_at() - 30s); // half of it, not 5 min
+}

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,9 @@ struct access_token {
     std::chrono::seconds expires_in{}; ///< lifetime at the time of issue
     std::string scope;               ///< granted scope, when the server says
 };
+
+/// Tokens are handed out as shared pointers: no copy of the secret on the hot path.
+using token_ptr = std::shared_ptr<access_token const>;
 
 namespace detail {
 

@@ -8,6 +8,7 @@
  */
 
 #include <oic/auth/client_credentials.hpp>
+#include <oic/auth/detail/token_machine.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -19,12 +20,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 
 namespace oic {
-
-/// Tokens are handed out as shared pointers: no copy of the secret on the hot path.
-using token_ptr = std::shared_ptr<access_token const>;
 
 /// When a shared token counts as fresh, stale or expired. Durations are clamped to the token's lifetime.
 struct shared_token_options {
@@ -140,7 +137,8 @@ private:
 
     struct state : std::enable_shared_from_this<state> {
         state(Executor e, fetch_function f, shared_token_options o)
-            : ex(e), strand(asio::make_strand(e)), fetch(std::move(f)), opts(std::move(o)), wakeup(strand) {
+            : ex(e), strand(asio::make_strand(e)), fetch(std::move(f)), opts(std::move(o)),
+              machine({opts.refresh_ahead, opts.expiry_margin, opts.failure_backoff}), wakeup(strand) {
             wakeup.expires_at(time_point::max());
         }
 
@@ -150,15 +148,11 @@ private:
         shared_token_options opts;
 
         // Strand only.
-        token_ptr current;
-        time_point expires_at{};
-        time_point refresh_at{};
-        bool fetching = false;
-        std::uint64_t completed = 0;          ///< finished fetches: a waiter knows its fetch is done
-        token_ptr last_token;                 ///< result of the last fetch, success
-        error_code last_error;                ///< result of the last fetch, failure
-        diagnostics last_diagnostics;         ///< ...and what went wrong
-        std::optional<time_point> last_failure;
+        detail::token_machine machine;
+        std::uint64_t completed = 0;  ///< finished fetches: a waiter knows its fetch is done
+        token_ptr last_token;         ///< result of the last fetch, success
+        error_code last_error;        ///< result of the last fetch, failure
+        diagnostics last_diagnostics; ///< ...and what went wrong
         asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
                                    strand_type>
             wakeup; ///< never expires; cancel() wakes every waiter
@@ -175,26 +169,22 @@ private:
             return snapshot && now < snapshot_until ? snapshot : nullptr;
         }
 
-        /// Tells the hot path how long it may hand out `current` without asking the strand:
-        /// until the refresh window, or until expiry once a refresh is under way.
+        /// Tells the hot path which token it may hand out without asking the strand, and until when.
         void publish() {
             std::lock_guard lock(snapshot_mutex);
-            snapshot = current;
-            snapshot_until = fetching ? expires_at : refresh_at;
+            snapshot = machine.current();
+            snapshot_until = machine.serve_until();
         }
 
         void start_fetch() {
-            fetching = true;
             ++fetches;
             publish();
             asio::co_spawn(strand, run_fetch(this->shared_from_this()), asio::detached);
         }
 
         static asio::awaitable<void, strand_type> drop(std::shared_ptr<state> s, token_ptr rejected) {
-            if (rejected && s->current == rejected) {
-                s->current.reset();
+            if (s->machine.on_rejected(rejected))
                 s->publish();
-            }
             co_return;
         }
 
@@ -203,14 +193,19 @@ private:
         static asio::awaitable<std::tuple<error_code, token_ptr>, strand_type> wait(std::shared_ptr<state> s,
                                                                                      diagnostics* diag) {
             co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
-            auto const now = s->opts.clock();
-            if (s->current && now < s->expires_at) {
-                if (now >= s->refresh_at && !s->fetching)
-                    s->start_fetch(); // refresh ahead; nobody waits for it
-                co_return std::tuple{error_code{}, s->current};
-            }
-            if (!s->fetching)
+            using answer = detail::token_machine::answer;
+            switch (s->machine.on_request(s->opts.clock())) {
+            case answer::current_refresh:
+                s->start_fetch(); // nobody waits for it
+                [[fallthrough]];
+            case answer::current:
+                co_return std::tuple{error_code{}, s->machine.current()};
+            case answer::fetch_and_wait:
                 s->start_fetch();
+                break;
+            case answer::wait:
+                break;
+            }
             auto const ticket = s->completed;
             co_await s->wakeup.async_wait(asio::as_tuple(on_strand{}));
             if (s->completed == ticket) // woken by our own cancellation, not by the fetch
@@ -223,11 +218,10 @@ private:
         }
 
         static asio::awaitable<void, strand_type> run_fetch(std::shared_ptr<state> s) {
-            if (s->last_failure) {
+            if (auto const wait = s->machine.fetch_not_before() - s->opts.clock(); wait > wait.zero()) {
                 asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
                                            strand_type>
-                    backoff(s->strand);
-                backoff.expires_after(*s->last_failure + s->opts.failure_backoff - s->opts.clock());
+                    backoff(s->strand, wait);
                 co_await backoff.async_wait(asio::as_tuple(on_strand{}));
             }
             auto const started = s->opts.clock();
@@ -239,20 +233,11 @@ private:
                 diag.message = "token fetch failed: " + (diag.message.empty() ? ec.message() : diag.message);
             }
             token_ptr token = ec ? nullptr : std::make_shared<access_token const>(std::move(fetched));
-            s->fetching = false;
+            s->machine.on_fetched(started, s->opts.clock(), token);
             ++s->completed;
-            s->last_token = token;
+            s->last_token = std::move(token);
             s->last_error = ec;
             s->last_diagnostics = std::move(diag);
-            if (token) {
-                auto const life = std::chrono::duration_cast<std::chrono::steady_clock::duration>(token->expires_in);
-                s->current = token;
-                s->expires_at = started + life - std::min(s->opts.expiry_margin, life / 10);
-                s->refresh_at = s->expires_at - std::min(s->opts.refresh_ahead, life / 2);
-                s->last_failure.reset();
-            } else {
-                s->last_failure = s->opts.clock();
-            }
             s->publish();
             s->wakeup.cancel();
         }

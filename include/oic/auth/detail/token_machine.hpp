@@ -1,0 +1,97 @@
+#pragma once
+/// @file The shared token's decisions, without I/O, threads or a clock of its own.
+
+#include <oic/auth/client_credentials.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+namespace oic::detail {
+
+/**
+ * What a shared token does when a caller asks and when a fetch ends. The coroutines of
+ * `basic_shared_token` feed it the time and each fetch's result on their strand and do what it
+ * answers; the unit tests step through it without sockets or sleeping.
+ */
+class token_machine {
+public:
+    using clock = std::chrono::steady_clock;
+    using duration = clock::duration;
+    using time_point = clock::time_point;
+
+    struct timing {
+        duration refresh_ahead;   ///< clamped to half a token's lifetime
+        duration expiry_margin;   ///< clamped to a tenth of a token's lifetime
+        duration failure_backoff; ///< between a failed fetch and the next
+    };
+
+    /// What a caller asking now gets.
+    enum class answer {
+        current,         ///< the current token
+        current_refresh, ///< the current token; start the one background refresh
+        fetch_and_wait,  ///< no usable token: start the fetch and wait for it
+        wait,            ///< no usable token: wait for the fetch in flight
+    };
+
+    explicit token_machine(timing t) : timing_(t) {}
+
+    /// A caller asks at `now`. An answer that starts a fetch marks it in flight.
+    answer on_request(time_point now) {
+        if (current_ && now < expires_at_) {
+            if (now < refresh_at_ || fetching_)
+                return answer::current;
+            fetching_ = true;
+            return answer::current_refresh;
+        }
+        if (fetching_)
+            return answer::wait;
+        fetching_ = true;
+        return answer::fetch_and_wait;
+    }
+
+    /// When the fetch in flight may send its request: at once, or `failure_backoff` after the last failure.
+    time_point fetch_not_before() const {
+        return last_failure_ ? *last_failure_ + timing_.failure_backoff : time_point::min();
+    }
+
+    /// The fetch that started at `started` ended at `now` with `token`, or with nothing (a failure).
+    void on_fetched(time_point started, time_point now, token_ptr token) {
+        fetching_ = false;
+        if (!token) {
+            last_failure_ = now; // the current token, if any, stays until it expires
+            return;
+        }
+        auto const life = std::chrono::duration_cast<duration>(token->expires_in);
+        current_ = std::move(token);
+        expires_at_ = started + life - std::min(timing_.expiry_margin, life / 10);
+        refresh_at_ = expires_at_ - std::min(timing_.refresh_ahead, life / 2);
+        last_failure_.reset();
+    }
+
+    /// The API refused `rejected`: forget it if it is still the current token. Whether it was.
+    bool on_rejected(token_ptr const& rejected) {
+        if (!rejected || rejected != current_)
+            return false;
+        current_.reset();
+        return true;
+    }
+
+    token_ptr const& current() const noexcept { return current_; }
+    bool fetching() const noexcept { return fetching_; }
+    time_point expires_at() const noexcept { return expires_at_; }
+    time_point refresh_at() const noexcept { return refresh_at_; }
+    /// Until when callers may be handed `current()` without asking: the refresh point, or expiry
+    /// once the refresh is under way.
+    time_point serve_until() const noexcept { return fetching_ ? expires_at_ : refresh_at_; }
+
+private:
+    timing timing_;
+    token_ptr current_;
+    time_point expires_at_{};
+    time_point refresh_at_{};
+    bool fetching_ = false;
+    std::optional<time_point> last_failure_;
+};
+
+} // namespace oic::detail
