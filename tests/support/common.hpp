@@ -1,6 +1,6 @@
 #pragma once
-// Helpers shared by the test files: run a coroutine to completion with a time limit, and
-// capture the error a coroutine or function throws.
+// Helpers shared by the test files: a clock moved by hand, running a coroutine to completion with a
+// time limit, capturing the error a coroutine or function throws, and configurations for the mock.
 
 #include <oic/oic.hpp>
 #include <oic/testing/mock_server.hpp>
@@ -16,6 +16,7 @@
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -24,6 +25,26 @@
 namespace oic_test {
 
 namespace asio = boost::asio;
+
+/// A clock the test moves by hand; safe to read from any thread.
+struct manual_clock {
+    std::shared_ptr<std::atomic<std::chrono::steady_clock::rep>> ticks =
+        std::make_shared<std::atomic<std::chrono::steady_clock::rep>>(1'000'000'000);
+    std::chrono::steady_clock::time_point operator()() const {
+        return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ticks->load()));
+    }
+    void advance(std::chrono::steady_clock::duration d) const { *ticks += d.count(); }
+};
+
+/// Shared token options on `clock`: refresh 5 min ahead, expire 30 s early, back off 100 ms.
+inline oic::shared_token_options options_with(manual_clock const& clock) {
+    oic::shared_token_options o;
+    o.clock = clock;
+    o.refresh_ahead = std::chrono::minutes(5);
+    o.expiry_margin = std::chrono::seconds(30);
+    o.failure_backoff = std::chrono::milliseconds(100);
+    return o;
+}
 
 /// Runs `aw` on `ioc` until it finishes; fails the test if it has not finished within `limit`.
 template <class T, class Executor>

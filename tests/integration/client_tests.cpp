@@ -1,4 +1,5 @@
-// fetch_token, get_connections and the client against the mock server, over real sockets and TLS.
+// fetch_token, get_connections and the client against the mock server, over real sockets and TLS;
+// cancellation, the pool, and storms of concurrent calls on one shared token.
 
 #include "common.hpp"
 
@@ -9,12 +10,16 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <atomic>
 #include <set>
+#include <thread>
 
 using namespace oic;
 using oic_test::config_for;
 using oic_test::credentials_for;
 using oic_test::error_of;
+using oic_test::manual_clock;
+using oic_test::options_with;
 using oic_test::run;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -740,4 +745,87 @@ TEST_CASE("the pool bounds open connections (idle ones included), closes old idl
         CHECK(st.open == 1);
         CHECK(server.get_counters().connections_accepted == 2);
     }
+}
+
+// Storms: 1,000 concurrent calls on one shared token, against the mock on 4 threads.
+
+namespace {
+
+/// Runs `n` copies of `make()` concurrently on `threads` threads; returns how many threw.
+template <class Make>
+int storm(asio::io_context& ioc, int n, int threads, Make make) {
+    std::atomic<int> done{0}, failed{0};
+    for (int i = 0; i < n; ++i)
+        asio::co_spawn(ioc, make(), [&](std::exception_ptr e, auto&&...) {
+            failed += e != nullptr;
+            ++done;
+        });
+    ioc.restart();
+    std::vector<std::thread> pool;
+    for (int i = 0; i < threads; ++i)
+        pool.emplace_back([&] { ioc.run_for(120s); });
+    for (auto& t : pool)
+        t.join();
+    REQUIRE(done == n); // every call finished: nothing hung
+    return failed;
+}
+
+client_config storm_config(testing::mock_server const& m, manual_clock const& clock) {
+    auto c = oic_test::config_for(m, m.design_url());
+    c.session.total_timeout = 120s;
+    c.token = options_with(clock);
+    return c;
+}
+connections_query one_item() {
+    connections_query q;
+    q.limit = 1;
+    return q;
+}
+} // namespace
+
+TEST_CASE("1,000 concurrent calls on 4 threads share one token", "[integration][token][storm]") {
+    testing::mock_server server;
+    manual_clock clock;
+    asio::io_context ioc(4);
+    client c(ioc.get_executor(), storm_config(server, clock));
+    server.set_token_latency(50ms); // let the callers pile up behind the one fetch
+    auto const q = one_item();
+    auto call = [&] { return get_connections(c, q); };
+
+    CHECK(storm(ioc, 1000, 4, call) == 0);
+    CHECK(server.get_counters().token_requests == 1);
+    CHECK(server.get_counters().design_api_requests == 1000);
+
+    SECTION("after the token expires under the same load: exactly one more") {
+        clock.advance(2h);
+        CHECK(storm(ioc, 1000, 4, call) == 0);
+        CHECK(server.get_counters().token_requests == 2);
+    }
+    SECTION("a 401 storm after revocation: exactly one refresh") {
+        server.revoke_tokens();
+        CHECK(storm(ioc, 1000, 4, call) == 0);
+        CHECK(server.get_counters().token_requests == 2);
+        CHECK(server.get_counters().unauthorized >= 1);
+    }
+    SECTION("a token endpoint that fails: every caller gets the error, a handful of requests") {
+        clock.advance(2h);
+        server.set_token_failure(503);
+        CHECK(storm(ioc, 1000, 4, call) == 1000);
+        CHECK(server.get_counters().token_requests - 1 <= 3);
+    }
+}
+
+TEST_CASE("several clients can share one token", "[integration][token][shared]") {
+    testing::mock_server server;
+    manual_clock clock;
+    asio::io_context ioc;
+    auto const cfg = storm_config(server, clock);
+    http::session session(ioc.get_executor(), cfg.session);
+    shared_token tok(session, cfg.credentials, cfg.token);
+    client a(cfg, session, tok);
+    client b(cfg, http::session(ioc.get_executor(), cfg.session), tok);
+    run(ioc, get_connections(a, one_item()));
+    run(ioc, get_connections(b, one_item()));
+    CHECK(server.get_counters().token_requests == 1);
+    CHECK(tok.fetches() == 1);
 }

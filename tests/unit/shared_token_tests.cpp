@@ -1,10 +1,10 @@
-// The shared token: single flight, refresh-ahead, failure sharing and backoff, invalidation,
-// cancellation; then storms of 1,000 concurrent calls against the mock server on 4 threads.
+// The shared token over an in-memory fetch function, without sockets: single flight,
+// refresh-ahead, failure sharing and backoff, invalidation, cancellation, teardown. The storms
+// against the mock server are in integration/client_tests.cpp.
 
 #include "common.hpp"
 
 #include <oic/oic.hpp>
-#include <oic/testing/mock_server.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -15,19 +15,11 @@
 using namespace oic;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using oic_test::manual_clock;
+using oic_test::options_with;
 using oic_test::run;
 
 namespace {
-
-/// A clock the test moves by hand; safe to read from any thread.
-struct manual_clock {
-    std::shared_ptr<std::atomic<std::chrono::steady_clock::rep>> ticks =
-        std::make_shared<std::atomic<std::chrono::steady_clock::rep>>(1'000'000'000);
-    std::chrono::steady_clock::time_point operator()() const {
-        return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ticks->load()));
-    }
-    void advance(std::chrono::steady_clock::duration d) const { *ticks += d.count(); }
-};
 
 /// A token endpoint in memory: counts calls, answers after a short delay, fails on demand.
 struct fake_endpoint {
@@ -54,34 +46,6 @@ struct fake_endpoint {
                                                         .token_type = "Bearer", .expires_in = 3600s, .scope = {}}};
     }
 };
-
-shared_token_options options_with(manual_clock const& clock) {
-    shared_token_options o;
-    o.clock = clock;
-    o.refresh_ahead = 5min;
-    o.expiry_margin = 30s;
-    o.failure_backoff = 100ms;
-    return o;
-}
-
-/// Runs `n` copies of `make()` concurrently on `threads` threads; returns how many threw.
-template <class Make>
-int storm(asio::io_context& ioc, int n, int threads, Make make) {
-    std::atomic<int> done{0}, failed{0};
-    for (int i = 0; i < n; ++i)
-        asio::co_spawn(ioc, make(), [&](std::exception_ptr e, auto&&...) {
-            failed += e != nullptr;
-            ++done;
-        });
-    ioc.restart();
-    std::vector<std::thread> pool;
-    for (int i = 0; i < threads; ++i)
-        pool.emplace_back([&] { ioc.run_for(120s); });
-    for (auto& t : pool)
-        t.join();
-    REQUIRE(done == n); // every call finished: nothing hung
-    return failed;
-}
 
 } // namespace
 
@@ -233,65 +197,4 @@ TEST_CASE("shared token: waiters destroyed with their io_context leave nothing b
         ioc.poll();
     } // AddressSanitizer reports any frame or state leaked here
     CHECK(*endpoint.calls == 1);
-}
-
-namespace {
-client_config storm_config(testing::mock_server const& m, manual_clock const& clock) {
-    auto c = oic_test::config_for(m, m.design_url());
-    c.session.total_timeout = 120s;
-    c.token = options_with(clock);
-    return c;
-}
-connections_query one_item() {
-    connections_query q;
-    q.limit = 1;
-    return q;
-}
-} // namespace
-
-TEST_CASE("1,000 concurrent calls on 4 threads share one token", "[integration][token][storm]") {
-    testing::mock_server server;
-    manual_clock clock;
-    asio::io_context ioc(4);
-    client c(ioc.get_executor(), storm_config(server, clock));
-    server.set_token_latency(50ms); // let the callers pile up behind the one fetch
-    auto const q = one_item();
-    auto call = [&] { return get_connections(c, q); };
-
-    CHECK(storm(ioc, 1000, 4, call) == 0);
-    CHECK(server.get_counters().token_requests == 1);
-    CHECK(server.get_counters().design_api_requests == 1000);
-
-    SECTION("after the token expires under the same load: exactly one more") {
-        clock.advance(2h);
-        CHECK(storm(ioc, 1000, 4, call) == 0);
-        CHECK(server.get_counters().token_requests == 2);
-    }
-    SECTION("a 401 storm after revocation: exactly one refresh") {
-        server.revoke_tokens();
-        CHECK(storm(ioc, 1000, 4, call) == 0);
-        CHECK(server.get_counters().token_requests == 2);
-        CHECK(server.get_counters().unauthorized >= 1);
-    }
-    SECTION("a token endpoint that fails: every caller gets the error, a handful of requests") {
-        clock.advance(2h);
-        server.set_token_failure(503);
-        CHECK(storm(ioc, 1000, 4, call) == 1000);
-        CHECK(server.get_counters().token_requests - 1 <= 3);
-    }
-}
-
-TEST_CASE("several clients can share one token", "[integration][token][shared]") {
-    testing::mock_server server;
-    manual_clock clock;
-    asio::io_context ioc;
-    auto const cfg = storm_config(server, clock);
-    http::session session(ioc.get_executor(), cfg.session);
-    shared_token tok(session, cfg.credentials, cfg.token);
-    client a(cfg, session, tok);
-    client b(cfg, http::session(ioc.get_executor(), cfg.session), tok);
-    run(ioc, get_connections(a, one_item()));
-    run(ioc, get_connections(b, one_item()));
-    CHECK(server.get_counters().token_requests == 1);
-    CHECK(tok.fetches() == 1);
 }
