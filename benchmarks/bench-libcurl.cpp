@@ -29,7 +29,8 @@ namespace {
 using namespace std::chrono_literals;
 using bench::steady;
 
-constexpr std::string_view usage = R"(usage: bench-libcurl --scenario NAME --url URL --token-url URL --ca-file FILE [options]
+constexpr std::string_view usage =
+    R"(usage: bench-libcurl --scenario NAME --url URL --token-url URL --ca-file FILE [options]
 
   --scenario S     list_keepalive or runtime_redirect (follows with the token forwarded)
   --concurrency N  easy handles busy at once (default 1)
@@ -110,8 +111,8 @@ std::string fetch_token(std::string const& token_url, std::string const& ca_file
     long status = 0;
     curl_easy_getinfo(e.get(), CURLINFO_RESPONSE_CODE, &status);
     if (rc != CURLE_OK || status != 200)
-        throw std::runtime_error("token request failed: " +
-                                 (rc != CURLE_OK ? std::string(curl_easy_strerror(rc)) : "HTTP " + std::to_string(status)));
+        throw std::runtime_error("token request failed: " + (rc != CURLE_OK ? std::string(curl_easy_strerror(rc))
+                                                                            : "HTTP " + std::to_string(status)));
     boost::system::error_code ec;
     auto const v = boost::json::parse(body, ec);
     auto const* token = !ec && v.is_object() ? v.get_object().if_contains("access_token") : nullptr;
@@ -135,9 +136,9 @@ int main(int argc, char** argv) {
     std::size_t items = 50, max_requests = 0;
     double warmup = 0, duration = 0;
     try {
-        bench::options const o(argc, argv,
-                               {"scenario", "url", "token-url", "ca-file", "concurrency", "items", "warmup",
-                                "duration", "max-requests"});
+        bench::options const o(
+            argc, argv,
+            {"scenario", "url", "token-url", "ca-file", "concurrency", "items", "warmup", "duration", "max-requests"});
         if (o.help()) {
             std::cout << usage;
             return 0;
@@ -251,7 +252,7 @@ int main(int argc, char** argv) {
         w.end();
         for (auto& s : slots)
             curl_multi_remove_handle(multi.get(), s.easy.get()); // harmless for handles not attached
-        slots.clear(); // easy handles before the multi handle
+        slots.clear();                                           // easy handles before the multi handle
         status = bench::print_row(w.result(scenario, "libcurl", concurrency));
     } catch (std::exception const& e) {
         std::cerr << "bench-libcurl: " << e.what() << '\n';

@@ -149,8 +149,8 @@ bench::row timed_run(settings const& s) {
 }
 
 /// Spawns `n` calls at once and runs them all to completion (at most 60 s).
-void run_batch(asio::io_context& ioc, oic::client const& client, oic::connections_query const& query,
-               std::size_t items, int n, bench::window& w) {
+void run_batch(asio::io_context& ioc, oic::client const& client, oic::connections_query const& query, std::size_t items,
+               int n, bench::window& w) {
     int left = n;
     for (int i = 0; i < n; ++i)
         asio::co_spawn(ioc, one_call(client, query, items, &w), [&](std::exception_ptr, bool) {
@@ -357,7 +357,8 @@ settings parse(bench::options const& o) {
         s.ca_file = o.required("ca-file");
     }
     s.trust_host = o.text("trust-host");
-    s.mock = o.text("mock", (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "oic-mock-server").string());
+    s.mock =
+        o.text("mock", (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "oic-mock-server").string());
     s.mock_cpu = o.text("mock-cpu");
     s.concurrency = static_cast<int>(o.number("concurrency", storm ? 1000 : 1, 1, 10000));
     s.items = static_cast<std::size_t>(o.number("items", 50, 0, 100000));
@@ -373,7 +374,8 @@ int main(int argc, char** argv) {
     settings s;
     try {
         if (argc == 2 && std::string_view(argv[1]) == "--about") {
-            std::cout << BOOST_VERSION / 100000 << '.' << BOOST_VERSION / 100 % 1000 << '.' << BOOST_VERSION % 100 << '\n';
+            std::cout << BOOST_VERSION / 100000 << '.' << BOOST_VERSION / 100 % 1000 << '.' << BOOST_VERSION % 100
+                      << '\n';
             return 0;
         }
         bench::options const o(argc, argv,

@@ -102,8 +102,9 @@ asio::awaitable<void> serve(tls_stream s, server& srv) {
             }
         }
         std::string_view const body = post ? srv.token_body : srv.page;
-        std::string const head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-                                 std::to_string(body.size()) + "\r\n\r\n";
+        std::string const head =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\n\r\n";
         std::array const buffers{asio::buffer(head), asio::buffer(body)};
         if (auto [wec, written] = co_await asio::async_write(s, buffers, token); wec)
             co_return;

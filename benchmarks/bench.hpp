@@ -260,9 +260,7 @@ struct snapshot {
     double cpu = 0;
     std::uint64_t allocs = 0;
 
-    static snapshot take() {
-        return {steady::now(), cpu_seconds(), allocations.load(std::memory_order_relaxed)};
-    }
+    static snapshot take() { return {steady::now(), cpu_seconds(), allocations.load(std::memory_order_relaxed)}; }
 };
 
 /**

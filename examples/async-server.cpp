@@ -82,7 +82,7 @@ asio::awaitable<bool> ask(tcp::endpoint where) {
     beast::flat_buffer buffer;
     http::response<http::string_body> res;
     co_await http::async_read(stream, buffer, res, asio::deferred);
-    co_return res.result() == http::status::ok && res.body() == R"({"connections":120})";
+    co_return res.result() == http::status::ok&& res.body() == R"({"connections":120})";
 }
 
 } // namespace

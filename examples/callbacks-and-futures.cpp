@@ -63,8 +63,8 @@ int main() {
     oic::diagnostics diag;
     oic::connections_query bad;
     bad.order_by = "size"; // not a field the API orders by
-    auto failed = oic::async_get_connections(client, bad, diag,
-                                             asio::use_future([](oic::error_code ec, oic::connections_page) { return ec; }));
+    auto failed = oic::async_get_connections(
+        client, bad, diag, asio::use_future([](oic::error_code ec, oic::connections_page) { return ec; }));
     if (auto const ec = failed.get())
         std::cout << "future: failed (" << (ec == oic::condition::api ? "API" : "other") << " error, HTTP "
                   << diag.http_status << ", server said " << oic::printable(diag.server_code) << ")\n";

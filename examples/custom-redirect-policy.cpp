@@ -20,7 +20,7 @@ namespace asio = boost::asio;
 
 /// Any copyable callable `redirect_decision(redirect_hop const&)` is a policy.
 struct audited_policy {
-    oic::http::trusted_hosts allowed;                 // reuse the built-in host matching
+    oic::http::trusted_hosts allowed;                // reuse the built-in host matching
     std::shared_ptr<std::vector<std::string>> audit; // copies of the policy share one trail
 
     oic::http::redirect_decision operator()(oic::http::redirect_hop const& hop) const {

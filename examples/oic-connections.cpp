@@ -22,9 +22,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -99,14 +99,17 @@ std::string read_secret_file(std::string const& path, bool allow_readable) {
     int const fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         fail(std::string("cannot open the file: ") + std::strerror(errno));
-    std::unique_ptr<int, void (*)(int*)> const closer(new int(fd), [](int* f) { ::close(*f); delete f; });
-    struct stat st{}; // of the opened file, so nothing can swap it between the check and the read
+    std::unique_ptr<int, void (*)(int*)> const closer(new int(fd), [](int* f) {
+        ::close(*f);
+        delete f;
+    });
+    struct stat st {}; // of the opened file, so nothing can swap it between the check and the read
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         fail("not a regular file");
     if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0 && !allow_readable)
-        fail("the file can be read or written by group or others (mode " +
-             std::to_string((st.st_mode >> 6) & 7) + std::to_string((st.st_mode >> 3) & 7) +
-             std::to_string(st.st_mode & 7) + "); run chmod 600 on it, or pass --allow-readable-secret-file");
+        fail("the file can be read or written by group or others (mode " + std::to_string((st.st_mode >> 6) & 7) +
+             std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
+             "); run chmod 600 on it, or pass --allow-readable-secret-file");
     if (static_cast<std::size_t>(st.st_size) > max_size)
         fail("the file is larger than 64 KiB");
     std::string s(max_size + 1, '\0');
@@ -206,15 +209,16 @@ options parse_options(int argc, char** argv) {
     o.json = output == "json";
     if (o.redirect_auth != "never" && o.redirect_auth != "same-origin" && o.redirect_auth != "trusted" &&
         o.redirect_auth != "always")
-        throw usage_error("--redirect-auth expects never, same-origin, trusted or always, got '" + oic::printable(o.redirect_auth) + "'");
+        throw usage_error("--redirect-auth expects never, same-origin, trusted or always, got '" +
+                          oic::printable(o.redirect_auth) + "'");
 
-    cfg.credentials.client_secret =
-        oic::secret(secret_file.empty() ? env("OIC_CLIENT_SECRET") : read_secret_file(secret_file, o.allow_readable_secret_file));
-    for (auto const& [what, value] : {std::pair{"--token-url (OIC_TOKEN_URL)", &cfg.credentials.token_url},
-                                      std::pair{"--client-id (OIC_CLIENT_ID)", &cfg.credentials.client_id},
-                                      std::pair{"--base-url (OIC_BASE_URL)", &cfg.base_url},
-                                      std::pair{"--integration-instance (OIC_INTEGRATION_INSTANCE)",
-                                                &cfg.integration_instance}})
+    cfg.credentials.client_secret = oic::secret(
+        secret_file.empty() ? env("OIC_CLIENT_SECRET") : read_secret_file(secret_file, o.allow_readable_secret_file));
+    for (auto const& [what, value] :
+         {std::pair{"--token-url (OIC_TOKEN_URL)", &cfg.credentials.token_url},
+          std::pair{"--client-id (OIC_CLIENT_ID)", &cfg.credentials.client_id},
+          std::pair{"--base-url (OIC_BASE_URL)", &cfg.base_url},
+          std::pair{"--integration-instance (OIC_INTEGRATION_INSTANCE)", &cfg.integration_instance}})
         if (value->empty())
             throw usage_error(std::string("missing ") + what);
     if (cfg.credentials.client_secret.empty())

@@ -20,15 +20,16 @@ namespace oic {
 /// Everything a client needs to reach one OIC instance.
 struct client_config {
     client_credentials credentials;
-    std::string base_url;             ///< design-time or runtime host, e.g. `https://design.integration.us-phoenix-1.ocp.oraclecloud.com`
+    std::string
+        base_url; ///< design-time or runtime host, e.g. `https://design.integration.us-phoenix-1.ocp.oraclecloud.com`
     std::string integration_instance; ///< sent as `integrationInstance` on every call when not empty
     http::session_options session;    ///< TLS, timeouts, limits
     /// More hosts the default redirect policy forwards the token to (`host`, `host:port`, `*.suffix`).
     /// Trusted already: the base URL's and token URL's origins, each on its own port, and the
     /// design-time host of the base URL's region.
     std::vector<std::string> trusted_hosts;
-    int max_pages = 1000;             ///< `get_all_connections` fails with `api_too_many_pages` past this
-    shared_token_options token;       ///< refresh-ahead, expiry margin, failure backoff, clock
+    int max_pages = 1000;       ///< `get_all_connections` fails with `api_too_many_pages` past this
+    shared_token_options token; ///< refresh-ahead, expiry margin, failure backoff, clock
 };
 
 namespace detail {
@@ -123,8 +124,8 @@ public:
      * @param query  encoded query without `integrationInstance` (see `http::append_param`)
      * @return the answer's JSON, or the error with `diag` filled (a non-2xx answer is an error).
      */
-    asio::awaitable<std::tuple<error_code, boost::json::value>, Executor>
-    get_json(std::string path, std::string query, diagnostics& diag) const {
+    asio::awaitable<std::tuple<error_code, boost::json::value>, Executor> get_json(std::string path, std::string query,
+                                                                                   diagnostics& diag) const {
         auto [ec, url, answer] = co_await get(std::move(path), std::move(query), diag);
         if (!ec)
             ec = detail::check_api_answer(answer, url, diag);
@@ -224,7 +225,8 @@ template <class Item, class Executor>
 asio::awaitable<std::tuple<error_code, page<Item>>, Executor> get_page(basic_client<Executor> client, list_query query,
                                                                        diagnostics& diag) {
     page<Item> out;
-    auto [ec, url, answer] = co_await client.get(std::string(api_item_traits<Item>::path), to_query_string(query), diag);
+    auto [ec, url, answer] =
+        co_await client.get(std::string(api_item_traits<Item>::path), to_query_string(query), diag);
     if (!ec)
         ec = check_api_answer(answer, url, diag);
     if (!ec) {
@@ -244,8 +246,8 @@ asio::awaitable<std::tuple<error_code, Item>, Executor> get_item(basic_client<Ex
     if (id.empty())
         co_return std::tuple{report(diag, error::bad_config, std::string(api_item_traits<Item>::item) + " id is empty"),
                              std::move(out)};
-    auto [ec, url, answer] = co_await client.get(std::string(api_item_traits<Item>::path) + "/" + http::path_segment(id),
-                                                 std::move(query), diag);
+    auto [ec, url, answer] = co_await client.get(
+        std::string(api_item_traits<Item>::path) + "/" + http::path_segment(id), std::move(query), diag);
     if (!ec)
         ec = check_api_answer(answer, url, diag);
     if (!ec) {
@@ -365,22 +367,24 @@ asio::awaitable<integration, Executor> get_integration(basic_client<Executor> cl
  * pages it read. Partial and total cancellation are ignored.
  * @{
  */
-#define OIC_ASYNC_CALL(name, result, params, op)                                                                 \
+#define OIC_ASYNC_CALL(name, result, params, op)                                                                       \
     template <class Executor, asio::completion_token_for<void(error_code, result)> CompletionToken = asio::deferred_t> \
-    auto async_##name(basic_client<Executor> client, params, diagnostics& diag, CompletionToken&& token = {}) {  \
-        return detail::async_run<result>(client.get_executor(), &diag, [=](diagnostics& d) { return op; },      \
-                                         std::forward<CompletionToken>(token));                               \
-    }                                                                                                          \
+    auto async_##name(basic_client<Executor> client, params, diagnostics& diag, CompletionToken&& token = {}) {        \
+        return detail::async_run<result>(                                                                              \
+            client.get_executor(), &diag, [=](diagnostics& d) { return op; }, std::forward<CompletionToken>(token));   \
+    }                                                                                                                  \
     template <class Executor, asio::completion_token_for<void(error_code, result)> CompletionToken = asio::deferred_t> \
-    auto async_##name(basic_client<Executor> client, params, CompletionToken&& token = {}) {                     \
-        return detail::async_run<result>(client.get_executor(), nullptr, [=](diagnostics& d) { return op; },    \
-                                         std::forward<CompletionToken>(token));                               \
+    auto async_##name(basic_client<Executor> client, params, CompletionToken&& token = {}) {                           \
+        return detail::async_run<result>(                                                                              \
+            client.get_executor(), nullptr, [=](diagnostics& d) { return op; }, std::forward<CompletionToken>(token)); \
     }
 OIC_ASYNC_CALL(get_connections, connections_page, list_query query, detail::get_page<connection>(client, query, d))
-OIC_ASYNC_CALL(get_all_connections, std::vector<connection>, list_query query, detail::get_all<connection>(client, query, d))
+OIC_ASYNC_CALL(get_all_connections, std::vector<connection>, list_query query,
+               detail::get_all<connection>(client, query, d))
 OIC_ASYNC_CALL(get_connection, connection, std::string id, detail::get_item<connection>(client, id, {}, d))
 OIC_ASYNC_CALL(get_integrations, integrations_page, list_query query, detail::get_page<integration>(client, query, d))
-OIC_ASYNC_CALL(get_all_integrations, std::vector<integration>, list_query query, detail::get_all<integration>(client, query, d))
+OIC_ASYNC_CALL(get_all_integrations, std::vector<integration>, list_query query,
+               detail::get_all<integration>(client, query, d))
 OIC_ASYNC_CALL(get_integration, integration, std::string id, detail::get_item<integration>(client, id, {}, d))
 #undef OIC_ASYNC_CALL
 /// @}

@@ -20,16 +20,16 @@ enum class error {
     bad_config,         ///< a required setting is missing or invalid
 
     // transport
-    timeout,        ///< connect, request or total deadline passed
-    body_too_large, ///< a response body exceeded the configured limit
+    timeout,            ///< connect, request or total deadline passed
+    body_too_large,     ///< a response body exceeded the configured limit
     response_too_large, ///< header, chunk framing or trailers exceeded the read limits
 
     // token endpoint
-    token_rejected,        ///< RFC 6749 section 5.2 error answer (see diagnostics)
-    token_http_status,     ///< non-2xx answer without an RFC 6749 body
-    token_not_json,        ///< the answer is not JSON
-    token_missing_field,   ///< `access_token` or `token_type` absent
-    token_bad_field_type,  ///< a field has the wrong JSON type or value
+    token_rejected,         ///< RFC 6749 section 5.2 error answer (see diagnostics)
+    token_http_status,      ///< non-2xx answer without an RFC 6749 body
+    token_not_json,         ///< the answer is not JSON
+    token_missing_field,    ///< `access_token` or `token_type` absent
+    token_bad_field_type,   ///< a field has the wrong JSON type or value
     token_unsupported_type, ///< `token_type` is not Bearer
 
     // Developer API
@@ -40,11 +40,11 @@ enum class error {
     api_too_many_pages, ///< a walk over pages passed the configured page limit
 
     // redirects
-    redirect_refused,      ///< the redirect policy chose not to follow; diagnostics hold the status
-    too_many_redirects,    ///< the hop limit was reached
-    redirect_loop,         ///< a redirect target was already visited in this chain
-    redirect_bad_location, ///< Location is missing, unparsable, has userinfo, or a non-http(s) scheme
-    redirect_downgrade,    ///< https -> http
+    redirect_refused,          ///< the redirect policy chose not to follow; diagnostics hold the status
+    too_many_redirects,        ///< the hop limit was reached
+    redirect_loop,             ///< a redirect target was already visited in this chain
+    redirect_bad_location,     ///< Location is missing, unparsable, has userinfo, or a non-http(s) scheme
+    redirect_downgrade,        ///< https -> http
     redirect_body_credentials, ///< a body with credentials would be re-sent to another origin
 };
 
@@ -90,7 +90,9 @@ inline boost::system::error_category const& error_category() noexcept {
     return instance;
 }
 
-inline error_code make_error_code(error e) noexcept { return {static_cast<int>(e), error_category()}; }
+inline error_code make_error_code(error e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
 
 /**
  * @brief Classes of failure, to compare any error code against: `ec == oic::condition::timeout`
@@ -203,9 +205,9 @@ inline std::string printable(std::string_view text) {
 
 /// What went wrong, beyond the code. Never holds a secret or a token.
 struct diagnostics {
-    std::string message{};      ///< the client's explanation (which field, which URL, which limit)
-    unsigned http_status = 0;   ///< HTTP status of the failing answer, 0 when none
-    std::string server_code{};  ///< RFC 6749 `error` or the API's `code`
+    std::string message{};        ///< the client's explanation (which field, which URL, which limit)
+    unsigned http_status = 0;     ///< HTTP status of the failing answer, 0 when none
+    std::string server_code{};    ///< RFC 6749 `error` or the API's `code`
     std::string server_message{}; ///< RFC 6749 `error_description` or the API's `message`
 };
 
@@ -253,9 +255,13 @@ inline error_code report(diagnostics& out, error_code ec, std::string message) {
 [[noreturn]] inline void fail(error_code ec, diagnostics diag) {
     throw error_with_diagnostics(error_code(ec.value(), ec.category()), std::move(diag));
 }
-[[noreturn]] inline void fail(error_code ec, std::string message) { fail(ec, diagnostics{std::move(message)}); }
+[[noreturn]] inline void fail(error_code ec, std::string message) {
+    fail(ec, diagnostics{std::move(message)});
+}
 
 } // namespace oic
 
-template <> struct boost::system::is_error_code_enum<oic::error> : std::true_type {};
-template <> struct boost::system::is_error_condition_enum<oic::condition> : std::true_type {};
+template <>
+struct boost::system::is_error_code_enum<oic::error> : std::true_type {};
+template <>
+struct boost::system::is_error_condition_enum<oic::condition> : std::true_type {};

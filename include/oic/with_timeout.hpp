@@ -17,8 +17,10 @@ namespace oic {
 namespace asio = boost::asio;
 
 namespace detail {
-template <class Signature> struct timeout_result;
-template <class T> struct timeout_result<void(error_code, T)> {
+template <class Signature>
+struct timeout_result;
+template <class T>
+struct timeout_result<void(error_code, T)> {
     using type = T;
 };
 } // namespace detail
@@ -39,8 +41,8 @@ template <class Executor, class DeferredOp, class CompletionToken = asio::deferr
 auto async_with_timeout(Executor ex, std::chrono::steady_clock::duration timeout, DeferredOp op,
                         CompletionToken&& token = {}) {
     using value_type = typename detail::timeout_result<asio::completion_signature_of_t<DeferredOp>>::type;
-    auto timer = std::make_shared<asio::basic_waitable_timer<std::chrono::steady_clock,
-                                                             asio::wait_traits<std::chrono::steady_clock>, Executor>>(
+    auto timer = std::make_shared<
+        asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>>(
         ex, timeout);
     return asio::experimental::make_parallel_group(std::move(op), timer->async_wait(asio::deferred))
         .async_wait(asio::experimental::wait_for_one(),

@@ -69,7 +69,8 @@ process_result run_process(std::vector<std::string> args, std::map<std::string, 
     REQUIRE(rc == 0);
     int status = 0;
     waitpid(pid, &status, 0);
-    process_result r{WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(out_path), slurp(err_path)};
+    process_result r{WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(out_path),
+                     slurp(err_path)};
     unlink(out_path);
     unlink(err_path);
     return r;
@@ -108,12 +109,9 @@ private:
 };
 
 std::map<std::string, std::string> env_for(mock_process const& m, std::string const& base) {
-    return {{"OIC_TOKEN_URL", m.get("token_url")},
-            {"OIC_CLIENT_ID", m.get("client_id")},
-            {"OIC_CLIENT_SECRET", m.get("client_secret")},
-            {"OIC_SCOPE", m.get("scope")},
-            {"OIC_BASE_URL", m.get(base.c_str())},
-            {"OIC_INTEGRATION_INSTANCE", m.get("integration_instance")}};
+    return {{"OIC_TOKEN_URL", m.get("token_url")},         {"OIC_CLIENT_ID", m.get("client_id")},
+            {"OIC_CLIENT_SECRET", m.get("client_secret")}, {"OIC_SCOPE", m.get("scope")},
+            {"OIC_BASE_URL", m.get(base.c_str())},         {"OIC_INTEGRATION_INSTANCE", m.get("integration_instance")}};
 }
 
 /// `--trust-host` for the mock's design-time host: an address, not a region's design host.
@@ -144,8 +142,9 @@ TEST_CASE("oic-connections against oic-mock-server", "[cli]") {
     auto const ca = mock.get("ca_file");
 
     SECTION("json output of every connection, through the runtime host") {
-        auto const r = run_process({cli, "--cacert", ca, "--trust-host", design_host(mock), "--all", "--output", "json"},
-                                   env_for(mock, "runtime_url"));
+        auto const r =
+            run_process({cli, "--cacert", ca, "--trust-host", design_host(mock), "--all", "--output", "json"},
+                        env_for(mock, "runtime_url"));
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
         auto const items = boost::json::parse(r.out).as_array();
@@ -157,7 +156,8 @@ TEST_CASE("oic-connections against oic-mock-server", "[cli]") {
         auto const r = run_process({cli, "--cacert", ca, "--q", "{name:'Zürich ERP'}"}, env_for(mock, "design_url"));
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
-        CHECK_THAT(r.out, Catch::StartsWith("ID") && Catch::Contains("Zürich ERP") && Catch::EndsWith("1 connection\n"));
+        CHECK_THAT(r.out,
+                   Catch::StartsWith("ID") && Catch::Contains("Zürich ERP") && Catch::EndsWith("1 connection\n"));
     }
     SECTION("without --trust-host the redirect to an untrusted design host is refused, naming it") {
         auto const r = run_process({cli, "--cacert", ca}, env_for(mock, "runtime_url"));
@@ -177,19 +177,22 @@ TEST_CASE("oic-connections against oic-mock-server", "[cli]") {
         auto const refused = run_process({cli, "--cacert", ca, "--client-secret-file", open_file.path}, env);
         CHECK(refused.exit_code == 2);
         CHECK_THAT(refused.err, Catch::Contains("chmod 600") && Catch::Contains("644") && !Catch::Contains(secret));
-        auto const allowed = run_process(
-            {cli, "--cacert", ca, "--client-secret-file", open_file.path, "--allow-readable-secret-file", "--limit", "1"},
-            env);
+        auto const allowed = run_process({cli, "--cacert", ca, "--client-secret-file", open_file.path,
+                                          "--allow-readable-secret-file", "--limit", "1"},
+                                         env);
         CHECK(allowed.exit_code == 0);
     }
     SECTION("nothing that may be a secret is echoed") {
         auto env = env_for(mock, "design_url");
         env.erase("OIC_CLIENT_SECRET");
-        for (std::vector<std::string> const& args :
-             {std::vector<std::string>{"--client-secret=hunter2-value"}, {"--client-secretx", "hunter2-value"},
-              {"--clientsecret=hunter2-value"}, {"--my-password=hunter2-value"}, {"hunter2-value"},
-              {"--unknown=hunter2-value"}, {"--client-secret-file", "hunter2-value"},
-              {"--client-secret-file", "/tmp/hunter2-value/none"}}) {
+        for (std::vector<std::string> const& args : {std::vector<std::string>{"--client-secret=hunter2-value"},
+                                                     {"--client-secretx", "hunter2-value"},
+                                                     {"--clientsecret=hunter2-value"},
+                                                     {"--my-password=hunter2-value"},
+                                                     {"hunter2-value"},
+                                                     {"--unknown=hunter2-value"},
+                                                     {"--client-secret-file", "hunter2-value"},
+                                                     {"--client-secret-file", "/tmp/hunter2-value/none"}}) {
             std::vector<std::string> argv{cli};
             argv.insert(argv.end(), args.begin(), args.end());
             auto const r = run_process(argv, env);
@@ -247,7 +250,8 @@ TEST_CASE("oic-connections escapes control characters in what servers send", "[c
         auto answer = [&](char const* status, std::string const& body) {
             oic_test::raw_server::send(s, std::string("HTTP/1.1 ") + status +
                                               "\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                                              "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+                                              "Content-Length: " +
+                                              std::to_string(body.size()) + "\r\n\r\n" + body);
         };
         if (head.starts_with("POST") && fail_token)
             answer("400 Bad Request",
@@ -255,7 +259,8 @@ TEST_CASE("oic-connections escapes control characters in what servers send", "[c
         else if (head.starts_with("POST"))
             answer("200 OK", R"({"access_token":"abc","token_type":"Bearer","expires_in":3600})");
         else
-            answer("200 OK", R"({"items":[{"id":"X\u001b]0;pwned\u0007","name":"evil\u001b[2J\u009b31m"}],"hasMore":false})");
+            answer("200 OK",
+                   R"({"items":[{"id":"X\u001b]0;pwned\u0007","name":"evil\u001b[2J\u009b31m"}],"hasMore":false})");
     });
     std::map<std::string, std::string> const env{{"OIC_TOKEN_URL", server.url() + "/oauth2/v1/token"},
                                                  {"OIC_CLIENT_ID", "id"},
@@ -281,6 +286,7 @@ TEST_CASE("oic-connections escapes control characters in what servers send", "[c
         auto const json = run_process({cli, "--output", "json"}, env);
         CHECK(json.exit_code == 0);
         CHECK_FALSE(has_control(json.out));
-        CHECK(boost::json::parse(json.out).as_array()[0].at("name").as_string() == "evil\x1b[2J\xc2\x9b" "31m");
+        CHECK(boost::json::parse(json.out).as_array()[0].at("name").as_string() == "evil\x1b[2J\xc2\x9b"
+                                                                                   "31m");
     }
 }

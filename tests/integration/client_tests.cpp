@@ -24,7 +24,6 @@ using oic_test::run;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-
 TEST_CASE("fetch_token over TLS with client_secret_basic and client_secret_post", "[integration][token]") {
     testing::mock_server server;
     asio::io_context ioc;
@@ -140,8 +139,8 @@ TEST_CASE("TLS verification is on by default", "[integration][tls]") {
         CHECK(server.get_counters().token_requests == 0);
     }
     SECTION("a CA file that cannot be read is a config error") {
-        CHECK(error_of([&] { http::session(ioc.get_executor(), {.ca_file = "/nonexistent/ca.pem"}); })
-                  .code() == error::bad_config);
+        CHECK(error_of([&] { http::session(ioc.get_executor(), {.ca_file = "/nonexistent/ca.pem"}); }).code() ==
+              error::bad_config);
     }
 }
 
@@ -476,8 +475,9 @@ TEST_CASE("terminal cancellation ends a call at once at every step of a fresh ca
             run(ioc, c.token().get());
         asio::cancellation_signal sig;
         std::optional<error_code> got;
-        async_get_connections(c, connections_query{},
-                              asio::bind_cancellation_slot(sig.slot(), [&](error_code ec, connections_page) { got = ec; }));
+        async_get_connections(
+            c, connections_query{},
+            asio::bind_cancellation_slot(sig.slot(), [&](error_code ec, connections_page) { got = ec; }));
         ioc.run_for(delay);
         REQUIRE_FALSE(got);
         sig.emit(asio::cancellation_type::terminal);
@@ -494,15 +494,15 @@ TEST_CASE("terminal cancellation ends a call at once at every step of a fresh ca
 // the call with operation_aborted at once and leaves the remembered hop, the pool and a shared
 // fetch whole; partial and total are ignored (the call runs to its end).
 TEST_CASE("per-operation cancellation row by row", "[integration][async][cancel]") {
-    auto const type = GENERATE(asio::cancellation_type::terminal, asio::cancellation_type::partial,
-                               asio::cancellation_type::total);
+    auto const type =
+        GENERATE(asio::cancellation_type::terminal, asio::cancellation_type::partial, asio::cancellation_type::total);
     bool const terminal = type == asio::cancellation_type::terminal;
     INFO("cancellation type " << static_cast<int>(type));
     testing::mock_server server;
     asio::io_context ioc;
     client c(ioc.get_executor(), config_for(server, server.runtime_url()));
     run(ioc, get_connections(c, connections_query{})); // a token, and the hop to the design host remembered
-    server.set_token_latency(400ms); // every answer below takes 400 ms: the operations are in flight
+    server.set_token_latency(400ms);                   // every answer below takes 400 ms: the operations are in flight
     server.set_design_latency(400ms);
     auto const before = server.get_counters();
 
@@ -555,7 +555,8 @@ TEST_CASE("per-operation cancellation row by row", "[integration][async][cancel]
             [&](auto token) {
                 auto const slot = asio::get_associated_cancellation_slot(token);
                 async_get_all_connections(
-                    c, q, asio::bind_cancellation_slot(slot, [&, token](error_code ec, std::vector<connection> all) mutable {
+                    c, q,
+                    asio::bind_cancellation_slot(slot, [&, token](error_code ec, std::vector<connection> all) mutable {
                         items = all.size();
                         std::move(token)(ec, std::move(all));
                     }));
@@ -630,8 +631,8 @@ TEST_CASE("get_connection fetches one connection by id", "[integration][api]") {
     CHECK(error_of(ioc, get_connection(c, std::string())).code() == error::bad_config);
 
     diagnostics d;
-    auto const [ec, none] = run(ioc, async_get_connection(c, std::string("NO_SUCH_CONNECTION"), d,
-                                                          asio::as_tuple(asio::use_awaitable)));
+    auto const [ec, none] =
+        run(ioc, async_get_connection(c, std::string("NO_SUCH_CONNECTION"), d, asio::as_tuple(asio::use_awaitable)));
     CHECK(ec == condition::api);
     CHECK(d.http_status == 404);
 }
@@ -670,8 +671,8 @@ TEST_CASE("integrations: a page with q and paging, every page, one by id", "[int
     CHECK(one.raw().at("dependencies").at("connections").as_array().size() == 2);
 
     diagnostics d;
-    auto const [ec, none] = run(ioc, async_get_integration(c, std::string("NOPE|01.00.0000"), d,
-                                                           asio::as_tuple(asio::use_awaitable)));
+    auto const [ec, none] =
+        run(ioc, async_get_integration(c, std::string("NOPE|01.00.0000"), d, asio::as_tuple(asio::use_awaitable)));
     CHECK(ec == error::api_http_status);
     CHECK(d.http_status == 404);
     CHECK(d.server_code == "NotFound");

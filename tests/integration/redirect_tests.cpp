@@ -18,7 +18,9 @@ namespace {
 constexpr char connections_path[] = "/ic/api/integration/v1/connections";
 
 /// The client's configuration through the runtime host.
-client_config config_for(testing::mock_server const& m) { return oic_test::config_for(m, m.runtime_url()); }
+client_config config_for(testing::mock_server const& m) {
+    return oic_test::config_for(m, m.runtime_url());
+}
 
 } // namespace
 
@@ -37,21 +39,31 @@ TEST_CASE("the foreign host never sees the token, except under always_forward", 
         CHECK(n.runtime_authorization_headers == 1);
         CHECK(n.foreign_authorization_headers == expected_headers);
     };
-    SECTION("never_forward") { check(http::never_forward{}, 0); }
-    SECTION("same_origin") { check(http::same_origin{}, 0); }
-    SECTION("trusted_hosts") { check(http::trusted_hosts{"127.0.0.1", "*.ocp.oraclecloud.com"}, 0); }
+    SECTION("never_forward") {
+        check(http::never_forward{}, 0);
+    }
+    SECTION("same_origin") {
+        check(http::same_origin{}, 0);
+    }
+    SECTION("trusted_hosts") {
+        check(http::trusted_hosts{"127.0.0.1", "*.ocp.oraclecloud.com"}, 0);
+    }
     SECTION("a user-written policy") {
         int hops = 0;
-        check([&hops](http::redirect_hop const& h) {
-            ++hops;
-            CHECK(h.status == boost::beast::http::status::temporary_redirect);
-            CHECK(h.hop == 1);
-            CHECK(h.target.host() == "127.0.0.2");
-            return http::redirect_decision{.forward_credentials = h.target.host() == h.original.host()};
-        }, 0);
+        check(
+            [&hops](http::redirect_hop const& h) {
+                ++hops;
+                CHECK(h.status == boost::beast::http::status::temporary_redirect);
+                CHECK(h.hop == 1);
+                CHECK(h.target.host() == "127.0.0.2");
+                return http::redirect_decision{.forward_credentials = h.target.host() == h.original.host()};
+            },
+            0);
         CHECK(hops == 1);
     }
-    SECTION("always_forward: the --location-trusted equivalent leaks") { check(http::always_forward{}, 1); }
+    SECTION("always_forward: the --location-trusted equivalent leaks") {
+        check(http::always_forward{}, 1);
+    }
 }
 
 TEST_CASE("every redirect status from the runtime host reaches the design-time host with the token",
@@ -256,7 +268,8 @@ TEST_CASE("credentials withheld on one hop stay withheld for the chain (A -> B -
     CHECK_THAT(e.what(), Catch::Contains("redirected from")); // the error names who answered
 }
 
-TEST_CASE("a token request's redirect is followed per call, never remembered", "[integration][redirect][token][security]") {
+TEST_CASE("a token request's redirect is followed per call, never remembered",
+          "[integration][redirect][token][security]") {
     testing::mock_server server;
     testing::mock_server other; // same client id and secret: it issues tokens too
     server.add_redirect("/oauth2/v1/token", 307, other.token_url());
@@ -361,7 +374,8 @@ TEST_CASE("hostile answers end in bounded errors", "[integration][limits][securi
         {"an endless header line", endless("HTTP/1.1 200 OK\r\nX-Long: ", big)},
         {"endless header fields", endless("HTTP/1.1 200 OK\r\n", "X-Field: " + big + "\r\n")},
         {"an endless chunk extension", endless("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=", big)},
-        {"endless trailers", endless("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n", "X-T: " + big + "\r\n")},
+        {"endless trailers",
+         endless("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n", "X-T: " + big + "\r\n")},
     };
     for (auto const& c : cases) {
         INFO(c.what);

@@ -32,9 +32,8 @@ struct fake_endpoint {
         return [calls = calls, failing = failing](diagnostics& d) { return answer(calls, failing, d); };
     }
 
-    static asio::awaitable<std::tuple<error_code, access_token>> answer(std::shared_ptr<std::atomic<int>> calls,
-                                                                      std::shared_ptr<std::atomic<bool>> failing,
-                                                                      diagnostics& d) {
+    static asio::awaitable<std::tuple<error_code, access_token>>
+    answer(std::shared_ptr<std::atomic<int>> calls, std::shared_ptr<std::atomic<bool>> failing, diagnostics& d) {
         int const n = ++*calls;
         asio::steady_timer t(co_await asio::this_coro::executor, 20ms);
         co_await t.async_wait(asio::use_awaitable);
@@ -43,7 +42,9 @@ struct fake_endpoint {
             co_return std::tuple{error_code(error::token_rejected), access_token{}};
         }
         co_return std::tuple{error_code{}, access_token{.value = secret("token-" + std::to_string(n)),
-                                                        .token_type = "Bearer", .expires_in = 3600s, .scope = {}}};
+                                                        .token_type = "Bearer",
+                                                        .expires_in = 3600s,
+                                                        .scope = {}}};
     }
 };
 
@@ -130,7 +131,7 @@ TEST_CASE("shared token: a failure reaches every waiter, is not cached, and back
 
     *endpoint.failing = false;
     auto const start = std::chrono::steady_clock::now();
-    CHECK(run(ioc, tok.get())->value.reveal() == "token-2"); // not cached: the next get fetches
+    CHECK(run(ioc, tok.get())->value.reveal() == "token-2");  // not cached: the next get fetches
     CHECK(std::chrono::steady_clock::now() - start >= 100ms); // ...after the backoff
 }
 
@@ -154,8 +155,8 @@ TEST_CASE("shared token: a cancelled waiter leaves, the fetch goes on for the ot
     fake_endpoint endpoint;
     shared_token tok(ioc.get_executor(), endpoint.fetch(), options_with(clock));
 
-    auto type = GENERATE(asio::cancellation_type::terminal, asio::cancellation_type::partial,
-                         asio::cancellation_type::total);
+    auto type =
+        GENERATE(asio::cancellation_type::terminal, asio::cancellation_type::partial, asio::cancellation_type::total);
     asio::cancellation_signal signal;
     std::optional<error_code> cancelled;
     std::vector<token_ptr> others;

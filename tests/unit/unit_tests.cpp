@@ -18,10 +18,11 @@ namespace bhttp = boost::beast::http;
 namespace {
 template <class Policy>
 http::redirect_step plan_hop(http::redirect_chain& chain, bhttp::status status, std::string_view location,
-                         Policy const& policy, int max_redirects) {
+                             Policy const& policy, int max_redirects) {
     http::redirect_step step;
     diagnostics d;
-    if (auto ec = http::plan_redirect(chain, status, location, http::any_redirect_policy(policy), max_redirects, step, d))
+    if (auto ec =
+            http::plan_redirect(chain, status, location, http::any_redirect_policy(policy), max_redirects, step, d))
         fail(ec, std::move(d));
     return step;
 }
@@ -76,8 +77,7 @@ client_credentials sample_credentials(client_auth auth) {
 }
 } // namespace
 
-TEST_CASE("token request, client_secret_basic encodes id and secret before base64 (RFC 6749 2.3.1)",
-          "[unit][token]") {
+TEST_CASE("token request, client_secret_basic encodes id and secret before base64 (RFC 6749 2.3.1)", "[unit][token]") {
     auto const req = detail::make_token_request(sample_credentials(client_auth::basic));
     CHECK(req.method() == bhttp::verb::post);
     CHECK(req[bhttp::field::content_type] == "application/x-www-form-urlencoded;charset=UTF-8");
@@ -105,22 +105,21 @@ TEST_CASE("token request refuses empty credentials", "[unit][token]") {
 
 TEST_CASE("token answer parsing", "[unit][token]") {
     using std::chrono::seconds;
-    auto const ok = parse_token(
-        200, R"({"access_token":"eyJabc","token_type":"bearer","expires_in":1800,"scope":"x"})", seconds(3600));
+    auto const ok = parse_token(200, R"({"access_token":"eyJabc","token_type":"bearer","expires_in":1800,"scope":"x"})",
+                                seconds(3600));
     CHECK(ok.value.reveal() == "eyJabc");
     CHECK(ok.token_type == "bearer");
     CHECK(ok.expires_in == seconds(1800));
     CHECK(ok.scope == "x");
 
     SECTION("every b64token character is accepted") {
-        auto const t = parse_token(
-            200, R"({"access_token":"aZ09-._~+/xyz==","token_type":"Bearer"})", seconds(1));
+        auto const t = parse_token(200, R"({"access_token":"aZ09-._~+/xyz==","token_type":"Bearer"})", seconds(1));
         CHECK(t.value.reveal() == "aZ09-._~+/xyz==");
     }
     SECTION("server text in diagnostics is escaped") {
         auto const e = error_of([] {
             parse_token(400, "{\"error\":\"invalid_scope\\u001b[2J\",\"error_description\":\"bad\\r\\nforged\"}",
-                                         seconds(1));
+                        seconds(1));
         });
         CHECK(e.get_diagnostics().server_code == "invalid_scope\\x1b[2J");
         CHECK(e.get_diagnostics().server_message == "bad\\x0d\\x0aforged");
@@ -147,11 +146,13 @@ TEST_CASE("token answer parsing", "[unit][token]") {
             {200, R"({"access_token":"SECRET_TOKEN","token_type":7})", error::token_bad_field_type},
             {200, R"({"access_token":"SECRET_TOKEN","token_type":"Bearer","expires_in":"3600"})",
              error::token_bad_field_type},
-            {200, R"({"access_token":"SECRET_TOKEN","token_type":"Bearer","expires_in":-5})", error::token_bad_field_type},
+            {200, R"({"access_token":"SECRET_TOKEN","token_type":"Bearer","expires_in":-5})",
+             error::token_bad_field_type},
             {200, R"({"access_token":"SECRET_TOKEN","token_type":"Bearer","scope":[]})", error::token_bad_field_type},
             {200, R"({"access_token":"SECRET_TOKEN","token_type":"MAC"})", error::token_unsupported_type},
             // RFC 6750 b64token only: nothing else ever reaches an Authorization header
-            {200, R"({"access_token":"SECRET_TOKEN\r\nX-Injected: 1","token_type":"Bearer"})", error::token_bad_field_type},
+            {200, R"({"access_token":"SECRET_TOKEN\r\nX-Injected: 1","token_type":"Bearer"})",
+             error::token_bad_field_type},
             {200, R"({"access_token":"SECRET_TOKEN with space","token_type":"Bearer"})", error::token_bad_field_type},
             {200, R"({"access_token":"SECRET_TOKEN=inside","token_type":"Bearer"})", error::token_bad_field_type},
             {200, R"({"access_token":"SECRET_TOKEN\u00e9","token_type":"Bearer"})", error::token_bad_field_type},
@@ -171,7 +172,7 @@ TEST_CASE("token answer parsing", "[unit][token]") {
     SECTION("RFC 6749 5.2 error bodies keep the server's words apart") {
         auto const e = error_of([] {
             parse_token(401, R"({"error":"invalid_client","error_description":"Client authentication failed."})",
-                                         seconds(1));
+                        seconds(1));
         });
         CHECK(e.code() == error::token_rejected);
         CHECK(e.get_diagnostics().server_code == "invalid_client");
@@ -258,9 +259,11 @@ TEST_CASE("the typed parser reads what a DOM would, and only that", "[unit][api]
         CHECK(c.name == "caf\xc3\xa9 \\ }]");
         CHECK(c.usage == 3);
         CHECK(c.raw().at("links").as_array().size() == 1);
-        CHECK(boost::json::parse(c.json()) == boost::json::parse(R"({"\u0069d":"A\"B","name":"caf\u00e9 \\ }]",)"
-            R"("links":[{"id":"WRONG","name":"WRONG"}],"deep":{"a":[{"usage":"x"}],"id":7},"usage":3.0,)"
-            R"("big":18446744073709551615,"frac":0.5})"));
+        CHECK(boost::json::parse(c.json()) ==
+              boost::json::parse(
+                  R"({"\u0069d":"A\"B","name":"caf\u00e9 \\ }]",)"
+                  R"("links":[{"id":"WRONG","name":"WRONG"}],"deep":{"a":[{"usage":"x"}],"id":7},"usage":3.0,)"
+                  R"("big":18446744073709551615,"frac":0.5})"));
     }
     SECTION("each item's text is its own slice of the body, whatever it contains") {
         auto const page = parse_page<connection>(
@@ -372,8 +375,10 @@ TEST_CASE("the mock's list query language", "[unit][mock]") {
         CHECK(std::get<td::list_request>(parse("limit=5000", connections)).limit == 1000);
     }
     SECTION("every refusal says what was wrong") {
-        CHECK_THAT(error_text("q={role:'SOURCE'}", integrations), Catch::Contains("unsupported field 'role' (supported: name or status)"));
-        CHECK_THAT(error_text("q={status:'ACTIVATED'}", connections), Catch::Contains("status must be CONFIGURED or INPROGRESS"));
+        CHECK_THAT(error_text("q={role:'SOURCE'}", integrations),
+                   Catch::Contains("unsupported field 'role' (supported: name or status)"));
+        CHECK_THAT(error_text("q={status:'ACTIVATED'}", connections),
+                   Catch::Contains("status must be CONFIGURED or INPROGRESS"));
         CHECK_THAT(error_text("q={status:'DRAFT'}", integrations),
                    Catch::Contains("status must be ACTIVATED, CONFIGURED, INPROGRESS or FAILEDACTIVATION"));
         CHECK_THAT(error_text("q={name:'a', name:'b'}", connections), Catch::Contains("field 'name' appears twice"));
@@ -428,8 +433,8 @@ TEST_CASE("connections query string", "[unit][api]") {
     q.offset = 20;
     q.order_by = "name";
     q.expand = "adapter";
-    CHECK(to_query_string(q) ==
-          "q=%7Bname%20%3A%20%2FRN%2F%2C%20status%20%3A%20%27CONFIGURED%27%7D&limit=10&offset=20&orderBy=name&expand=adapter");
+    CHECK(to_query_string(q) == "q=%7Bname%20%3A%20%2FRN%2F%2C%20status%20%3A%20%27CONFIGURED%27%7D&limit=10&offset=20&"
+                                "orderBy=name&expand=adapter");
 }
 
 TEST_CASE("trusted host patterns", "[unit][redirect]") {
@@ -438,7 +443,7 @@ TEST_CASE("trusted host patterns", "[unit][redirect]") {
     CHECK(t.trusts(o("https://design.example.com/x")));
     CHECK(t.trusts(o("https://DESIGN.example.com:444/x"))); // no port in the pattern: any port
     CHECK(t.trusts(o("https://design.integration.us-phoenix-1.ocp.oraclecloud.com")));
-    CHECK_FALSE(t.trusts(o("https://ocp.oraclecloud.com")));           // the suffix alone is not a subdomain
+    CHECK_FALSE(t.trusts(o("https://ocp.oraclecloud.com")));             // the suffix alone is not a subdomain
     CHECK_FALSE(t.trusts(o("https://evilocp.oraclecloud.com.evil.io"))); // suffix must end the name
     CHECK(t.trusts(o("https://api.example.com:8443")));
     CHECK_FALSE(t.trusts(o("https://api.example.com")));
@@ -524,15 +529,15 @@ TEST_CASE("redirect chain limits, loops, body credentials and plaintext", "[unit
         http::redirect_chain chain(http::urls::url("https://a.example/0"));
         plan_hop(chain, status::found, "/1", http::never_forward{}, 5);
         plan_hop(chain, status::found, "https://b.example/2", http::never_forward{}, 5);
-        CHECK(error_of([&] { plan_hop(chain, status::found, "https://a.example/1", http::never_forward{}, 5); })
-                  .code() == error::redirect_loop);
+        CHECK(error_of([&] {
+                  plan_hop(chain, status::found, "https://a.example/1", http::never_forward{}, 5);
+              }).code() == error::redirect_loop);
     }
     SECTION("client_secret_post body never goes to another origin, even with always_forward") {
         http::redirect_chain chain(http::urls::url("https://idp.example/token"), verb::post);
         chain.body_has_credentials = true;
         CHECK(error_of([&] {
-                  plan_hop(chain, status::temporary_redirect, "https://other.example/token",
-                                      http::always_forward{}, 5);
+                  plan_hop(chain, status::temporary_redirect, "https://other.example/token", http::always_forward{}, 5);
               }).code() == error::redirect_body_credentials);
         // the same origin is fine
         auto const step = plan_hop(chain, status::permanent_redirect, "/v2/token", http::always_forward{}, 5);
@@ -562,8 +567,10 @@ http::redirect_decision decide(http::any_redirect_policy const& policy, char con
 } // namespace
 
 TEST_CASE("built-in policies decide forwarding and remembering", "[unit][redirect]") {
-    char const* runtime = "https://inst-abc-fr.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/integration/v1/connections?x=1";
-    char const* design = "https://design.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/integration/v1/connections?x=1";
+    char const* runtime =
+        "https://inst-abc-fr.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/integration/v1/connections?x=1";
+    char const* design =
+        "https://design.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/integration/v1/connections?x=1";
     char const* evil = "https://evil.example.com/ic/api/integration/v1/connections?x=1";
 
     CHECK_FALSE(decide(http::never_forward{}, runtime, design).forward_credentials);
@@ -580,10 +587,10 @@ TEST_CASE("built-in policies decide forwarding and remembering", "[unit][redirec
     // Anything else is not followed with credentials: the caller gets redirect_refused, never an
     // untrusted host's answer taken for the API's.
     for (char const* elsewhere :
-         {evil, "http://design.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/x",   // https only
-          "https://design.integration.us-ashburn-1.ocp.oraclecloud.com/ic/api/x",          // another region
-          "https://other-xyz-fr.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/x",  // another tenant
-          "https://design.integration.eu-frankfurt-1.ocp.oraclecloud.com:8443/ic/api/x",   // another port
+         {evil, "http://design.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/x",  // https only
+          "https://design.integration.us-ashburn-1.ocp.oraclecloud.com/ic/api/x",         // another region
+          "https://other-xyz-fr.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/x", // another tenant
+          "https://design.integration.eu-frankfurt-1.ocp.oraclecloud.com:8443/ic/api/x",  // another port
           "https://inst-abc-fr.integration.eu-frankfurt-1.ocp.oraclecloud.com:444/ic/api/x"}) {
         INFO(elsewhere);
         auto const refused = decide(oic, runtime, elsewhere);
@@ -594,13 +601,15 @@ TEST_CASE("built-in policies decide forwarding and remembering", "[unit][redirec
     CHECK(decide(http::oic_default({"mycorp.example"}), runtime, "https://mycorp.example/x").forward_credentials);
     auto const widened = http::oic_default::for_instance({*http::origin_of(http::urls::url_view(runtime))},
                                                          {"*.integration.eu-frankfurt-1.ocp.oraclecloud.com"});
-    CHECK(decide(widened, runtime, "https://other-xyz-fr.integration.eu-frankfurt-1.ocp.oraclecloud.com/x").forward_credentials);
+    CHECK(decide(widened, runtime, "https://other-xyz-fr.integration.eu-frankfurt-1.ocp.oraclecloud.com/x")
+              .forward_credentials);
 }
 
-TEST_CASE("configured hosts are trusted on their own port, and the design host comes from the region", "[unit][redirect]") {
+TEST_CASE("configured hosts are trusted on their own port, and the design host comes from the region",
+          "[unit][redirect]") {
     auto o = [](char const* u) { return *http::origin_of(http::urls::url_view(u)); };
-    auto const p = http::oic_default::for_instance({o("https://idcs-1.identity.oraclecloud.com:8443/oauth2/v1/token"),
-                                                    o("https://[::1]:9000/")});
+    auto const p = http::oic_default::for_instance(
+        {o("https://idcs-1.identity.oraclecloud.com:8443/oauth2/v1/token"), o("https://[::1]:9000/")});
     CHECK(p.trusts(o("https://idcs-1.identity.oraclecloud.com:8443/x")));
     CHECK_FALSE(p.trusts(o("https://idcs-1.identity.oraclecloud.com/x")));
     CHECK_FALSE(p.trusts(o("https://idcs-1.identity.oraclecloud.com:8444/x")));
@@ -629,12 +638,23 @@ TEST_CASE("one host identity: hosts every layer could read differently are refus
                             "https://evil.example%00.ocp.oraclecloud.com/",         // NUL for getaddrinfo
                             "https://design%2eintegration.x.ocp.oraclecloud.com/",  // encoded dot
                             "https://ev%69l.example/",                              // any encoding at all
-                            "https://127.0.0.2.example/", "https://127.0.0.1%2F.evil.example/x", // IPv4 + more
+                            "https://127.0.0.2.example/",
+                            "https://127.0.0.1%2F.evil.example/x", // IPv4 + more
 
-                            "https://127.1/", "https://0x7f.0.0.1/", "https://2130706433/", // numbers to inet_aton
-                            "https://example.0x10/", "https://a..b/", "https://a.b./", "https://.a.b/",
-                            "https://a_b.example/", "https://[v1.fe]/", "https://host:0/", "https://host:65536/",
-                            "https://:443/", "ftp://a.example/", "https:///path"}) {
+                            "https://127.1/",
+                            "https://0x7f.0.0.1/",
+                            "https://2130706433/", // numbers to inet_aton
+                            "https://example.0x10/",
+                            "https://a..b/",
+                            "https://a.b./",
+                            "https://.a.b/",
+                            "https://a_b.example/",
+                            "https://[v1.fe]/",
+                            "https://host:0/",
+                            "https://host:65536/",
+                            "https://:443/",
+                            "ftp://a.example/",
+                            "https:///path"}) {
         INFO(bad);
         auto const u = http::urls::parse_uri(bad);
         CHECK((!u || !http::origin_of(*u)));
@@ -646,8 +666,8 @@ TEST_CASE("one host identity: hosts every layer could read differently are refus
                 ++asked;
                 return http::redirect_decision{.forward_credentials = true, .remember = true};
             };
-            CHECK(error_of([&] { plan_hop(chain, bhttp::status::temporary_redirect, bad, policy, 5); })
-                      .code() == error::redirect_bad_location);
+            CHECK(error_of([&] { plan_hop(chain, bhttp::status::temporary_redirect, bad, policy, 5); }).code() ==
+                  error::redirect_bad_location);
             CHECK(asked == 0);
         }
     }
@@ -705,8 +725,7 @@ TEST_CASE("what may be remembered", "[unit][redirect]") {
     {
         http::redirect_chain c(http::urls::url(start), bhttp::verb::post);
         c.body_has_credentials = true; // 303: the body is dropped, so the hop is allowed, but not remembered
-        CHECK_FALSE(plan_hop(c, bhttp::status::see_other, "https://d.example/ic/api/x?q=1", remember_all, 5)
-                        .remember);
+        CHECK_FALSE(plan_hop(c, bhttp::status::see_other, "https://d.example/ic/api/x?q=1", remember_all, 5).remember);
     }
 }
 
@@ -716,7 +735,8 @@ TEST_CASE("printable escapes what a terminal or a log would obey", "[unit][text]
     CHECK(printable("line\r\nforged: entry") == "line\\x0d\\x0aforged: entry");
     CHECK(printable(std::string_view("nul\0x", 5)) == "nul\\x00x");
     CHECK(printable("del\x7f") == "del\\x7f");
-    CHECK(printable("csi\xc2\x9b" "31m") == "csi\\xc2\\x9b31m");
+    CHECK(printable("csi\xc2\x9b"
+                    "31m") == "csi\\xc2\\x9b31m");
     CHECK(printable("back\\x1b") == "back\\\\x1b");
 }
 
@@ -817,6 +837,6 @@ TEST_CASE("the shared token's machine, step by step", "[unit][token]") {
     // A short-lived token: the margins are clamped to its lifetime.
     auto const t3 = t2 + 2s;
     m.on_fetched(t3, t3, token_for(60s));
-    CHECK(m.expires_at() == t3 + 60s - 6s);       // a tenth of the lifetime, not 30 s
+    CHECK(m.expires_at() == t3 + 60s - 6s);        // a tenth of the lifetime, not 30 s
     CHECK(m.refresh_at() == m.expires_at() - 30s); // half of it, not 5 min
 }

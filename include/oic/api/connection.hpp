@@ -34,7 +34,7 @@ struct connection : answer_item {
     std::string security_policy; ///< `securityPolicy`
     std::optional<std::int64_t> usage;
     std::optional<std::int64_t> usage_active;
-    bool locked = false;                              ///< `lockedFlag`
+    bool locked = false;                             ///< `lockedFlag`
     std::optional<std::int64_t> percentage_complete; ///< `percentageComplete`
     std::string created;
     std::string created_by;

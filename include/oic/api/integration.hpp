@@ -12,13 +12,13 @@ namespace oic {
 /// An OIC integration. Absent and null fields stay empty; `json()` has every field (`dependencies`,
 /// `links`, ...).
 struct integration : answer_item {
-    std::string id;          ///< `CODE|VERSION`, e.g. `HELLO_WORLD|01.00.0000`
+    std::string id; ///< `CODE|VERSION`, e.g. `HELLO_WORLD|01.00.0000`
     std::string code;
-    std::string version;     ///< e.g. `01.00.0000`
+    std::string version; ///< e.g. `01.00.0000`
     std::string name;
     std::string description;
-    std::string status;      ///< `ACTIVATED`, `CONFIGURED`, `INPROGRESS`, `FAILEDACTIVATION`
-    std::string pattern;     ///< e.g. `Orchestration`
+    std::string status;  ///< `ACTIVATED`, `CONFIGURED`, `INPROGRESS`, `FAILEDACTIVATION`
+    std::string pattern; ///< e.g. `Orchestration`
     std::string style;
     std::string package_name;                        ///< `packageName`
     bool locked = false;                             ///< `lockedFlag`

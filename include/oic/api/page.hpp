@@ -67,7 +67,7 @@ struct list_query {
     // inside a co_await expression (`co_await get_connections(c, {})` would free a bad pointer).
     list_query() = default;
 
-    std::string q;        ///< e.g. `{name: /Oracle/, status: 'CONFIGURED'}`
+    std::string q; ///< e.g. `{name: /Oracle/, status: 'CONFIGURED'}`
     std::optional<int> limit;
     std::optional<int> offset;
     std::string order_by; ///< connections: `name`, `time` or `type`; integrations: `name` or `time`

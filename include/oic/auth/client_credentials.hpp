@@ -42,9 +42,9 @@ struct client_credentials {
 /// A bearer token as the token endpoint issued it.
 struct access_token {
     secret value;
-    std::string token_type;          ///< as the server spelled it (`Bearer`, any case)
+    std::string token_type;            ///< as the server spelled it (`Bearer`, any case)
     std::chrono::seconds expires_in{}; ///< lifetime at the time of issue
-    std::string scope;               ///< granted scope, when the server says
+    std::string scope;                 ///< granted scope, when the server says
 };
 
 /// Tokens are handed out as shared pointers: no copy of the secret on the hot path.
@@ -129,17 +129,20 @@ inline error_code parse_token_response(unsigned status, std::string_view body, s
 
     if (status < 200 || status > 299) {
         if (obj && obj->contains("error") && obj->at("error").is_string())
-            return report(diag, error::token_rejected, diagnostics{.message = "token endpoint refused the request",
-                                                    .http_status = status,
-                                                    .server_code = server_text(obj->if_contains("error")),
-                                                    .server_message = server_text(obj->if_contains("error_description"))});
-        return report(diag, error::token_http_status,
-                      diagnostics{.message = "token endpoint answered without an OAuth error body", .http_status = status});
+            return report(diag, error::token_rejected,
+                          diagnostics{.message = "token endpoint refused the request",
+                                      .http_status = status,
+                                      .server_code = server_text(obj->if_contains("error")),
+                                      .server_message = server_text(obj->if_contains("error_description"))});
+        return report(
+            diag, error::token_http_status,
+            diagnostics{.message = "token endpoint answered without an OAuth error body", .http_status = status});
     }
     if (!obj)
-        return report(diag, error::token_not_json, diagnostics{.message = body.empty() ? "token endpoint answer is empty"
-                                                                         : "token endpoint answer is not a JSON object",
-                                                .http_status = status});
+        return report(diag, error::token_not_json,
+                      diagnostics{.message = body.empty() ? "token endpoint answer is empty"
+                                                          : "token endpoint answer is not a JSON object",
+                                  .http_status = status});
     auto bad_type = [&](char const* what) {
         return report(diag, error::token_bad_field_type,
                       diagnostics{.message = std::string("token answer: ") + what, .http_status = status});
@@ -147,27 +150,28 @@ inline error_code parse_token_response(unsigned status, std::string_view body, s
     auto const* tok = obj->if_contains("access_token");
     if (!tok)
         return report(diag, error::token_missing_field,
-             diagnostics{.message = "token answer has no access_token", .http_status = status});
+                      diagnostics{.message = "token answer has no access_token", .http_status = status});
     if (!tok->is_string() || tok->get_string().empty())
         return bad_type("access_token is not a non-empty string");
     if (!is_b64token(tok->get_string()))
         return bad_type("access_token has characters a bearer token cannot have (RFC 6750 b64token)");
     auto const* type = obj->if_contains("token_type");
     if (!type)
-        return report(diag, error::token_missing_field, diagnostics{.message = "token answer has no token_type", .http_status = status});
+        return report(diag, error::token_missing_field,
+                      diagnostics{.message = "token answer has no token_type", .http_status = status});
     if (!type->is_string())
         return bad_type("token_type is not a string");
     std::string_view const t = type->get_string();
     if (t.size() != 6 || !std::equal(t.begin(), t.end(), "bearer",
                                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
         return report(diag, error::token_unsupported_type,
-             diagnostics{.message = "token_type is '" + printable(t.substr(0, 40)) + "', expected Bearer",
-                         .http_status = status});
+                      diagnostics{.message = "token_type is '" + printable(t.substr(0, 40)) + "', expected Bearer",
+                                  .http_status = status});
 
     out = access_token{.value = secret(std::string(tok->get_string())),
-                        .token_type = std::string(t),
-                        .expires_in = default_expires_in,
-                        .scope = {}};
+                       .token_type = std::string(t),
+                       .expires_in = default_expires_in,
+                       .scope = {}};
     if (auto const* exp = obj->if_contains("expires_in")) {
         double seconds = 0;
         if (exp->is_int64())
@@ -260,7 +264,8 @@ auto async_fetch_token(http::basic_session<Executor> session, client_credentials
 /// As above, without diagnostics.
 template <class Executor, asio::completion_token_for<void(error_code, access_token)> CompletionToken = asio::deferred_t>
 auto async_fetch_token(http::basic_session<Executor> session, client_credentials creds, CompletionToken&& token = {}) {
-    return detail::start_fetch_token(nullptr, std::move(session), std::move(creds), std::forward<CompletionToken>(token));
+    return detail::start_fetch_token(nullptr, std::move(session), std::move(creds),
+                                     std::forward<CompletionToken>(token));
 }
 
 } // namespace oic

@@ -56,8 +56,7 @@ public:
     using executor_type = Executor;
     /// Gets a new token, or an error with the diagnostics filled; called on `Executor`, at most
     /// once at a time.
-    using fetch_function =
-        std::function<asio::awaitable<std::tuple<error_code, access_token>, Executor>(diagnostics&)>;
+    using fetch_function = std::function<asio::awaitable<std::tuple<error_code, access_token>, Executor>(diagnostics&)>;
 
     basic_shared_token(Executor ex, fetch_function fetch, shared_token_options opts = {})
         : state_(std::make_shared<state>(ex, std::move(fetch), std::move(opts))) {}
@@ -108,16 +107,16 @@ public:
      */
     template <asio::completion_token_for<void(error_code, token_ptr)> CompletionToken = asio::deferred_t>
     auto async_get(diagnostics& diag, CompletionToken&& token = {}) const {
-        return detail::async_run<token_ptr>(get_executor(), &diag,
-                                            [self = *this](diagnostics& d) { return self.get(d); },
-                                            std::forward<CompletionToken>(token));
+        return detail::async_run<token_ptr>(
+            get_executor(), &diag, [self = *this](diagnostics& d) { return self.get(d); },
+            std::forward<CompletionToken>(token));
     }
     /// As above, without diagnostics.
     template <asio::completion_token_for<void(error_code, token_ptr)> CompletionToken = asio::deferred_t>
     auto async_get(CompletionToken&& token = {}) const {
-        return detail::async_run<token_ptr>(get_executor(), nullptr,
-                                            [self = *this](diagnostics& d) { return self.get(d); },
-                                            std::forward<CompletionToken>(token));
+        return detail::async_run<token_ptr>(
+            get_executor(), nullptr, [self = *this](diagnostics& d) { return self.get(d); },
+            std::forward<CompletionToken>(token));
     }
 
     /// Drops `rejected` if it is still the current token (the API answered 401 with it); a token
@@ -191,20 +190,16 @@ private:
         /// Waits on the strand for the current token or the fetch in flight; fills `*diag` (the
         /// waiting caller's, alive until this completes) with a failed fetch's diagnostics.
         static asio::awaitable<std::tuple<error_code, token_ptr>, strand_type> wait(std::shared_ptr<state> s,
-                                                                                     diagnostics* diag) {
+                                                                                    diagnostics* diag) {
             co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
             using answer = detail::token_machine::answer;
             switch (s->machine.on_request(s->opts.clock())) {
             case answer::current_refresh:
                 s->start_fetch(); // nobody waits for it
                 [[fallthrough]];
-            case answer::current:
-                co_return std::tuple{error_code{}, s->machine.current()};
-            case answer::fetch_and_wait:
-                s->start_fetch();
-                break;
-            case answer::wait:
-                break;
+            case answer::current: co_return std::tuple{error_code{}, s->machine.current()};
+            case answer::fetch_and_wait: s->start_fetch(); break;
+            case answer::wait: break;
             }
             auto const ticket = s->completed;
             co_await s->wakeup.async_wait(asio::as_tuple(on_strand{}));

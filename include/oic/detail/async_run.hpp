@@ -66,20 +66,20 @@ auto async_run(Executor ex, diagnostics* diag, MakeOp make_op, CompletionToken&&
     return asio::async_initiate<CompletionToken, void(error_code, T)>(
         [](auto handler, Executor ex, diagnostics* diag, MakeOp make_op) {
             auto const slot = asio::get_associated_cancellation_slot(handler);
-            auto work = asio::prefer(asio::get_associated_executor(handler, ex), asio::execution::outstanding_work.tracked);
+            auto work =
+                asio::prefer(asio::get_associated_executor(handler, ex), asio::execution::outstanding_work.tracked);
             if (diag)
                 *diag = {};
             asio::co_spawn(
                 ex, run_owned<T, Executor>(std::move(make_op), diag),
-                asio::bind_cancellation_slot(
-                    slot, [handler = std::move(handler), work = std::move(work),
-                           diag](std::exception_ptr e, std::tuple<error_code, T> result) mutable {
-                        auto& [ec, value] = result;
-                        if (e)
-                            ec = to_error(e, diag);
-                        auto const target = work;
-                        asio::dispatch(target, asio::append(std::move(handler), ec, std::move(value)));
-                    }));
+                asio::bind_cancellation_slot(slot, [handler = std::move(handler), work = std::move(work), diag](
+                                                       std::exception_ptr e, std::tuple<error_code, T> result) mutable {
+                    auto& [ec, value] = result;
+                    if (e)
+                        ec = to_error(e, diag);
+                    auto const target = work;
+                    asio::dispatch(target, asio::append(std::move(handler), ec, std::move(value)));
+                }));
         },
         token, std::move(ex), diag, std::move(make_op));
 }

@@ -90,7 +90,9 @@ public:
         return false;
     }
 
-    redirect_decision operator()(redirect_hop const& h) const { return {.forward_credentials = trusts(h.target_origin)}; }
+    redirect_decision operator()(redirect_hop const& h) const {
+        return {.forward_credentials = trusts(h.target_origin)};
+    }
 
 private:
     static bool iequals(std::string_view a, std::string_view b) {
@@ -190,8 +192,8 @@ private:
     trusted_hosts trusted_;
 };
 
-static_assert(redirect_policy<never_forward> && redirect_policy<same_origin> &&
-              redirect_policy<trusted_hosts> && redirect_policy<always_forward> && redirect_policy<oic_default>);
+static_assert(redirect_policy<never_forward> && redirect_policy<same_origin> && redirect_policy<trusted_hosts> &&
+              redirect_policy<always_forward> && redirect_policy<oic_default>);
 
 /// The state of one request's redirect chain.
 struct redirect_chain {
@@ -263,27 +265,31 @@ inline error_code plan_redirect(redirect_chain& chain, beast_http::status status
         return oic::detail::report(diag, e, diagnostics{.message = std::move(why), .http_status = code});
     };
     if (chain.hops >= max_redirects)
-        return refuse(error::too_many_redirects, "more than " + std::to_string(max_redirects) + " redirects from " +
-                                              redacted(chain.original));
+        return refuse(error::too_many_redirects,
+                      "more than " + std::to_string(max_redirects) + " redirects from " + redacted(chain.original));
     if (location.empty())
-        return refuse(error::redirect_bad_location, "redirect without a Location header from " + redacted(chain.current));
+        return refuse(error::redirect_bad_location,
+                      "redirect without a Location header from " + redacted(chain.current));
     auto const ref = urls::parse_uri_reference(location);
     if (!ref || !detail::path_follows_authority(*ref))
         return refuse(error::redirect_bad_location, "unparsable Location in redirect from " + redacted(chain.current));
     urls::url target;
     if (auto r = urls::resolve(chain.current, *ref, target); !r)
-        return refuse(error::redirect_bad_location, "Location cannot be resolved in redirect from " + redacted(chain.current));
+        return refuse(error::redirect_bad_location,
+                      "Location cannot be resolved in redirect from " + redacted(chain.current));
     target.remove_fragment();
     target.normalize_scheme();
     if (target.has_userinfo())
-        return refuse(error::redirect_bad_location, "Location with userinfo in redirect from " + redacted(chain.current));
+        return refuse(error::redirect_bad_location,
+                      "Location with userinfo in redirect from " + redacted(chain.current));
     auto const to = origin_of(target);
     if (!to)
         return refuse(error::redirect_bad_location,
-               "Location is not an http(s) URL with a plain host name or IP address, in redirect from " +
-                   redacted(chain.current));
+                      "Location is not an http(s) URL with a plain host name or IP address, in redirect from " +
+                          redacted(chain.current));
     if (chain.current_origin.tls() && !to->tls())
-        return refuse(error::redirect_downgrade, "redirect from " + redacted(chain.current) + " to plaintext " + redacted(target));
+        return refuse(error::redirect_downgrade,
+                      "redirect from " + redacted(chain.current) + " to plaintext " + redacted(target));
     if (chain.visited.empty())
         chain.visited.emplace_back(chain.original.buffer());
     std::string const key(target.buffer());
@@ -295,32 +301,32 @@ inline error_code plan_redirect(redirect_chain& chain, beast_http::status status
                                                     status, chain.method, chain.hops + 1, chain.has_credentials});
     if (!d.follow)
         return refuse(error::redirect_refused,
-               std::string(beast_http::obsolete_reason(status)) + " from " + redacted(chain.current) + " to " +
-                   to->to_string() + " not followed: the redirect policy does not trust " + to->authority() +
-                   (chain.has_credentials ? " with credentials (to send them there, trust it: "
-                                            "client_config::trusted_hosts, CLI --trust-host " +
-                                                to->url_host() + ":" + std::to_string(to->port) +
-                                                "; to follow without them, use http::never_forward)"
-                                          : ""));
+                      std::string(beast_http::obsolete_reason(status)) + " from " + redacted(chain.current) + " to " +
+                          to->to_string() + " not followed: the redirect policy does not trust " + to->authority() +
+                          (chain.has_credentials ? " with credentials (to send them there, trust it: "
+                                                   "client_config::trusted_hosts, CLI --trust-host " +
+                                                       to->url_host() + ":" + std::to_string(to->port) +
+                                                       "; to follow without them, use http::never_forward)"
+                                                 : ""));
 
     using beast_http::verb;
-    bool const to_get = status == beast_http::status::see_other
-                            ? chain.method != verb::head
-                            : (status == beast_http::status::moved_permanently || status == beast_http::status::found) &&
-                                  chain.method == verb::post;
+    bool const to_get = status == beast_http::status::see_other ? chain.method != verb::head
+                                                                : (status == beast_http::status::moved_permanently ||
+                                                                   status == beast_http::status::found) &&
+                                                                      chain.method == verb::post;
     bool const send = d.forward_credentials && !chain.credentials_withheld && (to->tls() || is_loopback(to->host));
     bool const origin_only = target.encoded_path() == chain.current.encoded_path() &&
                              target.encoded_query() == chain.current.encoded_query();
     step = redirect_step{.target = std::move(target),
-                       .to = *to,
-                       .method = to_get ? verb::get : chain.method,
-                       .keep_body = !to_get,
-                       .send_credentials = send,
-                       .remember = d.remember && chain.may_remember && !chain.body_has_credentials && origin_only &&
-                                   chain.current_origin == chain.original_origin && *to != chain.original_origin};
+                         .to = *to,
+                         .method = to_get ? verb::get : chain.method,
+                         .keep_body = !to_get,
+                         .send_credentials = send,
+                         .remember = d.remember && chain.may_remember && !chain.body_has_credentials && origin_only &&
+                                     chain.current_origin == chain.original_origin && *to != chain.original_origin};
     if (step.keep_body && chain.body_has_credentials && *to != chain.original_origin)
         return refuse(error::redirect_body_credentials,
-               "redirect would re-send client credentials in the body to " + to->to_string());
+                      "redirect would re-send client credentials in the body to " + to->to_string());
 
     chain.hops += 1;
     chain.method = step.method;

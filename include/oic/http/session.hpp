@@ -11,13 +11,13 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/deferred.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/error.hpp>
@@ -51,11 +51,11 @@ using response = beast::http::response<beast::http::string_body>;
 
 /// Transport settings. Defaults suit a CLI talking to OIC over the internet.
 struct session_options {
-    std::string ca_file;                                         ///< extra trusted CA (PEM), besides the system store
-    clock::duration connect_timeout = std::chrono::seconds(10);  ///< resolve is not bounded by Asio; TCP + TLS are
-    clock::duration request_timeout = std::chrono::seconds(30);  ///< one exchange: write the request, read the answer
-    clock::duration total_timeout = std::chrono::seconds(60);    ///< one call, redirects and retries included
-    std::size_t max_body_size = 16 * 1024 * 1024;                ///< answers larger than this fail
+    std::string ca_file;                                        ///< extra trusted CA (PEM), besides the system store
+    clock::duration connect_timeout = std::chrono::seconds(10); ///< resolve is not bounded by Asio; TCP + TLS are
+    clock::duration request_timeout = std::chrono::seconds(30); ///< one exchange: write the request, read the answer
+    clock::duration total_timeout = std::chrono::seconds(60);   ///< one call, redirects and retries included
+    std::size_t max_body_size = 16 * 1024 * 1024;               ///< answers larger than this fail
     std::size_t max_header_size = 16 * 1024;  ///< status line + header fields; also each chunk header and the trailers
     std::size_t read_buffer_size = 64 * 1024; ///< a connection's read buffer never grows past this (>= max_header_size)
     /// Open at once, idle ones included, all origins together: a new connection closes the one
@@ -65,7 +65,7 @@ struct session_options {
     /// An idle connection older than this is closed, not reused (checked whenever the pool is used:
     /// a timer would keep an idle io_context's run() from returning).
     clock::duration idle_timeout = std::chrono::seconds(50);
-    int max_redirects = 5;                                       ///< hop limit per call
+    int max_redirects = 5; ///< hop limit per call
 };
 
 /// Per-call knobs of `basic_session::send`.
@@ -132,9 +132,8 @@ public:
     using stream_variant = std::variant<tcp_stream, tls_stream>;
 
     connection(origin o, tcp_stream&& s, asio::ssl::context* tls, std::size_t read_buffer_size)
-        : origin_(std::move(o)),
-          stream_(tls ? stream_variant(std::in_place_type<tls_stream>, std::move(s), *tls)
-                      : stream_variant(std::in_place_type<tcp_stream>, std::move(s))),
+        : origin_(std::move(o)), stream_(tls ? stream_variant(std::in_place_type<tls_stream>, std::move(s), *tls)
+                                             : stream_variant(std::in_place_type<tcp_stream>, std::move(s))),
           buffer_(read_buffer_size) {}
 
     origin const& get_origin() const noexcept { return origin_; }
@@ -182,8 +181,8 @@ public:
             beast::http::response_parser<beast::http::string_body> parser;
             parser.body_limit(limits.body);
             parser.header_limit(static_cast<std::uint32_t>(limits.header));
-            auto [rec, m] =
-                co_await std::visit([&](auto& s) { return beast::http::async_read(s, buffer_, parser, token); }, stream_);
+            auto [rec, m] = co_await std::visit(
+                [&](auto& s) { return beast::http::async_read(s, buffer_, parser, token); }, stream_);
             if (rec)
                 co_return std::tuple{rec, response{}};
             auto const status = parser.get().result_int();
@@ -292,8 +291,8 @@ private:
 
     strand_type strand_;
     mutable std::mutex mutex_;
-    std::size_t free_;       // guarded by mutex_
-    std::size_t queued_ = 0; // guarded by mutex_: waiters in queue_ or about to be
+    std::size_t free_;          // guarded by mutex_
+    std::size_t queued_ = 0;    // guarded by mutex_: waiters in queue_ or about to be
     std::deque<waiter*> queue_; // strand only
 };
 
@@ -319,14 +318,16 @@ public:
     using permits_ptr = std::shared_ptr<connection_permits<Executor>>;
 
     connection_pool(Executor ex, pool_limits limits)
-        : ex_(ex), limits_(limits), permits_(std::make_shared<connection_permits<Executor>>(ex, limits.max_connections)) {}
+        : ex_(ex), limits_(limits),
+          permits_(std::make_shared<connection_permits<Executor>>(ex, limits.max_connections)) {}
 
     /// A connection in use; goes back to the pool on destruction if marked reusable (else it is
     /// closed), and its permits go back in any case.
     class lease {
     public:
         lease() = default; ///< holds nothing (what a failed acquire returns)
-        lease(connection_pool* pool, permits_ptr origin_permits) : pool_(pool), origin_permits_(std::move(origin_permits)) {}
+        lease(connection_pool* pool, permits_ptr origin_permits)
+            : pool_(pool), origin_permits_(std::move(origin_permits)) {}
         lease(lease&& o) noexcept
             : pool_(std::exchange(o.pool_, nullptr)), origin_permits_(std::move(o.origin_permits_)),
               conn_(std::move(o.conn_)), reused_(o.reused_), keep_(o.keep_) {}
@@ -358,11 +359,12 @@ public:
                                                                      clock::duration connect_timeout,
                                                                      clock::time_point deadline, diagnostics& diag) {
         auto refused = [&](error_code ec) {
-            return std::tuple{oic::detail::report(diag, ec,
-                                                  ec == error::timeout
-                                                      ? "no free connection to " + o.to_string() + " before the deadline"
-                                                      : "waiting for a free connection to " + o.to_string() + " was cancelled"),
-                              lease{}};
+            return std::tuple{
+                oic::detail::report(diag, ec,
+                                    ec == error::timeout
+                                        ? "no free connection to " + o.to_string() + " before the deadline"
+                                        : "waiting for a free connection to " + o.to_string() + " was cancelled"),
+                lease{}};
         };
         auto const for_origin = origin_permits(o);
         if (auto ec = co_await for_origin->acquire(deadline))
@@ -381,7 +383,8 @@ public:
         }
         auto [ec, c] = co_await connect(o, tls, std::min(deadline, clock::now() + connect_timeout), diag);
         if (!ec && cancelled(co_await asio::this_coro::cancellation_state))
-            ec = oic::detail::report(diag, asio::error::operation_aborted, "cancelled while connecting to " + o.to_string());
+            ec = oic::detail::report(diag, asio::error::operation_aborted,
+                                     "cancelled while connecting to " + o.to_string());
         if (ec)
             co_return std::tuple{ec, lease{}}; // a connection just opened is closed
         l.attach(std::move(c), false);
@@ -611,7 +614,8 @@ public:
      * whole. Partial and total cancellation are not supported (ignored).
      */
     template <asio::completion_token_for<void(error_code, reply)> CompletionToken = asio::deferred_t>
-    auto async_send(urls::url url, request req, send_options so, diagnostics& diag, CompletionToken&& token = {}) const {
+    auto async_send(urls::url url, request req, send_options so, diagnostics& diag,
+                    CompletionToken&& token = {}) const {
         return start_send(&diag, std::move(url), std::move(req), so, std::forward<CompletionToken>(token));
     }
     /// As above, without diagnostics.
@@ -640,7 +644,8 @@ private:
                                           opts.idle_timeout, opts.read_buffer_size}) {
             if (opts.max_connections == 0 || opts.max_redirects < 0)
                 fail(error::bad_config, "max_connections must be positive and max_redirects not negative");
-            if (opts.max_header_size == 0 || opts.max_header_size > UINT32_MAX || opts.read_buffer_size < opts.max_header_size)
+            if (opts.max_header_size == 0 || opts.max_header_size > UINT32_MAX ||
+                opts.read_buffer_size < opts.max_header_size)
                 fail(error::bad_config, "max_header_size must be positive and read_buffer_size at least as large");
         }
         Executor ex;
@@ -651,9 +656,10 @@ private:
         detail::redirect_memory memory;
     };
 
-    static asio::awaitable<std::tuple<error_code, response>, Executor>
-    exchange(state& s, origin const& o, request& req, detail::read_limits limits, clock::time_point deadline,
-             diagnostics& diag);
+    static asio::awaitable<std::tuple<error_code, response>, Executor> exchange(state& s, origin const& o, request& req,
+                                                                                detail::read_limits limits,
+                                                                                clock::time_point deadline,
+                                                                                diagnostics& diag);
 
     std::shared_ptr<state> state_;
 };

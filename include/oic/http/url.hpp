@@ -44,7 +44,9 @@ struct origin {
 
 namespace detail {
 
-inline char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+inline char ascii_lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 /// True when `label` is a number to inet_aton and to the WHATWG URL parser (`127`, `0x7f`, `017`).
 inline bool numeric_label(std::string_view label) {
@@ -95,7 +97,8 @@ inline bool path_follows_authority(urls::url_view u) {
  * @brief The origin of an absolute http(s) URL; nullopt for anything this library will not connect to.
  *
  * Refused: other schemes, no host, port 0 or out of range, IPvFuture, an authority not followed by
- * `/`, and reg-name hosts that are not plain host names (see `detail::plain_host_name`): `evil.example%2F.ocp.oraclecloud.com` or a
+ * `/`, and reg-name hosts that are not plain host names (see `detail::plain_host_name`):
+ * `evil.example%2F.ocp.oraclecloud.com` or a
  * `%00` in the host never become an origin, so no policy ever judges them.
  */
 inline std::optional<origin> origin_of(urls::url_view u) {

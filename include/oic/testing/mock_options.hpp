@@ -25,8 +25,7 @@ struct mock_options {
     /// Contains `!`, which RFC 6749 section 2.3.1 form-encoding changes before Basic encoding.
     std::string client_secret = "mock-secret-Zq7!x";
     /// The only scope the token endpoint grants.
-    std::string scope =
-        "https://mockinstance.integration.ocp.oraclecloud.com:443urn:opc:resource:consumer::all";
+    std::string scope = "https://mockinstance.integration.ocp.oraclecloud.com:443urn:opc:resource:consumer::all";
     /// The `integrationInstance` every design-time API call must carry.
     std::string integration_instance = "mockinstance-abc123-fr";
     /// How long issued tokens stay valid; `expires_in` is this, rounded up to whole seconds.
@@ -43,11 +42,11 @@ struct mock_options {
 
 /// A snapshot of what a @ref mock_server has seen since it started or since `reset_counters()`.
 struct counters {
-    std::uint64_t token_requests = 0;                ///< POSTs to the token endpoint.
-    std::uint64_t tokens_issued = 0;                 ///< ...answered 200 with a token.
-    std::uint64_t token_failures = 0;                ///< ...answered with an error (including injected ones).
-    std::uint64_t design_api_requests = 0;           ///< Developer API calls on the design-time host.
-    std::uint64_t runtime_api_requests = 0;          ///< `/ic/api/...` calls on the runtime host.
+    std::uint64_t token_requests = 0;       ///< POSTs to the token endpoint.
+    std::uint64_t tokens_issued = 0;        ///< ...answered 200 with a token.
+    std::uint64_t token_failures = 0;       ///< ...answered with an error (including injected ones).
+    std::uint64_t design_api_requests = 0;  ///< Developer API calls on the design-time host.
+    std::uint64_t runtime_api_requests = 0; ///< `/ic/api/...` calls on the runtime host.
     /// Redirects sent: the runtime host's own, plus answers from the redirect table on any host.
     std::uint64_t redirects = 0;
     std::uint64_t unauthorized = 0;                  ///< Design-time calls refused with 401.

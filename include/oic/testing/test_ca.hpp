@@ -34,8 +34,12 @@ struct test_certificates {
 namespace detail {
 
 /// `std::unique_ptr` deleter calling an OpenSSL `*_free` function.
-template <auto Free> struct openssl_deleter {
-    template <class T> void operator()(T* p) const noexcept { Free(p); }
+template <auto Free>
+struct openssl_deleter {
+    template <class T>
+    void operator()(T* p) const noexcept {
+        Free(p);
+    }
 };
 
 using evp_pkey_ptr = std::unique_ptr<EVP_PKEY, openssl_deleter<&EVP_PKEY_free>>;
@@ -104,11 +108,11 @@ inline x509_ptr make_unsigned_certificate(EVP_PKEY* key, char const* common_name
         throw_openssl_error("X509_gmtime_adj");
 
     X509_NAME* name = X509_get_subject_name(cert.get());
-    check(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                                     reinterpret_cast<unsigned char const*>("oic testing"), -1, -1, 0),
+    check(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<unsigned char const*>("oic testing"), -1,
+                                     -1, 0),
           "X509_NAME_add_entry_by_txt");
-    check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                     reinterpret_cast<unsigned char const*>(common_name), -1, -1, 0),
+    check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<unsigned char const*>(common_name), -1,
+                                     -1, 0),
           "X509_NAME_add_entry_by_txt");
     check(X509_set_pubkey(cert.get(), key), "X509_set_pubkey");
     return cert;
@@ -134,8 +138,7 @@ inline std::string to_pem(EVP_PKEY* key) {
     bio_ptr const bio(BIO_new(BIO_s_mem()));
     if (!bio)
         throw_openssl_error("BIO_new");
-    check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr),
-          "PEM_write_bio_PrivateKey");
+    check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr), "PEM_write_bio_PrivateKey");
     return bio_to_string(bio.get());
 }
 

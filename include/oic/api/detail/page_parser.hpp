@@ -29,17 +29,23 @@ struct field_target {
 };
 
 /// Names and paths of each item type of the Developer API.
-template <class Item> struct api_item_traits;
-template <> struct api_item_traits<connection> {
+template <class Item>
+struct api_item_traits;
+template <>
+struct api_item_traits<connection> {
     static constexpr std::string_view path = "/ic/api/integration/v1/connections";
     static constexpr std::string_view answer = "connections answer";
     static constexpr std::string_view item = "connection";
 };
-template <> struct api_item_traits<integration> {
+template <>
+struct api_item_traits<integration> {
     static constexpr std::string_view path = "/ic/api/integration/v1/integrations";
     static constexpr std::string_view answer = "integrations answer";
     static constexpr std::string_view item = "integration";
 };
+
+// Key tables, one line per JSON key.
+// clang-format off
 
 /// The flat fields of a connection (its nested ones are the handler's `adapter` and `properties`).
 inline field_target select_field(connection& c, std::string_view key) {
@@ -78,6 +84,8 @@ inline field_target select_field(integration& x, std::string_view key) {
     return {};
 }
 
+// clang-format on
+
 /// Reads a page of `Item` (or one `Item`) as the parser walks it; see the file comment.
 template <class Item>
 class page_handler {
@@ -112,18 +120,14 @@ public:
             item_ = &page_->items.back();
             push(level::item);
             return true;
-        case slot::adapter:
-            push(level::adapter);
-            return true;
+        case slot::adapter: push(level::adapter); return true;
         case slot::property:
             if constexpr (std::is_same_v<Item, connection>)
                 item_->properties.emplace_back();
             push(level::property);
             return true;
-        case slot::skip:
-            return skip_begin();
-        default:
-            return wrong(ec);
+        case slot::skip: return skip_begin();
+        default: return wrong(ec);
         }
     }
 
@@ -138,16 +142,10 @@ public:
         if (skipping())
             return skip_begin();
         switch (expect_) {
-        case slot::items:
-            push(level::items);
-            return true;
-        case slot::properties:
-            push(level::properties);
-            return true;
-        case slot::skip:
-            return skip_begin();
-        default:
-            return wrong(ec);
+        case slot::items: push(level::items); return true;
+        case slot::properties: push(level::properties); return true;
+        case slot::skip: return skip_begin();
+        default: return wrong(ec);
         }
     }
 
@@ -302,7 +300,10 @@ private:
         if constexpr (std::is_same_v<Item, connection>) {
             if (levels_.back() == level::adapter) {
                 auto& a = item_->adapter;
-                string_ = key == "name" ? &a.name : key == "displayName" ? &a.display_name : key == "type" ? &a.type : nullptr;
+                string_ = key == "name"          ? &a.name
+                          : key == "displayName" ? &a.display_name
+                          : key == "type"        ? &a.type
+                                                 : nullptr;
             } else if (levels_.back() == level::property) {
                 auto& p = item_->properties.back();
                 string_ = key == "propertyName"    ? &p.name

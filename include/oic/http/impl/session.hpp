@@ -44,7 +44,8 @@ connection_pool<Executor>::connect(origin const& o, asio::ssl::context& tls, clo
         co_return failed(report(diag, map_transport_error(cec), "cannot connect to " + where + ": " + cec.message()));
     stream.socket().set_option(asio::ip::tcp::no_delay(true));
 
-    auto c = std::make_unique<connection_type>(o, std::move(stream), o.tls() ? &tls : nullptr, limits_.read_buffer_size);
+    auto c =
+        std::make_unique<connection_type>(o, std::move(stream), o.tls() ? &tls : nullptr, limits_.read_buffer_size);
     // Each connection resumes with its own copy of the kept session: OpenSSL writes to the session a
     // connection uses, and the kept one is read by other threads. The server may still insist on a
     // full handshake.
@@ -54,7 +55,8 @@ connection_pool<Executor>::connect(origin const& o, asio::ssl::context& tls, clo
             SSL_SESSION_free(own); // the connection holds its own reference
         }
     if (auto hec = co_await c->handshake())
-        co_return failed(report(diag, map_transport_error(hec), "TLS handshake with " + where + " failed: " + hec.message()));
+        co_return failed(
+            report(diag, map_transport_error(hec), "TLS handshake with " + where + " failed: " + hec.message()));
     c->lowest_layer().expires_never();
     {
         std::lock_guard lock(mutex_);
@@ -67,9 +69,8 @@ connection_pool<Executor>::connect(origin const& o, asio::ssl::context& tls, clo
 
 /// Errors that mean a kept-alive connection was closed by the server while idle.
 inline bool is_stale_connection(error_code ec) {
-    return ec == beast::http::error::end_of_stream || ec == asio::error::eof ||
-           ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-           ec == asio::ssl::error::stream_truncated;
+    return ec == beast::http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated;
 }
 
 } // namespace detail
@@ -88,8 +89,8 @@ basic_session<Executor>::exchange(state& s, origin const& o, request& req, detai
         auto [ec, res] =
             co_await conn->exchange(req, limits, std::min(deadline, clock::now() + s.opts.request_timeout));
         if (detail::cancelled(co_await asio::this_coro::cancellation_state)) // the connection is not kept
-            co_return failed(asio::error::operation_aborted, std::string(beast::http::to_string(req.method())) + " " +
-                                                                 o.to_string() + ": cancelled");
+            co_return failed(asio::error::operation_aborted,
+                             std::string(beast::http::to_string(req.method())) + " " + o.to_string() + ": cancelled");
         if (!ec) {
             conn.keep_alive(res.keep_alive() && conn->drained());
             co_return std::tuple{error_code{}, std::move(res)};
@@ -117,8 +118,8 @@ basic_session<Executor>::send(urls::url url, request req, send_options so, diagn
     auto const s = state_; // keeps the state alive for the whole call
     auto const first = origin_of(url);
     if (!first)
-        co_return failed(report(diag, error::bad_url,
-                                "not an http(s) URL with a plain host name or IP address: " + redacted(url)));
+        co_return failed(
+            report(diag, error::bad_url, "not an http(s) URL with a plain host name or IP address: " + redacted(url)));
     auto const deadline = clock::now() + s->opts.total_timeout;
     detail::read_limits const limits{so.max_body_size ? so.max_body_size : s->opts.max_body_size,
                                      s->opts.max_header_size};
@@ -140,9 +141,9 @@ basic_session<Executor>::send(urls::url url, request req, send_options so, diagn
     };
     redirect_chain chain = start();
     if (chain.has_credentials && !chain.original_origin.tls() && !is_loopback(chain.original_origin.host))
-        co_return failed(report(diag, error::insecure_transport,
-                                "refusing to send credentials over plaintext http to " +
-                                    chain.original_origin.to_string()));
+        co_return failed(
+            report(diag, error::insecure_transport,
+                   "refusing to send credentials over plaintext http to " + chain.original_origin.to_string()));
 
     std::optional<detail::redirect_memory::entry> remembered;
     if (chain.may_remember)
@@ -170,8 +171,8 @@ basic_session<Executor>::send(urls::url url, request req, send_options so, diagn
         if (ec && (!via_memory || ec == asio::error::operation_aborted))
             co_return failed(ec); // a cancellation is never retried, and forgets nothing
         auto const status = ec ? beast::http::status::unknown : res.result();
-        bool const unusable = ec || status == beast::http::status::not_found ||
-                              status == beast::http::status::misdirected_request;
+        bool const unusable =
+            ec || status == beast::http::status::not_found || status == beast::http::status::misdirected_request;
         // A remembered origin that fails is forgotten, and the call goes to the original URL once more.
         if (via_memory && unusable) {
             diag = {};
@@ -189,8 +190,8 @@ basic_session<Executor>::send(urls::url url, request req, send_options so, diagn
             co_return std::tuple{error_code{}, reply{std::move(res), std::move(chain.current)}};
 
         redirect_step step;
-        if (auto rec = plan_redirect(chain, status, res[beast::http::field::location], s->policy,
-                                     s->opts.max_redirects, step, diag))
+        if (auto rec = plan_redirect(chain, status, res[beast::http::field::location], s->policy, s->opts.max_redirects,
+                                     step, diag))
             co_return failed(rec);
         if (step.remember)
             to_remember = detail::redirect_memory::entry{chain.original_origin, step.to, step.send_credentials};

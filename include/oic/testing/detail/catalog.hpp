@@ -39,7 +39,7 @@ struct query_field {
 
 /// What one list endpoint accepts.
 struct list_schema {
-    std::vector<query_field> fields;     ///< for `q`
+    std::vector<query_field> fields;      ///< for `q`
     std::vector<std::string_view> orders; ///< for `orderBy`: among `name`, `time` (newest first), `type`
 };
 
@@ -285,9 +285,8 @@ public:
         for (std::size_t i = begin; i < end; ++i)
             items.push_back(selected[i]->json);
         return {
-            {"items", std::move(items)},       {"hasMore", end < selected.size()},
-            {"totalResults", selected.size()}, {"limit", request.limit},
-            {"offset", request.offset},        {"count", end - begin},
+            {"items", std::move(items)}, {"hasMore", end < selected.size()}, {"totalResults", selected.size()},
+            {"limit", request.limit},    {"offset", request.offset},         {"count", end - begin},
         };
     }
 

@@ -120,20 +120,11 @@ inline std::string fold_to_ascii(std::string_view text) {
             out.push_back(static_cast<char>(c));
         } else if (c == 0xC3 && i + 1 < text.size()) {
             switch (static_cast<unsigned char>(text[++i])) {
-            case 0xA4:
-                out.push_back('a');
-                break; // ä
-            case 0xB6:
-                out.push_back('o');
-                break; // ö
-            case 0xBC:
-                out.push_back('u');
-                break; // ü
-            case 0xA9:
-                out.push_back('e');
-                break; // é
-            default:
-                break;
+            case 0xA4: out.push_back('a'); break; // ä
+            case 0xB6: out.push_back('o'); break; // ö
+            case 0xBC: out.push_back('u'); break; // ü
+            case 0xA9: out.push_back('e'); break; // é
+            default: break;
             }
         }
     }
@@ -177,8 +168,7 @@ inline json::array connection_properties(std::string_view adapter, std::string c
         return {property("targetWSDLURL", "https://ws." + slug + ".example.com/orders?wsdl", "WSDL URL")};
     if (adapter == "ftp")
         return {property("ftpHost", "sftp." + slug + ".example.com", "FTP Server Host Address"),
-                property("ftpPort", "22", "FTP Server Port"),
-                property("sftpConnection", "Yes", "SFTP Connection")};
+                property("ftpPort", "22", "FTP Server Port"), property("sftpConnection", "Yes", "SFTP Connection")};
     if (adapter == "atpdatabase")
         return {property("ServiceName", slug + "atp_high", "Service Name")};
     if (adapter == "oracledb")
@@ -187,20 +177,18 @@ inline json::array connection_properties(std::string_view adapter, std::string c
     if (adapter == "erp")
         return {property("erpCloudHost", "https://" + slug + ".fa.ocs.oraclecloud.com", "ERP Cloud Host")};
     if (adapter == "hcm")
-        return {
-            property("hcmCloudHost", "https://" + slug + "-hcm.fa.ocs.oraclecloud.com", "HCM Cloud Host")};
+        return {property("hcmCloudHost", "https://" + slug + "-hcm.fa.ocs.oraclecloud.com", "HCM Cloud Host")};
     if (adapter == "salesforce")
         return {property("instanceType", "Production", "Salesforce.com Instance Type"),
                 property("apiVersion", "58.0", "API Version")};
     if (adapter == "servicecloud")
-        return {
-            property("rightNowWSDLURL",
-                     "https://" + slug + ".custhelp.com/cgi-bin/" + slug + ".cfg/services/soap?wsdl=typed",
-                     "RightNow WSDL URL")};
+        return {property("rightNowWSDLURL",
+                         "https://" + slug + ".custhelp.com/cgi-bin/" + slug + ".cfg/services/soap?wsdl=typed",
+                         "RightNow WSDL URL")};
     if (adapter == "ociobjectstorage")
-        return {property("objectStorageURL", "https://objectstorage.eu-frankfurt-1.oraclecloud.com",
-                         "Object Storage URL"),
-                property("namespace", slug + "ns", "Namespace")};
+        return {
+            property("objectStorageURL", "https://objectstorage.eu-frankfurt-1.oraclecloud.com", "Object Storage URL"),
+            property("namespace", slug + "ns", "Namespace")};
     if (adapter == "kafka")
         return {property("bootstrapServers", "kafka." + slug + ".example.com:9093", "Bootstrap Servers")};
     return {property("fileDirectory", "/u01/shared/" + slug + "/inbound", "Directory")};
@@ -258,8 +246,7 @@ inline connection_record make_connection(std::size_t index, std::string_view des
         {"name", c.name},
         {"status", c.status},
         {"role", c.role},
-        {"adapterType",
-         {{"name", adapter->name}, {"displayName", adapter->display_name}, {"type", "PREINSTALLED"}}},
+        {"adapterType", {{"name", adapter->name}, {"displayName", adapter->display_name}, {"type", "PREINSTALLED"}}},
         {"securityPolicy", pick(adapter->policies)},
         {"usage", usage},
         {"usageActive", usage > 0 ? usage - static_cast<std::int64_t>(index % 2) : 0},

@@ -182,8 +182,7 @@ private:
         return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
     }
 
-    static bool match_path(std::vector<std::string> const& pattern, urls::segments_view path,
-                           route_params& params) {
+    static bool match_path(std::vector<std::string> const& pattern, urls::segments_view path, route_params& params) {
         auto it = path.begin();
         for (std::string const& expected : pattern) {
             if (expected == "*")
@@ -215,7 +214,7 @@ struct listener {
     router routes;                                 ///< What it serves.
     asio::ssl::context* tls = nullptr;             ///< TLS context, or null for plain HTTP.
     std::chrono::milliseconds idle_timeout{30000}; ///< Longest wait for a request (and for each I/O).
-    std::function<void()> on_accept; ///< Called on the server thread for every accepted connection.
+    std::function<void()> on_accept;               ///< Called on the server thread for every accepted connection.
     /// Called on the server thread for every request read in full, before it is dispatched (even one
     /// whose target is malformed). Must not throw.
     std::function<void(http_request const&)> on_request;
@@ -241,8 +240,8 @@ inline asio::awaitable<http_response> dispatch(router const& routes, http_reques
             if (match.allowed.empty())
                 co_return error_response(404, "NotFound",
                                          "No resource at " + std::string(target->encoded_path()) + ".");
-            http_response res = error_response(405, "MethodNotAllowed",
-                                               std::string(req.method_string()) + " is not allowed here.");
+            http_response res =
+                error_response(405, "MethodNotAllowed", std::string(req.method_string()) + " is not allowed here.");
             std::string allow;
             for (http::verb v : match.allowed)
                 allow.append(allow.empty() ? "" : ", ").append(http::to_string(v));
@@ -266,12 +265,10 @@ inline std::optional<http_response> answer_read_error(beast::error_code const& e
     case http::error::end_of_stream:   // closed between requests
     case http::error::partial_message: // closed in the middle of one
         return std::nullopt;
-    case http::error::body_limit:
-        return error_response(413, "PayloadTooLarge", "The request body exceeds 1 MiB.");
+    case http::error::body_limit: return error_response(413, "PayloadTooLarge", "The request body exceeds 1 MiB.");
     case http::error::header_limit:
         return error_response(431, "RequestHeaderFieldsTooLarge", "The request header is too large.");
-    default:
-        return error_response(400, "BadRequest", "Malformed HTTP request: " + ec.message() + ".");
+    default: return error_response(400, "BadRequest", "Malformed HTTP request: " + ec.message() + ".");
     }
 }
 
@@ -285,7 +282,8 @@ enum class session_end {
  * Serves HTTP/1.1 requests on `stream` until the peer closes, asks to close, misbehaves or idles
  * for longer than the listener's `idle_timeout`. Requests on one connection are answered in order.
  */
-template <class Stream> asio::awaitable<session_end> serve_requests(Stream& stream, listener const& l) {
+template <class Stream>
+asio::awaitable<session_end> serve_requests(Stream& stream, listener const& l) {
     auto const use_ec = [](beast::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); };
     beast::flat_buffer buffer;
     for (;;) {
@@ -340,8 +338,7 @@ inline asio::awaitable<void> serve_connection(tcp::socket socket, listener const
 
     beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), *l.tls);
     stream.next_layer().expires_after(l.idle_timeout);
-    co_await stream.async_handshake(asio::ssl::stream_base::server,
-                                    asio::redirect_error(asio::use_awaitable, ec));
+    co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
     if (ec)
         co_return;
     if (co_await serve_requests(stream, l) == session_end::server_closing) {

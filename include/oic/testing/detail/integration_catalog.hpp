@@ -41,8 +41,8 @@ struct integration_record {
 };
 
 inline constexpr std::array<std::string_view, 7> integration_flows{
-    "Order Sync", "Invoice Import", "Employee Onboarding", "Lead Export", "Payment Notification",
-    "Inventory Update", "Shipment Tracking"};
+    "Order Sync",           "Invoice Import",   "Employee Onboarding", "Lead Export",
+    "Payment Notification", "Inventory Update", "Shipment Tracking"};
 
 inline constexpr std::array<std::string_view, 3> integration_patterns{"Orchestration", "Scheduled Orchestration",
                                                                       "App Driven Orchestration"};
@@ -59,9 +59,9 @@ inline integration_record make_integration(std::size_t index, std::string_view d
     std::string const code = connection_id_for(r.name);
     std::string const version = index % 5 == 3 ? "02.00.0000" : "01.00.0000";
     r.id = code + "|" + version;
-    static constexpr std::array<std::string_view, 8> statuses{"ACTIVATED", "ACTIVATED", "CONFIGURED", "ACTIVATED",
-                                                              "INPROGRESS", "ACTIVATED", "FAILEDACTIVATION",
-                                                              "CONFIGURED"};
+    static constexpr std::array<std::string_view, 8> statuses{"ACTIVATED",        "ACTIVATED",  "CONFIGURED",
+                                                              "ACTIVATED",        "INPROGRESS", "ACTIVATED",
+                                                              "FAILEDACTIVATION", "CONFIGURED"};
     r.status = statuses[index % statuses.size()];
 
     using namespace std::chrono;

@@ -51,9 +51,8 @@ inline std::optional<std::string> base64_decode(std::string_view text) {
     if (text.empty() || text.size() % 4 != 0)
         return std::nullopt;
     std::string out(text.size() / 4 * 3, '\0');
-    int const n =
-        EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                        reinterpret_cast<unsigned char const*>(text.data()), static_cast<int>(text.size()));
+    int const n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<unsigned char const*>(text.data()), static_cast<int>(text.size()));
     if (n < 0)
         return std::nullopt;
     // EVP_DecodeBlock counts the bytes '=' padding stands for; drop them.
@@ -81,15 +80,13 @@ inline std::optional<form_fields> parse_form(std::string_view body) {
     for (auto const& p : *params) {
         if (p.key.empty() && !p.has_value)
             continue; // "a=1&&b=2"
-        fields.emplace_back(p.key.decode(urls::encoding_opts(true)),
-                            p.value.decode(urls::encoding_opts(true)));
+        fields.emplace_back(p.key.decode(urls::encoding_opts(true)), p.value.decode(urls::encoding_opts(true)));
     }
     return fields;
 }
 
 /// The value of the only field `name`; nothing if absent. `duplicate` is set when it occurs twice.
-inline std::optional<std::string> form_field(form_fields const& fields, std::string_view name,
-                                             bool& duplicate) {
+inline std::optional<std::string> form_field(form_fields const& fields, std::string_view name, bool& duplicate) {
     std::optional<std::string> value;
     for (auto const& [key, v] : fields) {
         if (key != name)
@@ -155,8 +152,8 @@ public:
     http_response answer(http_request const& req) {
         if (unsigned const failure = injected_failure(); failure != 0)
             return oauth_error(failure, "temporarily_unavailable",
-                               "The mock server was told to fail token requests with HTTP " +
-                                   std::to_string(failure) + ".");
+                               "The mock server was told to fail token requests with HTTP " + std::to_string(failure) +
+                                   ".");
 
         auto const content_type = req[http::field::content_type];
         if (!istarts_with(content_type, "application/x-www-form-urlencoded"))

@@ -7,8 +7,8 @@
 #include <oic/testing/mock_server.hpp>
 
 #include <oic/testing/detail/connection_catalog.hpp>
-#include <oic/testing/detail/integration_catalog.hpp>
 #include <oic/testing/detail/http_server.hpp>
+#include <oic/testing/detail/integration_catalog.hpp>
 #include <oic/testing/detail/token_endpoint.hpp>
 #include <oic/testing/test_ca.hpp>
 
@@ -120,8 +120,7 @@ private:
 class mock_server::impl {
 public:
     explicit impl(mock_options options)
-        : options_(validated(std::move(options))), certificates_(make_test_certificates()),
-          ca_dir_(options_.ca_dir),
+        : options_(validated(std::move(options))), certificates_(make_test_certificates()), ca_dir_(options_.ca_dir),
           tokens_({options_.client_id, options_.client_secret, options_.scope, options_.token_lifetime}) {
         options_.ca_dir = ca_dir_.path().string();
         write_ca_file();
@@ -232,7 +231,8 @@ private:
     using http_request = detail::http_request;
     using http_response = detail::http_response;
     using route_context = detail::route_context;
-    template <class T> using awaitable = detail::asio::awaitable<T>;
+    template <class T>
+    using awaitable = detail::asio::awaitable<T>;
 
     /// Which of the four listeners.
     enum class host { token, design, runtime, foreign };
@@ -271,8 +271,7 @@ private:
         };
         l.routes.add(detail::http::verb::get, "/mock/counters",
                      [this](route_context const& c) { return handle_counters(c); });
-        detail::asio::co_spawn(*ioc_, detail::accept_loop(std::move(acceptor), l),
-                               detail::ignore_exception{});
+        detail::asio::co_spawn(*ioc_, detail::accept_loop(std::move(acceptor), l), detail::ignore_exception{});
     }
 
     void run() {
@@ -310,8 +309,8 @@ private:
 
     void set_up_runtime_listener() {
         runtime_listener_.name = "runtime";
-        runtime_listener_.routes.add_any_method(
-            "/ic/api/*", [this](route_context const& c) { return handle_runtime_api(c); });
+        runtime_listener_.routes.add_any_method("/ic/api/*",
+                                                [this](route_context const& c) { return handle_runtime_api(c); });
     }
 
     void set_up_foreign_listener() {
@@ -372,8 +371,7 @@ private:
             http_response res = detail::error_response(
                 401, "NotAuthenticated",
                 "The required information to complete authentication was not provided or was incorrect.");
-            res.set(detail::http::field::www_authenticate,
-                    token ? "Bearer error=\"invalid_token\"" : "Bearer");
+            res.set(detail::http::field::www_authenticate, token ? "Bearer error=\"invalid_token\"" : "Bearer");
             return res;
         }
         if (injected_failure != 0)
@@ -383,8 +381,7 @@ private:
 
         auto const instance = detail::query_value(query_params(ctx), "integrationInstance");
         if (!instance)
-            return detail::error_response(400, "BadRequest",
-                                          "integrationInstance query parameter is required.");
+            return detail::error_response(400, "BadRequest", "integrationInstance query parameter is required.");
         if (*instance != options_.integration_instance)
             return detail::error_response(400, "BadRequest",
                                           "integrationInstance '" + *instance + "' is not this instance ('" +
@@ -441,7 +438,8 @@ private:
         std::string_view const id = ctx.params["id"];
         if (auto const* record = catalog.find(id))
             co_return detail::json_response(200, record->json);
-        co_return detail::error_response(404, "NotFound", std::string(what) + " '" + std::string(id) + "' was not found.");
+        co_return detail::error_response(404, "NotFound",
+                                         std::string(what) + " '" + std::string(id) + "' was not found.");
     }
 
     // Runtime host.
@@ -484,7 +482,7 @@ private:
 
     /// The redirect table's answer to `req` on host `h`, or nothing when no entry has its path.
     std::optional<http_response> answer_from_redirect_table(host h, http_request const& req,
-                                                           detail::urls::url_view target) {
+                                                            detail::urls::url_view target) {
         redirect_entry entry;
         {
             std::lock_guard lock(mutex_);
@@ -501,7 +499,8 @@ private:
             ++stats_.redirects;
             switch (h) {
             case host::token:
-                if (req.method() == detail::http::verb::post && std::string_view(target.encoded_path()) == "/oauth2/v1/token")
+                if (req.method() == detail::http::verb::post &&
+                    std::string_view(target.encoded_path()) == "/oauth2/v1/token")
                     ++stats_.token_requests;
                 break;
             case host::design:
@@ -518,8 +517,7 @@ private:
                         ++stats_.runtime_authorization_headers;
                 }
                 break;
-            case host::foreign:
-                break; // record_foreign_request() counted it already
+            case host::foreign: break; // record_foreign_request() counted it already
             }
         }
         http_response res = detail::make_response(entry.status);
@@ -550,19 +548,41 @@ private:
 
 OIC_TESTING_DECL mock_server::mock_server(mock_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
 OIC_TESTING_DECL mock_server::~mock_server() = default;
-OIC_TESTING_DECL void mock_server::stop() { impl_->stop(); }
+OIC_TESTING_DECL void mock_server::stop() {
+    impl_->stop();
+}
 
-OIC_TESTING_DECL std::string mock_server::token_url() const { return impl_->token_url_; }
-OIC_TESTING_DECL std::string mock_server::design_url() const { return impl_->design_url_; }
-OIC_TESTING_DECL std::string mock_server::runtime_url() const { return impl_->runtime_url_; }
-OIC_TESTING_DECL std::string mock_server::foreign_url() const { return impl_->foreign_url_; }
-OIC_TESTING_DECL std::string mock_server::ca_file() const { return impl_->ca_file_; }
-OIC_TESTING_DECL std::string const& mock_server::ca_pem() const { return impl_->certificates_.ca_pem; }
-OIC_TESTING_DECL mock_options const& mock_server::options() const { return impl_->options_; }
+OIC_TESTING_DECL std::string mock_server::token_url() const {
+    return impl_->token_url_;
+}
+OIC_TESTING_DECL std::string mock_server::design_url() const {
+    return impl_->design_url_;
+}
+OIC_TESTING_DECL std::string mock_server::runtime_url() const {
+    return impl_->runtime_url_;
+}
+OIC_TESTING_DECL std::string mock_server::foreign_url() const {
+    return impl_->foreign_url_;
+}
+OIC_TESTING_DECL std::string mock_server::ca_file() const {
+    return impl_->ca_file_;
+}
+OIC_TESTING_DECL std::string const& mock_server::ca_pem() const {
+    return impl_->certificates_.ca_pem;
+}
+OIC_TESTING_DECL mock_options const& mock_server::options() const {
+    return impl_->options_;
+}
 
-OIC_TESTING_DECL counters mock_server::get_counters() const { return impl_->get_counters(); }
-OIC_TESTING_DECL void mock_server::reset_counters() { impl_->reset_counters(); }
-OIC_TESTING_DECL void mock_server::revoke_tokens() { impl_->tokens_.revoke_all(); }
+OIC_TESTING_DECL counters mock_server::get_counters() const {
+    return impl_->get_counters();
+}
+OIC_TESTING_DECL void mock_server::reset_counters() {
+    impl_->reset_counters();
+}
+OIC_TESTING_DECL void mock_server::revoke_tokens() {
+    impl_->tokens_.revoke_all();
+}
 
 OIC_TESTING_DECL void mock_server::set_token_failure(unsigned status) {
     if (status != 0 && (status < 400 || status > 599))
@@ -581,7 +601,8 @@ OIC_TESTING_DECL void mock_server::set_design_latency(std::chrono::milliseconds 
 OIC_TESTING_DECL void mock_server::add_redirect(std::string path, unsigned status, std::string location) {
     if (!path.starts_with('/') || path.find_first_of("?#") != std::string::npos)
         throw std::invalid_argument("oic::testing::mock_server: a redirect path must start with '/' and "
-                                    "have no query or fragment, not '" + path + "'");
+                                    "have no query or fragment, not '" +
+                                    path + "'");
     if (status < 300 || status > 399)
         throw std::invalid_argument("oic::testing::mock_server: a redirect status must be 3xx, not " +
                                     std::to_string(status));
@@ -591,7 +612,9 @@ OIC_TESTING_DECL void mock_server::add_redirect(std::string path, unsigned statu
     impl_->add_redirect(std::move(path), status, std::move(location));
 }
 
-OIC_TESTING_DECL void mock_server::clear_redirects() { impl_->clear_redirects(); }
+OIC_TESTING_DECL void mock_server::clear_redirects() {
+    impl_->clear_redirects();
+}
 
 OIC_TESTING_DECL void mock_server::set_design_failure(unsigned status, int count) {
     if (count < 0)
@@ -601,6 +624,8 @@ OIC_TESTING_DECL void mock_server::set_design_failure(unsigned status, int count
     impl_->set_design_failure(status, count);
 }
 
-OIC_TESTING_DECL std::string mock_server::ready_json() const { return impl_->ready_json(); }
+OIC_TESTING_DECL std::string mock_server::ready_json() const {
+    return impl_->ready_json();
+}
 
 } // namespace oic::testing
