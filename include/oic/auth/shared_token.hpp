@@ -213,10 +213,11 @@ private:
         }
 
         static asio::awaitable<void, strand_type> run_fetch(std::shared_ptr<state> s) {
-            if (auto const wait = s->machine.fetch_not_before() - s->opts.clock(); wait > wait.zero()) {
+            // Compared before subtracting: without a failure `fetch_not_before()` is time_point::min().
+            if (auto const now = s->opts.clock(), not_before = s->machine.fetch_not_before(); not_before > now) {
                 asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
                                            strand_type>
-                    backoff(s->strand, wait);
+                    backoff(s->strand, not_before - now);
                 co_await backoff.async_wait(asio::as_tuple(on_strand{}));
             }
             auto const started = s->opts.clock();
