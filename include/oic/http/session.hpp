@@ -138,6 +138,8 @@ public:
 
     origin const& get_origin() const noexcept { return origin_; }
 
+    bool session_kept = false; ///< the pool keeps a copy of this connection's TLS session already
+
     /// The TLS connection, or nullptr for plain http.
     SSL* ssl() noexcept {
         auto* s = std::get_if<tls_stream>(&stream_);
@@ -407,7 +409,7 @@ private:
 
     permits_ptr origin_permits(origin const& o) {
         std::lock_guard lock(mutex_);
-        auto& p = per_origin_[o.to_string()];
+        auto& p = per_origin_[o];
         if (!p)
             p = std::make_shared<connection_permits<Executor>>(ex_, limits_.max_per_origin);
         return p;
@@ -452,19 +454,23 @@ private:
 
     void release(std::unique_ptr<connection_type> c, bool keep, connection_permits<Executor>& for_origin) noexcept {
         std::shared_ptr<SSL_SESSION> session;
-        if (c && keep && c->ssl()) { // after an answer: TLS 1.3 tickets have arrived by now
+        // After an answer (TLS 1.3 tickets have arrived by now), once per connection: a copy costs
+        // as much as a tenth of a keep-alive call.
+        if (c && keep && c->ssl() && !c->session_kept) {
             // A copy: OpenSSL marks the connection's own session not resumable when the connection
             // is later closed without a TLS shutdown, as pooled connections are.
             SSL_SESSION* current = SSL_get_session(c->ssl());
             if (current && SSL_SESSION_is_resumable(current))
-                if (SSL_SESSION* copy = SSL_SESSION_dup(current))
+                if (SSL_SESSION* copy = SSL_SESSION_dup(current)) {
                     session.reset(copy, SSL_SESSION_free);
+                    c->session_kept = true;
+                }
         }
         {
             std::lock_guard lock(mutex_);
             if (c && keep) {
                 if (session)
-                    tls_sessions_[c->get_origin().to_string()] = std::move(session);
+                    tls_sessions_[c->get_origin()] = std::move(session);
                 idle_.push_back({std::move(c), clock::now()});
             } else {
                 --open_; // closed, or never opened
@@ -478,7 +484,7 @@ private:
     /// The TLS session to resume with `o`, if one is kept.
     std::shared_ptr<SSL_SESSION> tls_session(origin const& o) const {
         std::lock_guard lock(mutex_);
-        auto it = tls_sessions_.find(o.to_string());
+        auto it = tls_sessions_.find(o);
         return it == tls_sessions_.end() ? nullptr : it->second;
     }
 
@@ -491,8 +497,8 @@ private:
     mutable std::mutex mutex_;
     std::vector<idle_connection> idle_; // oldest first
     std::size_t open_ = 0;              // connections open or being opened, in use or idle
-    std::map<std::string, permits_ptr> per_origin_;
-    std::map<std::string, std::shared_ptr<SSL_SESSION>> tls_sessions_;
+    std::map<origin, permits_ptr> per_origin_;
+    std::map<origin, std::shared_ptr<SSL_SESSION>> tls_sessions_;
     pool_stats stats_;
 };
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,6 +41,7 @@ struct origin {
     }
     std::string to_string() const { return scheme + "://" + url_host() + ":" + std::to_string(port); }
     friend bool operator==(origin const&, origin const&) = default;
+    friend auto operator<=>(origin const&, origin const&) = default; ///< any order: the pool's maps use it
 };
 
 namespace detail {

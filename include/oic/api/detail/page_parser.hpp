@@ -9,6 +9,7 @@
 #include <oic/api/integration.hpp>
 #include <oic/error.hpp>
 
+#include <boost/config.hpp>
 #include <boost/json/basic_parser.hpp>
 #include <boost/json/error.hpp>
 
@@ -44,43 +45,93 @@ struct api_item_traits<integration> {
     static constexpr std::string_view item = "integration";
 };
 
-// Key tables, one line per JSON key.
+// Key tables, one line per JSON key, by length first: a key is compared with the names of its own
+// length only (this dispatch runs for every key of every item). Forced inline: returned through
+// memory, the three pointers stalled the load that followed each call.
 // clang-format off
 
 /// The flat fields of a connection (its nested ones are the handler's `adapter` and `properties`).
-inline field_target select_field(connection& c, std::string_view key) {
-    if (key == "id") return {&c.id};
-    if (key == "name") return {&c.name};
-    if (key == "status") return {&c.status};
-    if (key == "role") return {&c.role};
-    if (key == "securityPolicy") return {&c.security_policy};
-    if (key == "created") return {&c.created};
-    if (key == "createdBy") return {&c.created_by};
-    if (key == "lastUpdated") return {&c.last_updated};
-    if (key == "lastUpdatedBy") return {&c.last_updated_by};
-    if (key == "usage") return {nullptr, &c.usage};
-    if (key == "usageActive") return {nullptr, &c.usage_active};
-    if (key == "percentageComplete") return {nullptr, &c.percentage_complete};
-    if (key == "lockedFlag") return {nullptr, nullptr, &c.locked};
+BOOST_FORCEINLINE field_target select_field(connection& c, std::string_view key) {
+    switch (key.size()) {
+    case 2:
+        if (key == "id") return {&c.id};
+        break;
+    case 4:
+        if (key == "name") return {&c.name};
+        if (key == "role") return {&c.role};
+        break;
+    case 5:
+        if (key == "usage") return {nullptr, &c.usage};
+        break;
+    case 6:
+        if (key == "status") return {&c.status};
+        break;
+    case 7:
+        if (key == "created") return {&c.created};
+        break;
+    case 9:
+        if (key == "createdBy") return {&c.created_by};
+        break;
+    case 10:
+        if (key == "lockedFlag") return {nullptr, nullptr, &c.locked};
+        break;
+    case 11:
+        if (key == "lastUpdated") return {&c.last_updated};
+        if (key == "usageActive") return {nullptr, &c.usage_active};
+        break;
+    case 13:
+        if (key == "lastUpdatedBy") return {&c.last_updated_by};
+        break;
+    case 14:
+        if (key == "securityPolicy") return {&c.security_policy};
+        break;
+    case 18:
+        if (key == "percentageComplete") return {nullptr, &c.percentage_complete};
+        break;
+    default: break;
+    }
     return {};
 }
 
-inline field_target select_field(integration& x, std::string_view key) {
-    if (key == "id") return {&x.id};
-    if (key == "code") return {&x.code};
-    if (key == "version") return {&x.version};
-    if (key == "name") return {&x.name};
-    if (key == "description") return {&x.description};
-    if (key == "status") return {&x.status};
-    if (key == "pattern") return {&x.pattern};
-    if (key == "style") return {&x.style};
-    if (key == "packageName") return {&x.package_name};
-    if (key == "created") return {&x.created};
-    if (key == "createdBy") return {&x.created_by};
-    if (key == "lastUpdated") return {&x.last_updated};
-    if (key == "lastUpdatedBy") return {&x.last_updated_by};
-    if (key == "percentageComplete") return {nullptr, &x.percentage_complete};
-    if (key == "lockedFlag") return {nullptr, nullptr, &x.locked};
+BOOST_FORCEINLINE field_target select_field(integration& x, std::string_view key) {
+    switch (key.size()) {
+    case 2:
+        if (key == "id") return {&x.id};
+        break;
+    case 4:
+        if (key == "code") return {&x.code};
+        if (key == "name") return {&x.name};
+        break;
+    case 5:
+        if (key == "style") return {&x.style};
+        break;
+    case 6:
+        if (key == "status") return {&x.status};
+        break;
+    case 7:
+        if (key == "version") return {&x.version};
+        if (key == "pattern") return {&x.pattern};
+        if (key == "created") return {&x.created};
+        break;
+    case 9:
+        if (key == "createdBy") return {&x.created_by};
+        break;
+    case 10:
+        if (key == "lockedFlag") return {nullptr, nullptr, &x.locked};
+        break;
+    case 11:
+        if (key == "description") return {&x.description};
+        if (key == "packageName") return {&x.package_name};
+        if (key == "lastUpdated") return {&x.last_updated};
+        break;
+    case 13:
+        if (key == "lastUpdatedBy") return {&x.last_updated_by};
+        break;
+    case 18:
+        if (key == "percentageComplete") return {nullptr, &x.percentage_complete};
+        break;
+    default: break;
+    }
     return {};
 }
 
@@ -165,22 +216,22 @@ public:
     bool on_key(std::string_view s, std::size_t, error_code& ec) {
         if (skipping())
             return true;
-        std::string_view key = s;
+        std::string_view key = s; // a view of the body, which outlives the parse
         if (!key_.empty()) {
             key_.append(s);
-            key = key_;
+            split_key_.swap(key_); // kept while its value is read, for `field_`
+            key_.clear();
+            key = split_key_;
         }
-        bool const ok = select(key, ec);
-        key_.clear();
-        return ok;
+        return select(key, ec);
     }
 
     bool on_string_part(std::string_view s, std::size_t, error_code& ec) {
         if (skipping() || expect_ == slot::skip)
             return true;
-        if (!string_)
+        if (!target_.string)
             return wrong(ec);
-        string_->append(s);
+        target_.string->append(s);
         return true;
     }
 
@@ -188,9 +239,9 @@ public:
         if (skipping())
             return true;
         if (expect_ != slot::skip) {
-            if (!string_)
+            if (!target_.string)
                 return wrong(ec);
-            string_->append(s);
+            target_.string->append(s);
         }
         return next();
     }
@@ -215,9 +266,9 @@ public:
         if (skipping())
             return true;
         if (expect_ != slot::skip) {
-            if (!boolean_)
+            if (!target_.boolean)
                 return wrong(ec);
-            *boolean_ = b;
+            *target_.boolean = b;
         }
         return next();
     }
@@ -267,9 +318,7 @@ private:
 
     /// After a value: inside an array the next element has the same slot; inside an object a key comes.
     bool next() {
-        string_ = nullptr;
-        integer_ = nullptr;
-        boolean_ = nullptr;
+        target_ = {};
         if (levels_.empty()) {
             expect_ = slot::document;
             return true;
@@ -300,22 +349,22 @@ private:
         if constexpr (std::is_same_v<Item, connection>) {
             if (levels_.back() == level::adapter) {
                 auto& a = item_->adapter;
-                string_ = key == "name"          ? &a.name
-                          : key == "displayName" ? &a.display_name
-                          : key == "type"        ? &a.type
-                                                 : nullptr;
+                target_.string = key == "name"          ? &a.name
+                                 : key == "displayName" ? &a.display_name
+                                 : key == "type"        ? &a.type
+                                                        : nullptr;
             } else if (levels_.back() == level::property) {
                 auto& p = item_->properties.back();
-                string_ = key == "propertyName"    ? &p.name
-                          : key == "propertyValue" ? &p.value
-                          : key == "displayName"   ? &p.display_name
-                                                   : nullptr;
+                target_.string = key == "propertyName"    ? &p.name
+                                 : key == "propertyValue" ? &p.value
+                                 : key == "displayName"   ? &p.display_name
+                                                          : nullptr;
             }
         }
-        if (!string_)
+        if (!target_.string)
             expect_ = slot::skip;
         else
-            string_->clear();
+            target_.string->clear();
         return true;
     }
 
@@ -325,16 +374,16 @@ private:
             expect_ = slot::items;
             bit = 1;
         } else if (key == "hasMore") {
-            boolean_ = &page_->has_more;
+            target_.boolean = &page_->has_more;
             bit = 2;
         } else if (key == "totalResults") {
-            integer_ = &page_->total_results;
+            target_.integer = &page_->total_results;
             bit = 4;
         } else if (key == "limit") {
-            integer_ = &page_->limit;
+            target_.integer = &page_->limit;
             bit = 8;
         } else if (key == "offset") {
-            integer_ = &page_->offset;
+            target_.integer = &page_->offset;
             bit = 16;
         } else {
             expect_ = slot::skip;
@@ -360,13 +409,10 @@ private:
                 return true;
             }
         }
-        auto const t = select_field(*item_, key);
-        string_ = t.string;
-        integer_ = t.integer;
-        boolean_ = t.boolean;
-        if (string_)
-            string_->clear();
-        else if (!integer_ && !boolean_)
+        target_ = select_field(*item_, key);
+        if (target_.string)
+            target_.string->clear();
+        else if (!target_.integer && !target_.boolean)
             expect_ = slot::skip;
         return true;
     }
@@ -375,9 +421,9 @@ private:
         if (skipping())
             return true;
         if (expect_ != slot::skip) {
-            if (!integer_)
+            if (!target_.integer)
                 return wrong(ec);
-            *integer_ = i;
+            *target_.integer = i;
         }
         return next();
     }
@@ -392,11 +438,11 @@ private:
     }
 
     char const* expected_name() const noexcept {
-        if (string_)
+        if (target_.string)
             return "a string";
-        if (integer_)
+        if (target_.integer)
             return "an integer";
-        if (boolean_)
+        if (target_.boolean)
             return "a boolean";
         switch (expect_) {
         case slot::items:
@@ -428,8 +474,8 @@ private:
         if (levels_.back() == level::items || levels_.back() == level::properties)
             return p;
         if (levels_.back() == level::envelope)
-            return field_;
-        return p + "." + field_;
+            return std::string(field_);
+        return p + "." + std::string(field_);
     }
 
     bool wrong(error_code& ec) {
@@ -444,12 +490,11 @@ private:
     std::vector<level> levels_;
     std::vector<std::size_t> index_; // element index of each open array
     slot expect_ = slot::document;
-    std::string* string_ = nullptr;
-    std::optional<std::int64_t>* integer_ = nullptr;
-    bool* boolean_ = nullptr;
-    std::string key_;   // a key split by escapes
-    std::string field_; // the key whose value comes next, for errors
-    unsigned seen_ = 0; // envelope fields read so far
+    field_target target_;    // where the next value goes, if anywhere
+    std::string key_;        // a key split by escapes, as its parts arrive
+    std::string split_key_;  // the last split key, whole
+    std::string_view field_; // the key whose value comes next, for errors
+    unsigned seen_ = 0;      // envelope fields read so far
     std::size_t skip_depth_ = 0;
     std::string what_;
 };
