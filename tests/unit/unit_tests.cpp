@@ -9,6 +9,9 @@
 
 #include <sstream>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 using namespace oic;
 using oic_test::error_of;
 namespace bhttp = boost::beast::http;
@@ -839,4 +842,26 @@ TEST_CASE("the shared token's machine, step by step", "[unit][token]") {
     m.on_fetched(t3, t3, token_for(60s));
     CHECK(m.expires_at() == t3 + 60s - 6s);        // a tenth of the lifetime, not 30 s
     CHECK(m.refresh_at() == m.expires_at() - 30s); // half of it, not 5 min
+}
+
+TEST_CASE("the TLS socket BIO: EPIPE instead of SIGPIPE, and would-block as a retry", "[unit][tls]") {
+    using oic::http::detail::socket_bio;
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) == 0);
+    BIO* const b = socket_bio::make(fds[0]);
+    REQUIRE(b);
+    char byte = 0;
+    // Nothing to read yet: a retry, not an end of stream.
+    CHECK(BIO_read(b, &byte, 1) < 0);
+    CHECK(BIO_should_retry(b));
+    CHECK(BIO_should_read(b));
+    // The peer is gone: the write fails with EPIPE (with write(2), SIGPIPE would end this program).
+    ::close(fds[1]);
+    errno = 0;
+    CHECK(BIO_write(b, "x", 1) < 0);
+    CHECK(errno == EPIPE);
+    CHECK_FALSE(BIO_should_retry(b));
+    CHECK(BIO_read(b, &byte, 1) == 0); // end of stream
+    BIO_free(b);
+    ::close(fds[0]);
 }

@@ -6,6 +6,7 @@
 
 #include <oic/detail/async_run.hpp>
 #include <oic/error.hpp>
+#include <oic/http/detail/connection.hpp>
 #include <oic/http/redirect.hpp>
 #include <oic/http/url.hpp>
 
@@ -16,19 +17,15 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <chrono>
 #include <deque>
@@ -38,16 +35,12 @@
 #include <optional>
 #include <string>
 #include <tuple>
-#include <variant>
 #include <vector>
 
 namespace oic::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-using clock = std::chrono::steady_clock;
-using request = beast::http::request<beast::http::string_body>;
-using response = beast::http::response<beast::http::string_body>;
 
 /// Transport settings. Defaults suit a CLI talking to OIC over the internet.
 struct session_options {
@@ -113,93 +106,6 @@ inline error_code map_transport_error(error_code ec) {
 inline bool cancelled(asio::cancellation_state const& state) {
     return state.cancelled() != asio::cancellation_type::none;
 }
-
-/// How much of an answer one read may hold in memory.
-struct read_limits {
-    std::size_t body;
-    std::size_t header;
-};
-
-/// At most this many interim (1xx) answers are skipped before one is taken as the answer.
-inline constexpr int max_interim_answers = 8;
-
-/// One TCP or TLS connection to one origin, with its read buffer.
-template <class Executor>
-class connection {
-public:
-    using tcp_stream = beast::basic_stream<asio::ip::tcp, Executor>;
-    using tls_stream = beast::ssl_stream<tcp_stream>;
-    using stream_variant = std::variant<tcp_stream, tls_stream>;
-
-    connection(origin o, tcp_stream&& s, asio::ssl::context* tls, std::size_t read_buffer_size)
-        : origin_(std::move(o)), stream_(tls ? stream_variant(std::in_place_type<tls_stream>, std::move(s), *tls)
-                                             : stream_variant(std::in_place_type<tcp_stream>, std::move(s))),
-          buffer_(read_buffer_size) {}
-
-    origin const& get_origin() const noexcept { return origin_; }
-
-    bool session_kept = false; ///< the pool keeps a copy of this connection's TLS session already
-
-    /// The TLS connection, or nullptr for plain http.
-    SSL* ssl() noexcept {
-        auto* s = std::get_if<tls_stream>(&stream_);
-        return s ? s->native_handle() : nullptr;
-    }
-
-    /// No unread bytes after an answer. A server that sent more than it was asked for is not
-    /// trusted with the next request on this connection.
-    bool drained() const noexcept { return buffer_.size() == 0; }
-
-    tcp_stream& lowest_layer() {
-        return std::visit([](auto& s) -> tcp_stream& { return beast::get_lowest_layer(s); }, stream_);
-    }
-
-    /// TLS handshake with SNI and host name verification; a no-op for plain connections.
-    asio::awaitable<error_code, Executor> handshake() {
-        auto* s = std::get_if<tls_stream>(&stream_);
-        if (!s)
-            co_return error_code{};
-        boost::system::error_code ec;
-        asio::ip::make_address(origin_.host, ec);
-        if (ec && !SSL_set_tlsext_host_name(s->native_handle(), origin_.host.c_str()))
-            co_return error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
-        s->set_verify_mode(asio::ssl::verify_peer);
-        s->set_verify_callback(asio::ssl::host_name_verification(origin_.host));
-        auto [hec] = co_await s->async_handshake(asio::ssl::stream_base::client,
-                                                 asio::as_tuple(asio::use_awaitable_t<Executor>{}));
-        co_return hec;
-    }
-
-    /// Writes `req` and reads one answer (skipping interim 1xx answers), all before `deadline`:
-    /// the deadline closes the socket however slowly the server sends.
-    asio::awaitable<std::tuple<error_code, response>, Executor> exchange(request& req, read_limits limits,
-                                                                         clock::time_point deadline) {
-        lowest_layer().expires_at(deadline);
-        auto token = asio::as_tuple(asio::use_awaitable_t<Executor>{});
-        auto [wec, n] = co_await std::visit([&](auto& s) { return beast::http::async_write(s, req, token); }, stream_);
-        if (wec)
-            co_return std::tuple{wec, response{}};
-        for (int interim = 0;; ++interim) {
-            beast::http::response_parser<beast::http::string_body> parser;
-            parser.body_limit(limits.body);
-            parser.header_limit(static_cast<std::uint32_t>(limits.header));
-            auto [rec, m] = co_await std::visit(
-                [&](auto& s) { return beast::http::async_read(s, buffer_, parser, token); }, stream_);
-            if (rec)
-                co_return std::tuple{rec, response{}};
-            auto const status = parser.get().result_int();
-            if (status / 100 == 1 && status != 101 && interim < max_interim_answers)
-                continue; // 100 Continue, 103 Early Hints: the answer follows
-            lowest_layer().expires_never();
-            co_return std::tuple{error_code{}, parser.release()};
-        }
-    }
-
-private:
-    origin origin_;
-    stream_variant stream_;
-    beast::flat_buffer buffer_;
-};
 
 /**
  * At most N connections in use at once. A caller over the limit waits, first come first served,

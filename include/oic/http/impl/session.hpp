@@ -37,15 +37,15 @@ connection_pool<Executor>::connect(origin const& o, asio::ssl::context& tls, clo
         co_return failed(report(diag, error::insecure_transport,
                                 o.host + " is a loopback name but resolves to no loopback address"));
 
-    typename connection_type::tcp_stream stream(ex_);
+    beast::basic_stream<asio::ip::tcp, Executor> stream(ex_);
     stream.expires_at(deadline);
     auto [cec, ep] = co_await stream.async_connect(endpoints, token);
     if (cec)
         co_return failed(report(diag, map_transport_error(cec), "cannot connect to " + where + ": " + cec.message()));
     stream.socket().set_option(asio::ip::tcp::no_delay(true));
 
-    auto c =
-        std::make_unique<connection_type>(o, std::move(stream), o.tls() ? &tls : nullptr, limits_.read_buffer_size);
+    auto c = std::make_unique<connection_type>(o, stream.release_socket(), o.tls() ? &tls : nullptr,
+                                               limits_.read_buffer_size);
     // Each connection resumes with its own copy of the kept session: OpenSSL writes to the session a
     // connection uses, and the kept one is read by other threads. The server may still insist on a
     // full handshake.
@@ -54,10 +54,9 @@ connection_pool<Executor>::connect(origin const& o, asio::ssl::context& tls, clo
             SSL_set_session(c->ssl(), own);
             SSL_SESSION_free(own); // the connection holds its own reference
         }
-    if (auto hec = co_await c->handshake())
+    if (auto hec = co_await c->handshake(deadline))
         co_return failed(
             report(diag, map_transport_error(hec), "TLS handshake with " + where + " failed: " + hec.message()));
-    c->lowest_layer().expires_never();
     {
         std::lock_guard lock(mutex_);
         ++stats_.opened;
