@@ -748,6 +748,53 @@ TEST_CASE("the pool bounds open connections (idle ones included), closes old idl
     }
 }
 
+TEST_CASE("a kept-alive connection the server closed is retried once, on a fresh one", "[integration][pool]") {
+    testing::mock_options opts;
+    opts.idle_timeout = 50ms; // the server closes a connection idle that long, without close_notify
+    testing::mock_server server(opts);
+    asio::io_context ioc;
+    http::session s(ioc.get_executor(), {.ca_file = server.ca_file()});
+    auto counters = [&] {
+        http::request req{boost::beast::http::verb::get, "/", 11};
+        return run(ioc, s.send(http::urls::url(server.design_url() + "/mock/counters"), std::move(req)));
+    };
+    CHECK(counters().message.result_int() == 200);
+    std::this_thread::sleep_for(150ms); // closed by the server, still idle in the client's pool
+    CHECK(counters().message.result_int() == 200);
+    auto const st = s.stats();
+    CHECK(st.reused == 1); // the closed one was taken, failed on its first read...
+    CHECK(st.opened == 2); // ...and a fresh one answered
+    CHECK(st.open == 1);
+    CHECK(server.get_counters().connections_accepted == 2);
+}
+
+TEST_CASE("a call that gets no connection before its deadline times out, and says why", "[integration][pool]") {
+    testing::mock_server server;
+    server.set_design_latency(1s);
+    asio::io_context ioc;
+    auto cfg = config_for(server, server.design_url());
+    cfg.session.max_connections = 1;
+    cfg.session.total_timeout = 300ms;
+    client c(ioc.get_executor(), cfg);
+    run(ioc, c.token().get());
+    diagnostics d[2];
+    error_code e[2];
+    int done = 0;
+    for (int i = 0; i < 2; ++i)
+        async_get_connections(c, connections_query{}, d[i], [&, i](error_code ec, connections_page const&) {
+            e[i] = ec;
+            ++done;
+        });
+    auto const t0 = std::chrono::steady_clock::now();
+    ioc.restart();
+    ioc.run_for(5s);
+    REQUIRE(done == 2);
+    CHECK(std::chrono::steady_clock::now() - t0 < 900ms); // the deadline, not the server's answer
+    CHECK(e[0] == error::timeout);                        // at the slow server
+    CHECK(e[1] == error::timeout);                        // waiting for the only connection
+    CHECK_THAT(d[1].message, Catch::Contains("no free connection"));
+}
+
 // Storms: 1,000 concurrent calls on one shared token, against the mock on 4 threads.
 
 namespace {
