@@ -732,6 +732,116 @@ TEST_CASE("what may be remembered", "[unit][redirect]") {
     }
 }
 
+TEST_CASE("the send loop's machine, step by step", "[unit][redirect]") {
+    using http::detail::remembered_hop;
+    using http::detail::send_machine;
+    using action = send_machine::action;
+    using bhttp::status;
+    namespace aerror = boost::asio::error;
+    http::urls::url const url("https://runtime.example/ic/api/integration/v1/connections?q=1");
+    std::string const on_design = "https://design.example/ic/api/integration/v1/connections?q=1";
+    auto const runtime = *http::origin_of(url);
+    auto const design = *http::origin_of(http::urls::url_view(on_design));
+    http::any_redirect_policy const trusting([](http::redirect_hop const&) {
+        return http::redirect_decision{.forward_credentials = true, .remember = true};
+    });
+    send_machine::settings const with_token{.has_credentials = true};
+    remembered_hop const hop{runtime, design, true};
+    diagnostics d;
+    auto answer = [&](send_machine& m, status st, std::string_view location = {}, int max_redirects = 5) {
+        return m.on_answer({}, st, location, trusting, max_redirects, d);
+    };
+
+    SECTION("a redirect is followed, and its hop learned once the target has answered") {
+        send_machine m(url, runtime, bhttp::verb::get, with_token, std::nullopt);
+        CHECK(m.chain().current_origin == runtime);
+        auto s = answer(m, status::temporary_redirect, on_design);
+        CHECK(s.what == action::send);
+        CHECK_FALSE(s.remember); // not before the target has answered
+        CHECK(m.chain().current_origin == design);
+        CHECK_FALSE(m.chain().credentials_withheld);
+        s = answer(m, status::ok);
+        CHECK(s.what == action::done);
+        REQUIRE(s.remember);
+        CHECK(s.remember->from == runtime);
+        CHECK(s.remember->to == design);
+        CHECK(s.remember->forward_credentials);
+    }
+    SECTION("a hop whose target fails or redirects again is not learned") {
+        for (auto const then : {status::not_found, status::misdirected_request, status::temporary_redirect}) {
+            send_machine m(url, runtime, bhttp::verb::get, with_token, std::nullopt);
+            answer(m, status::temporary_redirect, on_design);
+            auto const s = answer(m, then, "https://third.example/");
+            CHECK_FALSE(s.remember);
+        }
+    }
+    SECTION("a remembered hop is used; when it fails it is forgotten and the call starts over, once") {
+        for (auto const failure : {status::not_found, status::misdirected_request}) {
+            send_machine m(url, runtime, bhttp::verb::get, with_token, hop);
+            CHECK(m.chain().current_origin == design);
+            CHECK(m.chain().current.encoded_target() == url.encoded_target());
+            d.message = "what the failed hop said";
+            auto s = answer(m, failure);
+            CHECK(s.what == action::send);
+            CHECK(s.forget);
+            CHECK(d.message.empty());
+            CHECK(m.chain().current_origin == runtime);
+            s = answer(m, status::not_found); // now the URL's own answer: the call's answer
+            CHECK(s.what == action::done);
+            CHECK_FALSE(s.forget);
+        }
+        send_machine m(url, runtime, bhttp::verb::get, with_token, hop);
+        auto const s = m.on_answer(aerror::connection_refused, status::unknown, {}, trusting, 5, d);
+        CHECK(s.what == action::send);
+        CHECK(s.forget);
+    }
+    SECTION("a remembered hop that answers is the answer, whatever its status") {
+        send_machine m(url, runtime, bhttp::verb::get, with_token, hop);
+        auto const s = answer(m, status::internal_server_error);
+        CHECK(s.what == action::done);
+        CHECK_FALSE(s.forget);
+        CHECK_FALSE(s.remember);
+    }
+    SECTION("a cancellation ends the call at once and forgets nothing") {
+        send_machine m(url, runtime, bhttp::verb::get, with_token, hop);
+        auto const s = m.on_answer(aerror::operation_aborted, status::unknown, {}, trusting, 5, d);
+        CHECK(s.what == action::fail);
+        CHECK(s.ec == aerror::operation_aborted);
+        CHECK_FALSE(s.forget);
+    }
+    SECTION("without a remembered hop, an error ends the call") {
+        send_machine m(url, runtime, bhttp::verb::get, with_token, std::nullopt);
+        auto const s = m.on_answer(aerror::connection_refused, status::unknown, {}, trusting, 5, d);
+        CHECK(s.what == action::fail);
+        CHECK(s.ec == aerror::connection_refused);
+    }
+    SECTION("a hop remembered without credentials withholds them") {
+        send_machine m(url, runtime, bhttp::verb::get, with_token, remembered_hop{runtime, design, false});
+        CHECK(m.chain().credentials_withheld);
+    }
+    SECTION("token requests and credentials in the body neither use nor learn hops") {
+        for (auto const settings : {send_machine::settings{.has_credentials = true, .may_remember = false},
+                                    send_machine::settings{.body_has_credentials = true}}) {
+            send_machine m(url, runtime, bhttp::verb::post, settings, hop);
+            CHECK(m.chain().current_origin == runtime);
+            auto s = answer(m, status::see_other, on_design); // 303: the body is dropped
+            CHECK(s.what == action::send);
+            CHECK(s.clear_body);
+            CHECK(m.chain().method == bhttp::verb::get);
+            s = answer(m, status::ok);
+            CHECK(s.what == action::done);
+            CHECK_FALSE(s.remember);
+        }
+    }
+    SECTION("the redirect limit and the policy's refusals end the call") {
+        send_machine m(url, runtime, bhttp::verb::get, with_token, std::nullopt);
+        CHECK(answer(m, status::temporary_redirect, on_design, 1).what == action::send);
+        auto const s = answer(m, status::temporary_redirect, "https://third.example/", 1);
+        CHECK(s.what == action::fail);
+        CHECK(s.ec == error::too_many_redirects);
+    }
+}
+
 TEST_CASE("printable escapes what a terminal or a log would obey", "[unit][text]") {
     CHECK(printable("plain text, Zürich") == "plain text, Zürich");
     CHECK(printable("a\x1b[2Jb") == "a\\x1b[2Jb");

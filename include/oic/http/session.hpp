@@ -7,6 +7,7 @@
 #include <oic/detail/async_run.hpp>
 #include <oic/error.hpp>
 #include <oic/http/detail/connection.hpp>
+#include <oic/http/detail/send_machine.hpp>
 #include <oic/http/redirect.hpp>
 #include <oic/http/url.hpp>
 
@@ -411,31 +412,26 @@ private:
 /// Origin rewrites learned from remembered redirects (runtime host -> design-time host).
 class redirect_memory {
 public:
-    struct entry {
-        origin from;
-        origin to;
-        bool forward_credentials;
-    };
-    std::optional<entry> lookup(origin const& from) const {
+    std::optional<remembered_hop> lookup(origin const& from) const {
         std::lock_guard lock(mutex_);
         for (auto const& e : entries_)
             if (e.from == from)
                 return e;
         return std::nullopt;
     }
-    void remember(entry e) {
+    void remember(remembered_hop e) {
         std::lock_guard lock(mutex_);
-        std::erase_if(entries_, [&](entry const& x) { return x.from == e.from; });
+        std::erase_if(entries_, [&](remembered_hop const& x) { return x.from == e.from; });
         entries_.push_back(std::move(e));
     }
     void forget(origin const& from) {
         std::lock_guard lock(mutex_);
-        std::erase_if(entries_, [&](entry const& x) { return x.from == from; });
+        std::erase_if(entries_, [&](remembered_hop const& x) { return x.from == from; });
     }
 
 private:
     mutable std::mutex mutex_;
-    std::vector<entry> entries_;
+    std::vector<remembered_hop> entries_;
 };
 
 /**

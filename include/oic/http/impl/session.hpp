@@ -130,33 +130,19 @@ basic_session<Executor>::send(urls::url url, request req, send_options so, diagn
             credentials.emplace_back(f, std::string(it->value()));
             req.erase(f);
         }
-    auto const method = req.method();
-    auto start = [&] {
-        redirect_chain c(url, *first, method);
-        c.has_credentials = !credentials.empty() || so.body_has_credentials;
-        c.body_has_credentials = so.body_has_credentials;
-        c.may_remember = so.use_redirect_memory && !so.body_has_credentials;
-        return c;
-    };
-    redirect_chain chain = start();
-    if (chain.has_credentials && !chain.original_origin.tls() && !is_loopback(chain.original_origin.host))
-        co_return failed(
-            report(diag, error::insecure_transport,
-                   "refusing to send credentials over plaintext http to " + chain.original_origin.to_string()));
-
-    std::optional<detail::redirect_memory::entry> remembered;
-    if (chain.may_remember)
-        remembered = s->memory.lookup(chain.original_origin);
-    if (remembered) {
-        chain.current = with_origin(chain.original, remembered->to);
-        chain.current_origin = remembered->to;
-        chain.credentials_withheld = !remembered->forward_credentials;
-    }
-    std::optional<detail::redirect_memory::entry> to_remember; // committed once its target has answered
-
+    detail::send_machine::settings const settings{.has_credentials = !credentials.empty(),
+                                                  .body_has_credentials = so.body_has_credentials,
+                                                  .may_remember = so.use_redirect_memory};
+    if ((settings.has_credentials || settings.body_has_credentials) && !first->tls() && !is_loopback(first->host))
+        co_return failed(report(diag, error::insecure_transport,
+                                "refusing to send credentials over plaintext http to " + first->to_string()));
+    detail::send_machine machine(url, *first, req.method(), settings,
+                                 so.use_redirect_memory ? s->memory.lookup(*first) : std::nullopt);
     for (;;) {
+        auto const& chain = machine.chain();
         auto target = chain.current.encoded_target();
         req.target(target.empty() ? beast::string_view("/") : beast::string_view(target.data(), target.size()));
+        req.method(chain.method);
         req.set(beast::http::field::host, chain.current_origin.authority());
         for (auto const& [field, value] : credentials)
             if (chain.credentials_withheld)
@@ -165,40 +151,25 @@ basic_session<Executor>::send(urls::url url, request req, send_options so, diagn
                 req.set(field, value);
         req.prepare_payload();
 
-        bool const via_memory = remembered && chain.hops == 0;
         auto [ec, res] = co_await exchange(*s, chain.current_origin, req, limits, deadline, diag);
-        if (ec && (!via_memory || ec == asio::error::operation_aborted))
-            co_return failed(ec); // a cancellation is never retried, and forgets nothing
-        auto const status = ec ? beast::http::status::unknown : res.result();
-        bool const unusable =
-            ec || status == beast::http::status::not_found || status == beast::http::status::misdirected_request;
-        // A remembered origin that fails is forgotten, and the call goes to the original URL once more.
-        if (via_memory && unusable) {
-            diag = {};
-            s->memory.forget(chain.original_origin);
-            remembered.reset();
-            chain = start();
-            continue;
-        }
-        if (to_remember) {
-            if (!unusable && !is_redirect(status))
-                s->memory.remember(*to_remember);
-            to_remember.reset();
-        }
-        if (!is_redirect(status))
-            co_return std::tuple{error_code{}, reply{std::move(res), std::move(chain.current)}};
-
-        redirect_step step;
-        if (auto rec = plan_redirect(chain, status, res[beast::http::field::location], s->policy, s->opts.max_redirects,
-                                     step, diag))
-            co_return failed(rec);
+        std::string_view const location = ec ? std::string_view() : std::string_view(res[beast::http::field::location]);
+        auto const step = machine.on_answer(ec, ec ? beast::http::status::unknown : res.result(), location, s->policy,
+                                            s->opts.max_redirects, diag);
+        if (step.forget)
+            s->memory.forget(*first);
         if (step.remember)
-            to_remember = detail::redirect_memory::entry{chain.original_origin, step.to, step.send_credentials};
-        if (!step.keep_body) {
-            req.body().clear();
-            req.erase(beast::http::field::content_type);
+            s->memory.remember(*step.remember);
+        switch (step.what) {
+        case detail::send_machine::action::fail: co_return failed(step.ec);
+        case detail::send_machine::action::done:
+            co_return std::tuple{error_code{}, reply{std::move(res), machine.chain().current}};
+        case detail::send_machine::action::send:
+            if (step.clear_body) {
+                req.body().clear();
+                req.erase(beast::http::field::content_type);
+            }
+            break;
         }
-        req.method(step.method);
     }
 }
 
