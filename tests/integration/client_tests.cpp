@@ -768,7 +768,7 @@ TEST_CASE("a kept-alive connection the server closed is retried once, on a fresh
     CHECK(server.get_counters().connections_accepted == 2);
 }
 
-TEST_CASE("a call that gets no connection before its deadline times out, and says why", "[integration][pool]") {
+TEST_CASE("a call queued behind a slow one for the only connection ends at its own deadline", "[integration][pool]") {
     testing::mock_server server;
     server.set_design_latency(1s);
     asio::io_context ioc;
@@ -777,11 +777,10 @@ TEST_CASE("a call that gets no connection before its deadline times out, and say
     cfg.session.total_timeout = 300ms;
     client c(ioc.get_executor(), cfg);
     run(ioc, c.token().get());
-    diagnostics d[2];
     error_code e[2];
     int done = 0;
     for (int i = 0; i < 2; ++i)
-        async_get_connections(c, connections_query{}, d[i], [&, i](error_code ec, connections_page const&) {
+        async_get_connections(c, connections_query{}, [&, i](error_code ec, connections_page const&) {
             e[i] = ec;
             ++done;
         });
@@ -789,10 +788,11 @@ TEST_CASE("a call that gets no connection before its deadline times out, and say
     ioc.restart();
     ioc.run_for(5s);
     REQUIRE(done == 2);
-    CHECK(std::chrono::steady_clock::now() - t0 < 900ms); // the deadline, not the server's answer
+    CHECK(std::chrono::steady_clock::now() - t0 < 900ms); // the deadlines, not the server's answer
     CHECK(e[0] == error::timeout);                        // at the slow server
-    CHECK(e[1] == error::timeout);                        // waiting for the only connection
-    CHECK_THAT(d[1].message, Catch::Contains("no free connection"));
+    // Queued until its deadline, or handed the connection just before it (both deadlines are
+    // 300 ms after the start): a timeout either way. The wait itself is unit-tested with the permits.
+    CHECK(e[1] == error::timeout);
 }
 
 // Storms: 1,000 concurrent calls on one shared token, against the mock on 4 threads.
