@@ -51,11 +51,15 @@ public:
     /// A call of `method` to `url` (whose origin is `first`), through `hop` when one is remembered
     /// for that origin and `s.may_remember`.
     send_machine(urls::url url, origin first, beast_http::verb method, settings s, std::optional<remembered_hop> hop)
-        : url_(std::move(url)), first_(std::move(first)), method_(method), settings_(s),
-          remembered_(s.may_remember && !s.body_has_credentials ? std::move(hop) : std::nullopt), chain_(start()) {}
+        : method_(method), settings_(s),
+          remembered_(s.may_remember && !s.body_has_credentials ? std::move(hop) : std::nullopt),
+          chain_(start(std::move(url), std::move(first))) {}
 
     /// Where the next request goes, its method, and whether credentials are withheld.
     redirect_chain const& chain() const noexcept { return chain_; }
+
+    /// The URL that gave the call's answer (after `action::done`; the machine is spent).
+    urls::url take_url() noexcept { return std::move(chain_.current); }
 
     /**
      * After an exchange: its error, or the answer's status and `Location`. Redirects are planned
@@ -73,7 +77,7 @@ public:
         if (via_memory && unusable) {
             diag = {};
             remembered_.reset();
-            chain_ = start();
+            chain_ = start(chain_.original, chain_.original_origin);
             return {.what = action::send, .forget = true};
         }
         step out;
@@ -97,8 +101,8 @@ public:
     }
 
 private:
-    redirect_chain start() const {
-        redirect_chain c(url_, first_, method_);
+    redirect_chain start(urls::url url, origin first) const {
+        redirect_chain c(std::move(url), std::move(first), method_);
         c.has_credentials = settings_.has_credentials || settings_.body_has_credentials;
         c.body_has_credentials = settings_.body_has_credentials;
         c.may_remember = settings_.may_remember && !settings_.body_has_credentials;
@@ -110,8 +114,6 @@ private:
         return c;
     }
 
-    urls::url url_;
-    origin first_;
     beast_http::verb method_;
     settings settings_;
     std::optional<remembered_hop> remembered_; // the hop this call starts with, until it fails

@@ -136,7 +136,7 @@ basic_session<Executor>::send(urls::url url, request req, send_options so, diagn
     if ((settings.has_credentials || settings.body_has_credentials) && !first->tls() && !is_loopback(first->host))
         co_return failed(report(diag, error::insecure_transport,
                                 "refusing to send credentials over plaintext http to " + first->to_string()));
-    detail::send_machine machine(url, *first, req.method(), settings,
+    detail::send_machine machine(std::move(url), *first, req.method(), settings,
                                  so.use_redirect_memory ? s->memory.lookup(*first) : std::nullopt);
     for (;;) {
         auto const& chain = machine.chain();
@@ -162,7 +162,7 @@ basic_session<Executor>::send(urls::url url, request req, send_options so, diagn
         switch (step.what) {
         case detail::send_machine::action::fail: co_return failed(step.ec);
         case detail::send_machine::action::done:
-            co_return std::tuple{error_code{}, reply{std::move(res), machine.chain().current}};
+            co_return std::tuple{error_code{}, reply{std::move(res), machine.take_url()}};
         case detail::send_machine::action::send:
             if (step.clear_body) {
                 req.body().clear();
