@@ -906,14 +906,16 @@ TEST_CASE("the shared token's machine, step by step", "[unit][token]") {
     CHECK(m.on_request(t0) == answer::fetch_and_wait);
     CHECK(m.on_request(t0) == answer::wait);
     CHECK(m.fetching());
-    CHECK(m.fetch_not_before() <= t0); // no failure yet: at once
+    CHECK(m.backoff_left(t0) == 0s); // no failure yet: at once
 
     // A failure: waiters get it, the next caller starts one fetch, which waits out the backoff.
     m.on_fetched(t0, t0 + 100ms, nullptr);
     CHECK_FALSE(m.fetching());
     CHECK(m.current() == nullptr);
     CHECK(m.on_request(t0 + 200ms) == answer::fetch_and_wait);
-    CHECK(m.fetch_not_before() == t0 + 100ms + 1s);
+    CHECK(m.backoff_left(t0 + 100ms) == 1s);
+    CHECK(m.backoff_left(t0 + 600ms) == 500ms);
+    CHECK(m.backoff_left(t0 + 5s) == 0s); // past it: at once, never negative
 
     // A 3600 s token fetched from t1: expiry 30 s early, refresh 5 min before that.
     auto const t1 = t0 + 2s;
@@ -923,7 +925,7 @@ TEST_CASE("the shared token's machine, step by step", "[unit][token]") {
     CHECK(m.expires_at() == t1 + 3600s - 30s);
     CHECK(m.refresh_at() == m.expires_at() - 5min);
     CHECK(m.serve_until() == m.refresh_at());
-    CHECK(m.fetch_not_before() <= t1); // a success clears the backoff
+    CHECK(m.backoff_left(t1) == 0s); // a success clears the backoff
     CHECK(m.on_request(t1 + 1min) == answer::current);
 
     // Inside the refresh window: served at once, one refresh starts, later callers are just served.

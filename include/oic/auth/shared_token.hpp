@@ -213,11 +213,10 @@ private:
         }
 
         static asio::awaitable<void, strand_type> run_fetch(std::shared_ptr<state> s) {
-            // Compared before subtracting: without a failure `fetch_not_before()` is time_point::min().
-            if (auto const now = s->opts.clock(), not_before = s->machine.fetch_not_before(); not_before > now) {
+            if (auto const wait = s->machine.backoff_left(s->opts.clock()); wait > wait.zero()) {
                 asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
                                            strand_type>
-                    backoff(s->strand, not_before - now);
+                    backoff(s->strand, wait);
                 co_await backoff.async_wait(asio::as_tuple(on_strand{}));
             }
             auto const started = s->opts.clock();

@@ -50,9 +50,14 @@ public:
         return answer::fetch_and_wait;
     }
 
-    /// When the fetch in flight may send its request: at once, or `failure_backoff` after the last failure.
-    time_point fetch_not_before() const {
-        return last_failure_ ? *last_failure_ + timing_.failure_backoff : time_point::min();
+    /// How long the fetch in flight waits at `now` before it sends its request: zero, or what is left
+    /// of `failure_backoff` after the last failure. (A duration, not a time point: "no failure" needs
+    /// no sentinel time whose difference with now would overflow.)
+    duration backoff_left(time_point now) const {
+        if (!last_failure_)
+            return duration::zero();
+        auto const until = *last_failure_ + timing_.failure_backoff;
+        return until > now ? until - now : duration::zero();
     }
 
     /// The fetch that started at `started` ended at `now` with `token`, or with nothing (a failure).

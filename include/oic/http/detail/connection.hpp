@@ -12,12 +12,14 @@
  */
 
 #include <oic/error.hpp>
+#include <oic/http/types.hpp>
 #include <oic/http/url.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/basic_stream_socket.hpp>
 #include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -46,17 +48,31 @@
 #include <string>
 #include <tuple>
 
-namespace oic::http {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-using clock = std::chrono::steady_clock;
-using request = beast::http::request<beast::http::string_body>;
-using response = beast::http::response<beast::http::string_body>;
-
-} // namespace oic::http
-
 namespace oic::http::detail {
+
+/// Our codes for Beast's limits and timeouts; other errors pass through.
+inline error_code map_transport_error(error_code ec) {
+    if (ec == beast::error::timeout)
+        return error::timeout;
+    if (ec == beast::http::error::body_limit)
+        return error::body_too_large;
+    if (ec == beast::http::error::header_limit || ec == beast::http::error::buffer_overflow)
+        return error::response_too_large;
+    return ec;
+}
+
+/// Whether a coroutine's cancellation state says it was cancelled. A cancellation emitted after an
+/// operation completed but before the coroutine resumed reaches no operation, so each step asks
+/// once its operation is done.
+inline bool cancelled(asio::cancellation_state const& state) {
+    return state.cancelled() != asio::cancellation_type::none;
+}
+
+/// Errors that mean a kept-alive connection was closed by the server while idle.
+inline bool is_stale_connection(error_code ec) {
+    return ec == beast::http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated;
+}
 
 /// How much of an answer one read may hold in memory.
 struct read_limits {
