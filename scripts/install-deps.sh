@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages oic needs, only those that are missing.
 # As root it runs apt-get; otherwise it prints the exact command and fails.
-# Usage: scripts/install-deps.sh [--bench]
+# Usage: scripts/install-deps.sh [--bench | --fuzz]
 #   --bench adds what scripts/bench.sh uses: nginx-light (the server), wrk (the ceiling), libcurl
 #   (the peer client), gnuplot-nox (the chart), python3 (page, report); taskset and setpriv come
 #   with util-linux, timeout with coreutils (both essential).
+#   --fuzz adds what scripts/fuzz.sh uses: clang and its libFuzzer and sanitizer runtimes.
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config openssl libssl-dev
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev catch2 clang-format)
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(nginx-light wrk libcurl4-openssl-dev gnuplot-nox python3 util-linux coreutils)
-fi
+case "${1:-}" in
+  "") ;;
+  --bench) packages+=(nginx-light wrk libcurl4-openssl-dev gnuplot-nox python3 util-linux coreutils) ;;
+  --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+  *) echo "install-deps.sh: unknown option '$1' (usage: scripts/install-deps.sh [--bench | --fuzz])" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -153,8 +153,13 @@ TEST_CASE("token answer parsing", "[unit][token]") {
              error::token_bad_field_type},
             {200, R"({"access_token":"SECRET_TOKEN","token_type":"Bearer","expires_in":-5})",
              error::token_bad_field_type},
+            {200, R"({"access_token":"SECRET_TOKEN","token_type":"Bearer","expires_in":0.5})",
+             error::token_bad_field_type}, // found by fuzz-token: would truncate to a 0 s lifetime
             {200, R"({"access_token":"SECRET_TOKEN","token_type":"Bearer","scope":[]})", error::token_bad_field_type},
             {200, R"({"access_token":"SECRET_TOKEN","token_type":"MAC"})", error::token_unsupported_type},
+            // fields swapped by the server: the token is in token_type, and the message must not show it
+            {200, R"({"access_token":"Bearer","token_type":"SECRET_TOKEN.eyJhbGciOiJSUzI1NiJ9"})",
+             error::token_unsupported_type},
             // RFC 6750 b64token only: nothing else ever reaches an Authorization header
             {200, R"({"access_token":"SECRET_TOKEN\r\nX-Injected: 1","token_type":"Bearer"})",
              error::token_bad_field_type},

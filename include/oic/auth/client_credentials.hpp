@@ -163,10 +163,14 @@ inline error_code parse_token_response(unsigned status, std::string_view body, s
         return bad_type("token_type is not a string");
     std::string_view const t = type->get_string();
     if (t.size() != 6 || !std::equal(t.begin(), t.end(), "bearer",
-                                     [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
+                                     [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
+        // Shown only when short: a server that swapped the two fields puts the token here.
+        std::string const shown =
+            t.size() <= 12 ? "'" + printable(t) + "'"
+                           : "a value of " + std::to_string(t.size()) + " characters (not shown: it may be a token)";
         return report(diag, error::token_unsupported_type,
-                      diagnostics{.message = "token_type is '" + printable(t.substr(0, 40)) + "', expected Bearer",
-                                  .http_status = status});
+                      diagnostics{.message = "token_type is " + shown + ", expected Bearer", .http_status = status});
+    }
 
     out = access_token{.value = secret(std::string(tok->get_string())),
                        .token_type = std::string(t),
@@ -182,8 +186,9 @@ inline error_code parse_token_response(unsigned status, std::string_view body, s
             seconds = exp->get_double();
         else
             return bad_type("expires_in is not a number");
-        if (!(seconds > 0 && seconds < 1e9))
-            return bad_type("expires_in is not a positive number of seconds");
+        // Under a second would truncate to 0: a token expired on arrival, fetched again by every call.
+        if (!(seconds >= 1 && seconds < 1e9))
+            return bad_type("expires_in is not a number of seconds from 1 to 10^9");
         out.expires_in = std::chrono::seconds(static_cast<std::int64_t>(seconds));
     }
     if (auto const* scope = obj->if_contains("scope")) {
