@@ -11,7 +11,7 @@ seconds="${1:-30}"
 
 bash scripts/install-deps.sh --fuzz
 cmake --preset fuzz >/dev/null
-targets=(page token redirect)
+targets=(page token redirect response)
 cmake --build --preset fuzz --target "${targets[@]/#/fuzz-}"
 
 work=$(mktemp -d /tmp/oic-fuzz.XXXXXX)
