@@ -138,6 +138,23 @@ TEST_CASE("TLS verification is on by default", "[integration][tls]") {
         CHECK_THAT(e.what(), Catch::Contains("TLS handshake"));
         CHECK(server.get_counters().token_requests == 0);
     }
+    SECTION("a DNS name the certificate does not have, on the same socket the right name passes") {
+        // On the connection itself: names other than localhost do not resolve here.
+        testing::mock_server server;
+        auto const tls = http::detail::tls_client_context(server.ca_file());
+        http::urls::url const u(server.design_url());
+        auto handshake_as = [&](std::string host) {
+            asio::ip::tcp::socket socket(ioc);
+            socket.connect({asio::ip::make_address(u.host()), u.port_number()});
+            http::detail::connection<asio::any_io_executor> c(http::origin{"https", std::move(host), u.port_number()},
+                                                              std::move(socket), tls.get(), 4096);
+            return run(ioc, c.handshake(http::clock::now() + 5s));
+        };
+        auto const wrong = handshake_as("wrong.example");
+        CHECK(wrong);
+        CHECK_THAT(wrong.message(), Catch::Contains("certificate verify failed"));
+        CHECK_FALSE(handshake_as("localhost"));
+    }
     SECTION("a CA file that cannot be read is a config error") {
         CHECK(error_of([&] { http::session(ioc.get_executor(), {.ca_file = "/nonexistent/ca.pem"}); }).code() ==
               error::bad_config);
