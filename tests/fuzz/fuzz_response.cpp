@@ -32,9 +32,10 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     ::shutdown(fds[1], SHUT_WR); // the server is done: the end of the stream follows its bytes
 
     asio::io_context ioc;
-    connection::socket_type socket(ioc.get_executor());
+    connection::transport_type::socket_type socket(ioc.get_executor());
     socket.assign(asio::ip::tcp::v4(), fds[0]); // a stream is a stream: the reader does not look further
-    connection c(http::origin{"http", "fuzz.example", 80}, std::move(socket), nullptr, 4096);
+    connection c(http::origin{"http", "fuzz.example", 80}, connection::transport_type(std::move(socket), nullptr),
+                 4096);
     http::request req{boost::beast::http::verb::get, "/ic/api/integration/v1/connections", 11};
     req.set(boost::beast::http::field::host, "fuzz.example");
     http::detail::read_limits const limits{.body = 8192, .header = 2048};

@@ -146,8 +146,9 @@ TEST_CASE("TLS verification is on by default", "[integration][tls]") {
         auto handshake_as = [&](std::string host) {
             asio::ip::tcp::socket socket(ioc);
             socket.connect({asio::ip::make_address(u.host()), u.port_number()});
+            using transport = http::detail::socket_transport<asio::any_io_executor>;
             http::detail::connection<asio::any_io_executor> c(http::origin{"https", std::move(host), u.port_number()},
-                                                              std::move(socket), tls.get(), 4096);
+                                                              transport(std::move(socket), tls.get()), 4096);
             return run(ioc, c.handshake(http::clock::now() + 5s));
         };
         auto const wrong = handshake_as("wrong.example");

@@ -5,7 +5,6 @@
 #include <oic/oic.hpp>
 #include <oic/testing/detail/integration_catalog.hpp>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/url/parse_query.hpp>
 
@@ -961,53 +960,6 @@ TEST_CASE("the shared token's machine, step by step", "[unit][token]") {
     m.on_fetched(t3, t3, token_for(60s));
     CHECK(m.expires_at() == t3 + 60s - 6s);        // a tenth of the lifetime, not 30 s
     CHECK(m.refresh_at() == m.expires_at() - 30s); // half of it, not 5 min
-}
-
-TEST_CASE("connection permits: first come first served, a deadline, and a cancelled wait takes nothing",
-          "[unit][pool]") {
-    namespace asio = boost::asio;
-    using namespace std::chrono_literals;
-    using permits_type = http::detail::connection_permits<asio::any_io_executor>;
-    asio::io_context ioc;
-    auto const permits = std::make_shared<permits_type>(ioc.get_executor(), 1);
-    auto acquire = [&](std::chrono::milliseconds wait) { return permits->acquire(http::clock::now() + wait); };
-
-    CHECK(oic_test::run(ioc, acquire(1s)) == error_code{}); // the only permit
-    auto const t0 = std::chrono::steady_clock::now();
-    CHECK(oic_test::run(ioc, acquire(50ms)) == error::timeout);
-    CHECK(std::chrono::steady_clock::now() - t0 >= 50ms);
-
-    std::vector<int> granted;
-    error_code cancelled;
-    asio::cancellation_signal signal;
-    for (int i = 0; i < 2; ++i)
-        asio::co_spawn(ioc, acquire(5s), [&, i](std::exception_ptr e, error_code ec) {
-            REQUIRE_FALSE(e);
-            CHECK_FALSE(ec);
-            granted.push_back(i);
-        });
-    asio::co_spawn(ioc, acquire(5s),
-                   asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, error_code ec) {
-                       REQUIRE_FALSE(e);
-                       cancelled = ec;
-                   }));
-    ioc.restart();
-    ioc.run_for(20ms);
-    CHECK(granted.empty()); // all three queued
-    signal.emit(asio::cancellation_type::terminal);
-    ioc.run_for(20ms);
-    CHECK(cancelled == asio::error::operation_aborted);
-    permits->release();
-    ioc.run_for(20ms);
-    CHECK(granted == std::vector<int>{0}); // in turn
-    permits->release();
-    ioc.run_for(20ms);
-    CHECK(granted == std::vector<int>{0, 1});
-    // The cancelled waiter took nothing: once the last holder gives it back, one permit is free, not two.
-    permits->release();
-    ioc.restart();
-    CHECK(oic_test::run(ioc, acquire(1s)) == error_code{});
-    CHECK(oic_test::run(ioc, acquire(20ms)) == error::timeout);
 }
 
 TEST_CASE("the TLS socket BIO: EPIPE instead of SIGPIPE, and would-block as a retry", "[unit][tls]") {

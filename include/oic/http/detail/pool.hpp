@@ -7,19 +7,17 @@
 
 #include <oic/error.hpp>
 #include <oic/http/detail/connection.hpp>
+#include <oic/http/detail/transport.hpp>
 #include <oic/http/types.hpp>
 #include <oic/http/url.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/basic_stream.hpp>
 
 #include <openssl/ssl.h>
 
@@ -145,15 +143,17 @@ struct pool_limits {
  * Thread-safe: the idle list, the counts and the session cache are guarded by a mutex; the limits
  * are `connection_permits`.
  */
-template <class Executor>
+template <class Executor, class Connector = tcp_connector<Executor>>
 class connection_pool {
 public:
-    using connection_type = connection<Executor>;
+    using connection_type = connection<Executor, typename Connector::transport_type>;
     using permits_ptr = std::shared_ptr<connection_permits<Executor>>;
 
-    connection_pool(Executor ex, pool_limits limits)
-        : ex_(ex), limits_(limits),
+    /// `connector` opens the transports (tests give a scripted one).
+    connection_pool(Executor ex, pool_limits limits, Connector connector)
+        : ex_(ex), limits_(limits), connector_(std::move(connector)),
           permits_(std::make_shared<connection_permits<Executor>>(ex, limits.max_connections)) {}
+    connection_pool(Executor ex, pool_limits limits) : connection_pool(ex, limits, Connector(ex)) {}
 
     /// A connection in use; goes back to the pool on destruction if marked reusable (else it is
     /// closed), and its permits go back in any case.
@@ -325,6 +325,7 @@ private:
 
     Executor ex_;
     pool_limits limits_;
+    Connector connector_;
     permits_ptr permits_;
     mutable std::mutex mutex_;
     std::vector<idle_connection> idle_; // oldest first
@@ -334,42 +335,15 @@ private:
     pool_stats stats_;
 };
 
-template <class Executor>
-asio::awaitable<std::tuple<error_code, std::unique_ptr<connection<Executor>>>, Executor>
-connection_pool<Executor>::connect(origin const& o, asio::ssl::context& tls, clock::time_point deadline,
-                                   diagnostics& diag) {
-    using oic::detail::report;
-    auto failed = [](error_code ec) { return std::tuple{ec, std::unique_ptr<connection_type>()}; };
-    auto token = asio::as_tuple(asio::use_awaitable_t<Executor>{});
-    auto const where = o.to_string();
-    // IP literals are never looked up; a loopback name must resolve to loopback addresses only,
-    // since it was allowed plaintext credentials as one.
-    error_code not_literal;
-    asio::ip::make_address(o.host, not_literal);
-    bool const literal = !not_literal;
-    using resolver_type = asio::ip::tcp::resolver;
-    resolver_type resolver(ex_);
-    auto [rec, results] = co_await resolver.async_resolve(
-        o.host, std::to_string(o.port), literal ? resolver_type::numeric_host : resolver_type::flags{}, token);
-    if (rec)
-        co_return failed(report(diag, rec, "cannot resolve " + o.host + ": " + rec.message()));
-    std::vector<asio::ip::tcp::endpoint> endpoints;
-    for (auto const& r : results)
-        if (literal || !is_loopback(o.host) || r.endpoint().address().is_loopback())
-            endpoints.push_back(r.endpoint());
-    if (endpoints.empty())
-        co_return failed(report(diag, error::insecure_transport,
-                                o.host + " is a loopback name but resolves to no loopback address"));
-
-    beast::basic_stream<asio::ip::tcp, Executor> stream(ex_);
-    stream.expires_at(deadline);
-    auto [cec, ep] = co_await stream.async_connect(endpoints, token);
-    if (cec)
-        co_return failed(report(diag, map_transport_error(cec), "cannot connect to " + where + ": " + cec.message()));
-    stream.socket().set_option(asio::ip::tcp::no_delay(true));
-
-    auto c = std::make_unique<connection_type>(o, stream.release_socket(), o.tls() ? &tls : nullptr,
-                                               limits_.read_buffer_size);
+template <class Executor, class Connector>
+asio::awaitable<std::tuple<error_code, std::unique_ptr<typename connection_pool<Executor, Connector>::connection_type>>,
+                Executor>
+connection_pool<Executor, Connector>::connect(origin const& o, asio::ssl::context& tls, clock::time_point deadline,
+                                              diagnostics& diag) {
+    auto [ec, transport] = co_await connector_.connect(o, o.tls() ? &tls : nullptr, deadline, diag);
+    if (ec)
+        co_return std::tuple{ec, std::unique_ptr<connection_type>()};
+    auto c = std::make_unique<connection_type>(o, std::move(*transport), limits_.read_buffer_size);
     // Each connection resumes with its own copy of the kept session: OpenSSL writes to the session a
     // connection uses, and the kept one is read by other threads. The server may still insist on a
     // full handshake.
@@ -379,8 +353,9 @@ connection_pool<Executor>::connect(origin const& o, asio::ssl::context& tls, clo
             SSL_SESSION_free(own); // the connection holds its own reference
         }
     if (auto hec = co_await c->handshake(deadline))
-        co_return failed(
-            report(diag, map_transport_error(hec), "TLS handshake with " + where + " failed: " + hec.message()));
+        co_return std::tuple{oic::detail::report(diag, map_transport_error(hec),
+                                                 "TLS handshake with " + o.to_string() + " failed: " + hec.message()),
+                             std::unique_ptr<connection_type>()};
     {
         std::lock_guard lock(mutex_);
         ++stats_.opened;
