@@ -56,6 +56,8 @@ inline std::string describe_call(http::reply const& r, http::urls::url_view aske
     std::string s = "GET " + http::redacted(r.url);
     if (r.url != asked)
         s += " (redirected from " + http::redacted(asked) + ")";
+    if (r.retries > 0)
+        s += " after " + std::to_string(r.retries) + " retries";
     return s;
 }
 

@@ -744,6 +744,7 @@ TEST_CASE("the send loop's machine, step by step", "[unit][redirect]") {
     using action = send_machine::action;
     using bhttp::status;
     namespace aerror = boost::asio::error;
+    using namespace std::chrono_literals;
     http::urls::url const url("https://runtime.example/ic/api/integration/v1/connections?q=1");
     std::string const on_design = "https://design.example/ic/api/integration/v1/connections?q=1";
     auto const runtime = *http::origin_of(url);
@@ -755,8 +756,9 @@ TEST_CASE("the send loop's machine, step by step", "[unit][redirect]") {
     remembered_hop const hop{runtime, design, true};
     diagnostics d;
     auto answer = [&](send_machine& m, status st, std::string_view location = {}, int max_redirects = 5) {
-        return m.on_answer({}, st, location, trusting, max_redirects, d);
+        return m.on_answer({.status = st, .location = location}, 1h, 0.5, trusting, max_redirects, d);
     };
+    auto failure = [&](send_machine& m, error_code ec) { return m.on_answer({.ec = ec}, 1h, 0.5, trusting, 5, d); };
 
     SECTION("a redirect is followed, and its hop learned once the target has answered") {
         send_machine m(url, runtime, bhttp::verb::get, with_token, std::nullopt);
@@ -797,7 +799,7 @@ TEST_CASE("the send loop's machine, step by step", "[unit][redirect]") {
             CHECK_FALSE(s.forget);
         }
         send_machine m(url, runtime, bhttp::verb::get, with_token, hop);
-        auto const s = m.on_answer(aerror::connection_refused, status::unknown, {}, trusting, 5, d);
+        auto const s = failure(m, aerror::connection_refused);
         CHECK(s.what == action::send);
         CHECK(s.forget);
     }
@@ -810,14 +812,14 @@ TEST_CASE("the send loop's machine, step by step", "[unit][redirect]") {
     }
     SECTION("a cancellation ends the call at once and forgets nothing") {
         send_machine m(url, runtime, bhttp::verb::get, with_token, hop);
-        auto const s = m.on_answer(aerror::operation_aborted, status::unknown, {}, trusting, 5, d);
+        auto const s = failure(m, aerror::operation_aborted);
         CHECK(s.what == action::fail);
         CHECK(s.ec == aerror::operation_aborted);
         CHECK_FALSE(s.forget);
     }
     SECTION("without a remembered hop, an error ends the call") {
         send_machine m(url, runtime, bhttp::verb::get, with_token, std::nullopt);
-        auto const s = m.on_answer(aerror::connection_refused, status::unknown, {}, trusting, 5, d);
+        auto const s = failure(m, aerror::connection_refused);
         CHECK(s.what == action::fail);
         CHECK(s.ec == aerror::connection_refused);
     }
@@ -839,6 +841,69 @@ TEST_CASE("the send loop's machine, step by step", "[unit][redirect]") {
             CHECK_FALSE(s.remember);
         }
     }
+    SECTION("a GET that meets 503 is sent again after a backoff, up to max_retries; then the 503 is the answer") {
+        send_machine::settings const retrying{.has_credentials = true, .retry_safe = true};
+        send_machine m(url, runtime, bhttp::verb::get, retrying, std::nullopt);
+        d.message = "what the 503 said";
+        for (int retry = 0; retry < 2; ++retry) {
+            auto const s = m.on_answer({.status = status::service_unavailable}, 1h, 0.5, trusting, 5, d);
+            CHECK(s.what == action::send);
+            CHECK(s.delay == 100ms * (1 << retry)); // half (the jitter) of 200 ms doubled per retry
+            CHECK(d.message.empty());
+        }
+        auto const s = m.on_answer({.status = status::service_unavailable}, 1h, 0.5, trusting, 5, d);
+        CHECK(s.what == action::done);
+        CHECK(m.retries() == 2);
+    }
+    SECTION("Retry-After is the wait; past the deadline the call ends at once with the answer") {
+        send_machine::settings const retrying{.retry_safe = true};
+        for (auto const st : {status::too_many_requests, status::bad_gateway, status::gateway_timeout}) {
+            send_machine m(url, runtime, bhttp::verb::get, retrying, std::nullopt);
+            auto s = m.on_answer({.status = st, .retry_after = 3s}, 10s, 0.5, trusting, 5, d);
+            CHECK(s.what == action::send);
+            CHECK(s.delay == 3s);
+            s = m.on_answer({.status = st, .retry_after = 30s}, 10s, 0.5, trusting, 5, d);
+            CHECK(s.what == action::done);
+            CHECK(m.retries() == 1);
+        }
+    }
+    SECTION("only transient failures of retry-safe requests are retried") {
+        send_machine::settings const retrying{.retry_safe = true};
+        auto first_step = [&](send_machine::settings st, bhttp::verb v, send_machine::outcome o) {
+            send_machine m(url, runtime, v, st, std::nullopt);
+            return m.on_answer(o, 1h, 0.5, trusting, 5, d);
+        };
+        for (auto const ec : {error_code(aerror::connection_refused), error_code(aerror::connection_reset),
+                              error_code(boost::beast::http::error::end_of_stream)})
+            CHECK(first_step(retrying, bhttp::verb::get, {.ec = ec}).what == action::send);
+        // The answer had begun: the server may have acted on it.
+        auto s = first_step(retrying, bhttp::verb::get, {.ec = aerror::connection_reset, .answer_started = true});
+        CHECK(s.what == action::fail);
+        CHECK(s.ec == aerror::connection_reset);
+        for (auto const ec : {error_code(error::timeout), error_code(aerror::operation_aborted),
+                              error_code(boost::asio::ssl::error::unexpected_result)})
+            CHECK(first_step(retrying, bhttp::verb::get, {.ec = ec}).what == action::fail);
+        for (auto const st : {status::internal_server_error, status::not_implemented, status::unauthorized})
+            CHECK(first_step(retrying, bhttp::verb::get, {.status = st}).what == action::done);
+        CHECK(first_step({}, bhttp::verb::post, {.status = status::service_unavailable}).what == action::done);
+        CHECK(first_step({.retry_safe = true, .retry = {.max_retries = 0}}, bhttp::verb::get,
+                         {.status = status::service_unavailable})
+                  .what == action::done);
+    }
+    SECTION("the retry budget: calls earn a part of a retry, each retry takes one") {
+        send_machine::settings const retrying{.retry_safe = true};
+        http::detail::retry_budget budget({.budget_ratio = 0.5, .budget_burst = 1});
+        auto retried = [&] {
+            send_machine m(url, runtime, bhttp::verb::get, retrying, std::nullopt, &budget);
+            return m.on_answer({.status = status::service_unavailable}, 1h, 0.5, trusting, 5, d).what == action::send;
+        };
+        CHECK(retried());       // the burst
+        CHECK_FALSE(retried()); // spent
+        budget.on_call();
+        CHECK_FALSE(retried()); // half a retry
+        budget.on_call();
+        CHECK(retried());
+    }
     SECTION("the redirect limit and the policy's refusals end the call") {
         send_machine m(url, runtime, bhttp::verb::get, with_token, std::nullopt);
         CHECK(answer(m, status::temporary_redirect, on_design, 1).what == action::send);
@@ -846,6 +911,28 @@ TEST_CASE("the send loop's machine, step by step", "[unit][redirect]") {
         CHECK(s.what == action::fail);
         CHECK(s.ec == error::too_many_redirects);
     }
+}
+
+TEST_CASE("Retry-After in seconds and in the three HTTP-date forms; the backoff's bounds", "[unit][retry]") {
+    using http::detail::parse_retry_after;
+    using namespace std::chrono;
+    auto const now = sys_days(year(1994) / November / 6) + 8h + 49min + 7s; // 30 s before the RFC's example
+    CHECK(parse_retry_after("120", now) == 120s);
+    CHECK(parse_retry_after(" 0 ", now) == 0s);
+    CHECK(parse_retry_after("99999999999999999999", now) == http::clock::duration::max());
+    CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now) == 30s);  // IMF-fixdate
+    CHECK(parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", now) == 30s); // RFC 850
+    CHECK(parse_retry_after("Sun Nov  6 08:49:37 1994", now) == 30s);       // asctime
+    CHECK(parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now) == 0s);   // past: no wait
+    for (auto const bad : {"", "-5", "1.5", "soon", "Sun, 30 Feb 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:00:00 GMT",
+                           "Sun, 06 Nov 1994", "06 Nov 1994 08:49:37 1995 1996"})
+        CHECK_FALSE(parse_retry_after(bad, now));
+
+    http::retry_options const o{.base_delay = 100ms, .max_delay = 1s};
+    CHECK(http::detail::backoff(o, 0, 0.0) == 0ms);
+    CHECK(http::detail::backoff(o, 0, 0.5) == 50ms);
+    CHECK(http::detail::backoff(o, 3, 0.5) == 400ms);
+    CHECK(http::detail::backoff(o, 40, 0.5) == 500ms); // capped, and no overflow
 }
 
 TEST_CASE("printable escapes what a terminal or a log would obey", "[unit][text]") {

@@ -204,7 +204,7 @@ inline error_code parse_token_response(unsigned status, std::string_view body, s
 /**
  * @brief Gets a token with the client credentials grant.
  *
- * Sends `POST token_url` through `session` (its TLS settings, timeouts and redirect policy) and
+ * Sends `POST token_url` through `session` (its TLS settings, timeouts, retries and redirect policy) and
  * parses the answer.
  *
  * @par Per-operation cancellation
@@ -221,15 +221,20 @@ fetch_token(http::basic_session<Executor> session, client_credentials creds, dia
     // Named, not temporaries in the co_await expression (see list_query).
     auto url = *http::urls::parse_uri(creds.token_url);
     auto req = detail::make_token_request(creds);
-    // A token request's redirects are followed per call under the rules, never remembered.
+    // A token request's redirects are followed per call under the rules, never remembered. Sending
+    // it twice only issues a second token: it is retried like a GET (429 from a busy domain).
     http::send_options const options{.body_has_credentials = creds.auth == client_auth::post,
                                      .max_body_size = creds.max_response_size,
-                                     .use_redirect_memory = false};
+                                     .use_redirect_memory = false,
+                                     .retry_safe = true};
     auto [ec, answer] = co_await session.send(std::move(url), std::move(req), options, diag);
     access_token token;
-    if (!ec)
+    if (!ec) {
         ec = detail::parse_token_response(answer.message.result_int(), answer.message.body(), creds.default_expires_in,
                                           token, diag);
+        if (ec && answer.retries > 0)
+            diag.message += " (after " + std::to_string(answer.retries) + " retries)";
+    }
     co_return std::tuple{ec, std::move(token)};
 }
 

@@ -7,6 +7,7 @@
 #include <oic/detail/async_run.hpp>
 #include <oic/error.hpp>
 #include <oic/http/detail/pool.hpp>
+#include <oic/http/detail/retry.hpp>
 #include <oic/http/detail/send_machine.hpp>
 #include <oic/http/redirect.hpp>
 #include <oic/http/types.hpp>
@@ -50,6 +51,7 @@ struct session_options {
     /// a timer would keep an idle io_context's run() from returning).
     clock::duration idle_timeout = std::chrono::seconds(50);
     int max_redirects = 5; ///< hop limit per call
+    retry_options retry{}; ///< when a call is sent again; `max_retries = 0` switches retries off
 };
 
 /// Per-call knobs of `basic_session::send`.
@@ -57,12 +59,14 @@ struct send_options {
     bool body_has_credentials = false; ///< client_secret_post: the body may not cross origins
     std::size_t max_body_size = 0;     ///< 0: the session's limit
     bool use_redirect_memory = true;   ///< false (token requests): neither use nor learn remembered hops
+    bool retry_safe = false;           ///< retried like a GET although it is not one (token requests)
 };
 
 /// An answer and the URL that gave it (after redirects and remembered hops).
 struct reply {
     response message;
     urls::url url;
+    int retries = 0; ///< how many times the request was sent again (see `retry_options`)
 };
 
 namespace detail {
@@ -155,6 +159,9 @@ public:
      * `Authorization`, `Proxy-Authorization` and `Cookie` in `req` are credentials: they go to
      * `url`, and on each redirect hop only where the policy and the fixed rules allow.
      *
+     * GET calls, and calls with `so.retry_safe`, are sent again after transient failures (see
+     * `retry_options`); `reply::retries` says how often.
+     *
      * A remembered hop (see `redirect_decision::remember`) sends the call straight to the origin
      * learned earlier; if that origin fails in any way (connection, TLS, timeout, 404, 421), the hop
      * is forgotten and the call goes to `url` once more. A hop is remembered only after its target
@@ -217,6 +224,11 @@ private:
             if (opts.max_header_size == 0 || opts.max_header_size > UINT32_MAX ||
                 opts.read_buffer_size < opts.max_header_size)
                 fail(error::bad_config, "max_header_size must be positive and read_buffer_size at least as large");
+            auto const& r = opts.retry;
+            if (r.max_retries < 0 || r.base_delay < clock::duration::zero() || r.max_delay < r.base_delay ||
+                !(r.budget_ratio >= 0) || !(r.budget_burst >= 0))
+                fail(error::bad_config, "retry: max_retries, base_delay, budget_ratio and budget_burst must not be "
+                                        "negative, and max_delay not below base_delay");
         }
         Executor ex;
         session_options opts;
@@ -224,12 +236,12 @@ private:
         std::shared_ptr<asio::ssl::context> tls;
         detail::connection_pool<Executor> pool;
         detail::redirect_memory memory;
+        detail::retry_budget budget{opts.retry};
     };
 
-    static asio::awaitable<std::tuple<error_code, response>, Executor> exchange(state& s, origin const& o, request& req,
-                                                                                detail::read_limits limits,
-                                                                                clock::time_point deadline,
-                                                                                diagnostics& diag);
+    static asio::awaitable<std::tuple<error_code, response>, Executor>
+    exchange(state& s, origin const& o, request& req, detail::read_limits limits, clock::time_point deadline,
+             bool& answer_started, diagnostics& diag);
 
     std::shared_ptr<state> state_;
 };

@@ -1,5 +1,6 @@
 #pragma once
-/// @file The HTTP layer's vocabulary: its clock, request and answer types, and the pool's statistics.
+/// @file The HTTP layer's vocabulary: its clock, request and answer types, retry settings and the
+/// pool's statistics.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/message.hpp>
@@ -16,6 +17,26 @@ namespace beast = boost::beast;
 using clock = std::chrono::steady_clock;
 using request = beast::http::request<beast::http::string_body>;
 using response = beast::http::response<beast::http::string_body>;
+
+/**
+ * When a call is sent again: GET calls and requests marked `retry_safe` (token requests), after a
+ * connection error before any byte of the answer, or an answer 429, 502, 503 or 504. The wait is the
+ * answer's `Retry-After` (seconds or HTTP-date) when it has one, else a random time between zero
+ * and `base_delay` doubled per retry, at most `max_delay` (exponential backoff, full jitter). A wait
+ * that would end past the call's deadline is not started: the call ends at once with the answer
+ * (or the error) it has. Nothing else is retried: not timeouts, TLS or certificate errors, other
+ * statuses, nor an answer cut off midway.
+ */
+struct retry_options {
+    int max_retries = 2; ///< per call, on top of the first attempt; 0 switches retries off
+    clock::duration base_delay = std::chrono::milliseconds(200);
+    clock::duration max_delay = std::chrono::seconds(10); ///< bounds the backoff, not `Retry-After`
+    /// The session's retry budget, a token bucket as in gRPC's retry throttling: each call adds
+    /// `budget_ratio` of a retry, up to `budget_burst`, and each retry takes one. Retries then add at
+    /// most that fraction to the request rate, so a failing service is not hammered by every caller.
+    double budget_ratio = 0.1;
+    double budget_burst = 10;
+};
 
 /// What a session's connection pool has done, for monitoring and tests.
 struct pool_stats {

@@ -145,6 +145,10 @@ public:
     /// trusted with the next request on this connection.
     bool drained() const noexcept { return buffer_.size() == 0; }
 
+    /// Whether any byte of an answer arrived in the last exchange: a request that failed before
+    /// may be sent again without the server having answered it.
+    bool answer_started() const noexcept { return answer_started_; }
+
     /// TLS handshake with SNI and host name (or IP address) verification, before `deadline`; a
     /// no-op for plain connections.
     asio::awaitable<error_code, Executor> handshake(clock::time_point deadline) {
@@ -167,6 +171,7 @@ public:
     asio::awaitable<std::tuple<error_code, response>, Executor> exchange(request& req, read_limits limits,
                                                                          clock::time_point deadline) {
         armed_deadline armed(*this, deadline);
+        answer_started_ = false;
         if (auto ec = serialize(req))
             co_return std::tuple{ec, response{}};
         for (std::size_t written = 0; written < out_.size();) {
@@ -251,6 +256,7 @@ private:
             if (r.ec)
                 co_return r.ec;
             buffer_.commit(r.bytes);
+            answer_started_ = answer_started_ || r.bytes > 0;
         }
     }
 
@@ -286,6 +292,7 @@ private:
     std::shared_ptr<deadline_state<Transport>> deadline_;
     beast::flat_buffer buffer_;
     std::string out_; // the request being written
+    bool answer_started_ = false;
 };
 
 } // namespace oic::http::detail

@@ -1,12 +1,15 @@
 #pragma once
 /**
  * @file The decisions of one `basic_session::send` call, without I/O: where each request goes and
- * with which credentials, when a remembered hop is used, forgotten or learned, and when the call
- * ends. `basic_session::send` only carries out what it says; unit tests step through it.
+ * with which credentials, when a remembered hop is used, forgotten or learned, when a request is
+ * sent again and after how long, and when the call ends. `basic_session::send` only carries out
+ * what it says; unit tests step through it.
  */
 
 #include <oic/error.hpp>
+#include <oic/http/detail/retry.hpp>
 #include <oic/http/redirect.hpp>
+#include <oic/http/types.hpp>
 #include <oic/http/url.hpp>
 
 #include <boost/asio/error.hpp>
@@ -27,31 +30,44 @@ struct remembered_hop {
 
 class send_machine {
 public:
-    /// What a call may do with credentials and remembered hops.
+    /// What a call may do with credentials, remembered hops and retries.
     struct settings {
         bool has_credentials = false;      ///< credentials in the headers or the body
         bool body_has_credentials = false; ///< client_secret_post: the body may not cross origins
         bool may_remember = true;          ///< use and learn remembered hops
+        bool retry_safe = false;           ///< the request may be sent again (GET, token requests)
+        retry_options retry{};
+    };
+
+    /// What one exchange gave: an error, or an answer's status and headers that matter here.
+    struct outcome {
+        error_code ec{};
+        beast_http::status status = beast_http::status::unknown;
+        std::string_view location{};
+        std::optional<clock::duration> retry_after{}; ///< the answer's `Retry-After`, understood
+        bool answer_started = false;                  ///< with `ec`: some of the answer had arrived
     };
 
     /// What the caller does next.
     enum class action {
-        send, ///< send the request to `chain()`'s current URL (again)
+        send, ///< send the request to `chain()`'s current URL (again), after `delay`
         done, ///< the answer is the call's answer
         fail, ///< the call ends with the error
     };
     struct step {
         action what = action::fail;
         error_code ec{};                          ///< with `fail`
+        clock::duration delay{};                  ///< with `send`: wait this long first (a retry)
         bool clear_body = false;                  ///< with `send`: drop the body (and its Content-Type)
         bool forget = false;                      ///< forget the hop remembered for the original origin
         std::optional<remembered_hop> remember{}; ///< learn this hop
     };
 
     /// A call of `method` to `url` (whose origin is `first`), through `hop` when one is remembered
-    /// for that origin and `s.may_remember`.
-    send_machine(urls::url url, origin first, beast_http::verb method, settings s, std::optional<remembered_hop> hop)
-        : method_(method), settings_(s),
+    /// for that origin and `s.may_remember`; retries are taken from `budget` when given.
+    send_machine(urls::url url, origin first, beast_http::verb method, settings s, std::optional<remembered_hop> hop,
+                 retry_budget* budget = nullptr)
+        : method_(method), settings_(s), budget_(budget),
           remembered_(s.may_remember && !s.body_has_credentials ? std::move(hop) : std::nullopt),
           chain_(start(std::move(url), std::move(first))) {}
 
@@ -61,16 +77,25 @@ public:
     /// The URL that gave the call's answer (after `action::done`; the machine is spent).
     urls::url take_url() noexcept { return std::move(chain_.current); }
 
+    /// Retries made so far.
+    int retries() const noexcept { return retries_; }
+
     /**
-     * After an exchange: its error, or the answer's status and `Location`. Redirects are planned
-     * with `policy` (reports go to `diag`); a remembered hop that fails in any way but cancellation
-     * (an error, 404, 421) is forgotten and the call starts over at its URL, `diag` cleared; a hop
-     * learned on the way is remembered once its target has answered with a non-redirect.
+     * After an exchange: its outcome, the time left before the call's deadline, and `jitter`, a
+     * random number in [0, 1) for the backoff.
+     * - A remembered hop that fails in any way but cancellation (an error, 404, 421) is forgotten
+     *   and the call starts over at its URL, `diag` cleared.
+     * - A transient failure (see `retry_options`) of a retry-safe request is sent again after a
+     *   wait, while retries, the budget and the time left allow; `diag` is cleared.
+     * - Redirects are planned with `policy` (reports go to `diag`); a hop learned on the way is
+     *   remembered once its target has answered with a non-redirect.
      */
-    step on_answer(error_code ec, beast_http::status status, std::string_view location,
-                   any_redirect_policy const& policy, int max_redirects, diagnostics& diag) {
+    step on_answer(outcome const& o, clock::duration time_left, double jitter, any_redirect_policy const& policy,
+                   int max_redirects, diagnostics& diag) {
+        auto const ec = o.ec;
+        auto const status = o.status;
         bool const via_memory = remembered_ && chain_.hops == 0;
-        if (ec && (!via_memory || ec == boost::asio::error::operation_aborted))
+        if (ec == boost::asio::error::operation_aborted)
             return {.ec = ec}; // a cancellation is never retried, and forgets nothing
         bool const unusable =
             ec || status == beast_http::status::not_found || status == beast_http::status::misdirected_request;
@@ -80,6 +105,12 @@ public:
             chain_ = start(chain_.original, chain_.original_origin);
             return {.what = action::send, .forget = true};
         }
+        if (auto const wait = retry_wait(o, time_left, jitter)) {
+            diag = {};
+            return {.what = action::send, .delay = *wait};
+        }
+        if (ec)
+            return {.ec = ec};
         step out;
         if (learning_) {
             if (!unusable && !is_redirect(status))
@@ -91,7 +122,7 @@ public:
             return out;
         }
         redirect_step hop;
-        if (auto rec = plan_redirect(chain_, status, location, policy, max_redirects, hop, diag))
+        if (auto rec = plan_redirect(chain_, status, o.location, policy, max_redirects, hop, diag))
             return {.ec = rec};
         if (hop.remember)
             learning_ = remembered_hop{chain_.original_origin, hop.to, hop.send_credentials};
@@ -101,6 +132,18 @@ public:
     }
 
 private:
+    /// The wait before sending again, or nothing when the outcome is the call's.
+    std::optional<clock::duration> retry_wait(outcome const& o, clock::duration time_left, double jitter) {
+        bool const transient = o.ec ? !o.answer_started && is_transient_error(o.ec) : is_retryable_status(o.status);
+        if (!transient || !settings_.retry_safe || retries_ >= settings_.retry.max_retries)
+            return std::nullopt;
+        auto const wait = o.retry_after ? *o.retry_after : backoff(settings_.retry, retries_, jitter);
+        if (wait >= time_left || (budget_ && !budget_->try_spend()))
+            return std::nullopt; // not worth starting: the deadline would pass first
+        ++retries_;
+        return wait;
+    }
+
     redirect_chain start(urls::url url, origin first) const {
         redirect_chain c(std::move(url), std::move(first), method_);
         c.has_credentials = settings_.has_credentials || settings_.body_has_credentials;
@@ -116,6 +159,8 @@ private:
 
     beast_http::verb method_;
     settings settings_;
+    retry_budget* budget_;
+    int retries_ = 0;
     std::optional<remembered_hop> remembered_; // the hop this call starts with, until it fails
     std::optional<remembered_hop> learning_;   // learned on the last hop, kept once its target answers
     redirect_chain chain_;

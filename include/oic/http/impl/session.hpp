@@ -11,7 +11,8 @@ namespace oic::http {
 template <class Executor>
 asio::awaitable<std::tuple<error_code, response>, Executor>
 basic_session<Executor>::exchange(state& s, origin const& o, request& req, detail::read_limits limits,
-                                  clock::time_point deadline, diagnostics& diag) {
+                                  clock::time_point deadline, bool& answer_started, diagnostics& diag) {
+    answer_started = false;
     auto failed = [&](error_code ec, std::string message) {
         return std::tuple{oic::detail::report(diag, ec, std::move(message)), response{}};
     };
@@ -30,6 +31,7 @@ basic_session<Executor>::exchange(state& s, origin const& o, request& req, detai
         }
         if (conn.reused() && !retried && detail::is_stale_connection(ec))
             continue; // the server closed an idle connection: one more try on a fresh one
+        answer_started = conn->answer_started();
         auto const mapped = detail::map_transport_error(ec);
         std::string what = std::string(beast::http::to_string(req.method())) + " " + o.to_string() +
                            std::string(req.target().substr(0, req.target().find('?')));
@@ -66,12 +68,15 @@ basic_session<Executor>::send(urls::url url, request req, send_options so, diagn
         }
     detail::send_machine::settings const settings{.has_credentials = !credentials.empty(),
                                                   .body_has_credentials = so.body_has_credentials,
-                                                  .may_remember = so.use_redirect_memory};
+                                                  .may_remember = so.use_redirect_memory,
+                                                  .retry_safe = so.retry_safe || req.method() == beast::http::verb::get,
+                                                  .retry = s->opts.retry};
     if ((settings.has_credentials || settings.body_has_credentials) && !first->tls() && !is_loopback(first->host))
         co_return failed(report(diag, error::insecure_transport,
                                 "refusing to send credentials over plaintext http to " + first->to_string()));
     detail::send_machine machine(std::move(url), *first, req.method(), settings,
-                                 so.use_redirect_memory ? s->memory.lookup(*first) : std::nullopt);
+                                 so.use_redirect_memory ? s->memory.lookup(*first) : std::nullopt, &s->budget);
+    s->budget.on_call();
     for (;;) {
         auto const& chain = machine.chain();
         auto target = chain.current.encoded_target();
@@ -85,19 +90,40 @@ basic_session<Executor>::send(urls::url url, request req, send_options so, diagn
                 req.set(field, value);
         req.prepare_payload();
 
-        auto [ec, res] = co_await exchange(*s, chain.current_origin, req, limits, deadline, diag);
-        std::string_view const location = ec ? std::string_view() : std::string_view(res[beast::http::field::location]);
-        auto const step = machine.on_answer(ec, ec ? beast::http::status::unknown : res.result(), location, s->policy,
+        bool answer_started = false;
+        auto [ec, res] = co_await exchange(*s, chain.current_origin, req, limits, deadline, answer_started, diag);
+        detail::send_machine::outcome outcome{.ec = ec, .answer_started = answer_started};
+        if (!ec) {
+            outcome.status = res.result();
+            outcome.location = res[beast::http::field::location];
+            if (auto ra = res.find(beast::http::field::retry_after); ra != res.end())
+                outcome.retry_after = detail::parse_retry_after(ra->value(), std::chrono::system_clock::now());
+        }
+        auto const step = machine.on_answer(outcome, deadline - clock::now(), detail::jitter(), s->policy,
                                             s->opts.max_redirects, diag);
         if (step.forget)
             s->memory.forget(*first);
         if (step.remember)
             s->memory.remember(*step.remember);
         switch (step.what) {
-        case detail::send_machine::action::fail: co_return failed(step.ec);
-        case detail::send_machine::action::done:
-            co_return std::tuple{error_code{}, reply{std::move(res), machine.take_url()}};
+        case detail::send_machine::action::fail:
+            if (machine.retries() > 0 && !diag.message.empty())
+                diag.message += " (after " + std::to_string(machine.retries()) + " retries)";
+            co_return failed(step.ec);
+        case detail::send_machine::action::done: {
+            int const retries = machine.retries();
+            co_return std::tuple{error_code{}, reply{std::move(res), machine.take_url(), retries}};
+        }
         case detail::send_machine::action::send:
+            if (step.delay > clock::duration::zero()) {
+                asio::basic_waitable_timer<clock, asio::wait_traits<clock>, Executor> pause(s->ex, step.delay);
+                co_await pause.async_wait(asio::as_tuple(asio::use_awaitable_t<Executor>{}));
+                if (detail::cancelled(co_await asio::this_coro::cancellation_state))
+                    co_return failed(report(diag, asio::error::operation_aborted,
+                                            std::string(beast::http::to_string(req.method())) + " " +
+                                                chain.current_origin.to_string() +
+                                                ": cancelled while waiting to retry"));
+            }
             if (step.clear_body) {
                 req.body().clear();
                 req.erase(beast::http::field::content_type);
