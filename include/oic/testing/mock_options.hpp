@@ -38,6 +38,31 @@ struct mock_options {
     std::string ca_dir;
     /// How long a connection may sit idle before the server closes it; also bounds each read/write.
     std::chrono::milliseconds idle_timeout{30000};
+    /// Seeds the choice of faults given with a probability: the same seed, the same faults.
+    unsigned fault_seed = 1;
+};
+
+/// A misbehaviour a @ref mock_server can put into its answers (see `mock_server::add_fault`).
+enum class fault_kind {
+    status,              ///< answer `status` (429, 500, 502, 503, 504...), with `Retry-After` when given
+    delay,               ///< wait `delay`, then answer as usual
+    reset_before_answer, ///< read the request, then reset the connection (TCP RST) without a byte
+    reset_mid_body,      ///< send the header and half the body, then (100 ms later) reset the connection
+    truncated_body,      ///< send the header and half the body, then close the connection politely
+    malformed_json,      ///< answer with the first half of the body: not JSON any more
+    wrong_types,         ///< answer with every top-level JSON member of another type (`"x"` -> `42`, ...)
+    bad_chunking,        ///< a chunked body whose chunk size is not hexadecimal
+    slow_body,           ///< the answer as usual, in 16-byte pieces `delay` apart
+};
+
+/// One fault, and how often it applies.
+struct fault {
+    fault_kind kind = fault_kind::status;
+    unsigned status = 503;              ///< with `fault_kind::status`: 400..599
+    std::string retry_after{};          ///< with `fault_kind::status`: the `Retry-After` value; empty: none
+    std::chrono::milliseconds delay{0}; ///< with `delay`: before the answer; with `slow_body`: between pieces
+    int count = -1;                     ///< the next `count` requests it matches; -1: no limit
+    double probability = 1.0;           ///< the chance that a matching request gets it (seeded: reproducible)
 };
 
 /// A snapshot of what a @ref mock_server has seen since it started or since `reset_counters()`.
@@ -55,6 +80,7 @@ struct counters {
     std::uint64_t connections_accepted = 0;          ///< TCP connections accepted, all listeners.
     std::uint64_t foreign_requests = 0;              ///< Requests the foreign host received, any path or method.
     std::uint64_t foreign_authorization_headers = 0; ///< ...carrying `Authorization`, whatever its value.
+    std::uint64_t faults_injected = 0;               ///< Answers spoiled by `add_fault`, all hosts.
 
     friend bool operator==(counters const&, counters const&) = default;
 };
@@ -74,6 +100,7 @@ inline boost::json::object to_json(counters const& c) {
         {"connections_accepted", c.connections_accepted},
         {"foreign_requests", c.foreign_requests},
         {"foreign_authorization_headers", c.foreign_authorization_headers},
+        {"faults_injected", c.faults_injected},
     };
 }
 

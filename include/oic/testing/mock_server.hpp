@@ -136,6 +136,22 @@ public:
      */
     OIC_TESTING_DECL void set_design_failure(unsigned status, int count);
 
+    /**
+     * Injects `f` into the answers to requests whose path starts with `path_prefix`, on every host
+     * (`/oauth2/v1/token` for the token endpoint, `/ic/api/` for the API on the design-time and the
+     * runtime host). Rules apply in the order added: a request gets the fault of the first rule that
+     * matches, has uses left (`count`) and whose chance (`probability`, drawn from a generator seeded
+     * with `options().fault_seed`) comes up. The request is still handled and counted as usual; only
+     * its answer, or the connection, suffers. Each fault counts in `faults_injected`.
+     * @throws std::invalid_argument unless `path_prefix` starts with `/`, a status fault's status is
+     *         400..599, `retry_after` has no CR, LF or NUL, `count` is -1 or more, `probability` is in
+     *         [0, 1] and `delay` is not negative.
+     */
+    OIC_TESTING_DECL void add_fault(std::string path_prefix, fault f);
+
+    /// Removes every fault rule.
+    OIC_TESTING_DECL void clear_faults();
+
     /// One line of JSON with everything a client or script needs to talk to this server.
     OIC_TESTING_DECL std::string ready_json() const;
 

@@ -29,9 +29,9 @@ basic_session<Executor>::exchange(state& s, origin const& o, request& req, detai
             conn.keep_alive(res.keep_alive() && conn->drained());
             co_return std::tuple{error_code{}, std::move(res)};
         }
-        if (conn.reused() && !retried && detail::is_stale_connection(ec))
-            continue; // the server closed an idle connection: one more try on a fresh one
         answer_started = conn->answer_started();
+        if (conn.reused() && !retried && !answer_started && detail::is_stale_connection(ec))
+            continue; // the server closed an idle connection: one more try on a fresh one
         auto const mapped = detail::map_transport_error(ec);
         std::string what = std::string(beast::http::to_string(req.method())) + " " + o.to_string() +
                            std::string(req.target().substr(0, req.target().find('?')));

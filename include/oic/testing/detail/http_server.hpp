@@ -9,6 +9,8 @@
  * @ref oic::testing::detail::bind_acceptor and started with @ref oic::testing::detail::accept_loop.
  */
 
+#include <oic/testing/detail/faults.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -219,6 +221,8 @@ struct listener {
     /// whose target is malformed). Must not throw.
     std::function<void(http_request const&)> on_request;
     request_interceptor intercept; ///< Consulted before `routes`, when set.
+    /// The fault to inject into the answer to a request (by its path), when set. Must not throw.
+    std::function<std::optional<fault>(std::string_view path)> pick_fault;
 };
 
 /**
@@ -302,6 +306,7 @@ asio::awaitable<session_end> serve_requests(Stream& stream, listener const& l) {
             co_await http::async_read(stream, buffer, parser, use_ec(ec));
 
         std::optional<http_response> res;
+        std::optional<fault> injected;
         bool keep_alive = false;
         if (ec) {
             res = answer_read_error(ec);
@@ -311,13 +316,31 @@ asio::awaitable<session_end> serve_requests(Stream& stream, listener const& l) {
             http_request const req = parser.release();
             if (l.on_request)
                 l.on_request(req);
+            if (l.pick_fault)
+                injected = l.pick_fault(std::string_view(req.target()).substr(0, req.target().find('?')));
+            if (injected && injected->kind == fault_kind::delay) {
+                asio::steady_timer pause(co_await asio::this_coro::executor, injected->delay);
+                co_await pause.async_wait(use_ec(ec));
+            }
             res = co_await dispatch(l.routes, req, l.intercept);
+            if (injected && !is_written_fault(injected->kind))
+                spoil(*res, *injected); // handled and counted as usual; only the answer changes
             keep_alive = req.keep_alive();
         }
 
         res->keep_alive(keep_alive && res->keep_alive());
         res->prepare_payload();
         beast::get_lowest_layer(stream).expires_after(l.idle_timeout);
+        if (injected && is_written_fault(injected->kind)) {
+            switch (co_await write_faulty(stream, *res, *injected)) {
+            case fault_end::keep: break;
+            case fault_end::close: co_return session_end::server_closing;
+            case fault_end::reset: co_return session_end::abandoned;
+            }
+            if (!res->keep_alive())
+                co_return session_end::server_closing;
+            continue;
+        }
         co_await http::async_write(stream, *res, use_ec(ec));
         if (ec)
             co_return session_end::abandoned;

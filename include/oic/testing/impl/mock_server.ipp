@@ -226,6 +226,7 @@ public:
     std::string ca_file_;
     std::string token_url_, design_url_, runtime_url_, foreign_url_;
     detail::token_endpoint tokens_;
+    detail::fault_table faults_{options_.fault_seed}; // thread-safe
 
 private:
     using http_request = detail::http_request;
@@ -268,6 +269,14 @@ private:
         };
         l.intercept = [this, h](http_request const& req, detail::urls::url_view target) {
             return answer_from_redirect_table(h, req, target);
+        };
+        l.pick_fault = [this](std::string_view path) {
+            auto f = faults_.pick(path);
+            if (f) {
+                std::lock_guard lock(mutex_);
+                ++stats_.faults_injected;
+            }
+            return f;
         };
         l.routes.add(detail::http::verb::get, "/mock/counters",
                      [this](route_context const& c) { return handle_counters(c); });
@@ -622,6 +631,25 @@ OIC_TESTING_DECL void mock_server::set_design_failure(unsigned status, int count
     if (count > 0 && (status < 400 || status > 599))
         throw std::invalid_argument("oic::testing::mock_server: design failure status must be 4xx or 5xx");
     impl_->set_design_failure(status, count);
+}
+
+OIC_TESTING_DECL void mock_server::add_fault(std::string path_prefix, fault f) {
+    if (!path_prefix.starts_with('/'))
+        throw std::invalid_argument("oic::testing::mock_server: a fault's path prefix must start with '/', not '" +
+                                    path_prefix + "'");
+    if (f.kind == fault_kind::status && (f.status < 400 || f.status > 599))
+        throw std::invalid_argument("oic::testing::mock_server: a fault status must be 4xx or 5xx, not " +
+                                    std::to_string(f.status));
+    if (f.retry_after.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+        throw std::invalid_argument("oic::testing::mock_server: Retry-After must not contain CR, LF or NUL");
+    if (f.count < -1 || !(f.probability >= 0 && f.probability <= 1) || f.delay.count() < 0)
+        throw std::invalid_argument("oic::testing::mock_server: a fault's count must be -1 or more, its "
+                                    "probability in [0, 1] and its delay not negative");
+    impl_->faults_.add(std::move(path_prefix), std::move(f));
+}
+
+OIC_TESTING_DECL void mock_server::clear_faults() {
+    impl_->faults_.clear();
 }
 
 OIC_TESTING_DECL std::string mock_server::ready_json() const {
