@@ -9,7 +9,8 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config openssl libssl-dev
-          libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev catch2 clang-format)
+          libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev catch2 clang-format
+          libhiredis-dev redis-server)
 case "${1:-}" in
   "") ;;
   --bench) packages+=(nginx-light wrk libcurl4-openssl-dev gnuplot-nox python3 util-linux coreutils) ;;
@@ -31,10 +32,11 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "oic: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-# Installing nginx would start the system's nginx on port 80: the benchmarks run their own, so keep
-# the package's service from starting (policy-rc.d, only while apt-get runs, only if none exists).
+# Installing nginx or redis-server would start the system's service (ports 80, 6379): the benchmarks
+# and tests run their own, so keep the packages' services from starting (policy-rc.d, only while
+# apt-get runs, only if none exists).
 policy=/usr/sbin/policy-rc.d
-if [[ " ${missing[*]} " == *" nginx-light "* && ! -e $policy ]]; then
+if [[ ( " ${missing[*]} " == *" nginx-light "* || " ${missing[*]} " == *" redis-server "* ) && ! -e $policy ]]; then
   trap 'rm -f "$policy"' EXIT
   printf '#!/bin/sh\nexit 101\n' >"$policy"
   chmod 755 "$policy"

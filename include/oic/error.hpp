@@ -46,6 +46,10 @@ enum class error {
     redirect_bad_location,     ///< Location is missing, unparsable, has userinfo, or a non-http(s) scheme
     redirect_downgrade,        ///< https -> http
     redirect_body_credentials, ///< a body with credentials would be re-sent to another origin
+
+    // token store (Redis): a store that fails falls back to fetching in-process; these name why
+    store_refused,   ///< Redis answered an error (AUTH refused, a command not allowed)
+    store_bad_reply, ///< Redis answered something that is not RESP, or not what was asked
 };
 
 namespace detail {
@@ -79,6 +83,8 @@ public:
         case error::redirect_bad_location: return "bad redirect Location";
         case error::redirect_downgrade: return "redirect from https to http refused";
         case error::redirect_body_credentials: return "refusing to re-send body credentials to another origin";
+        case error::store_refused: return "token store refused the command";
+        case error::store_bad_reply: return "token store answered something unexpected";
         }
         return "unknown oic error";
     }
@@ -149,9 +155,10 @@ inline bool detail::condition_category_impl::equivalent(error_code const& ec, in
     case condition::configuration:
         return ours && (e == error::bad_url || e == error::insecure_transport || e == error::bad_config);
     case condition::token_endpoint: return ours && e >= error::token_rejected && e <= error::token_unsupported_type;
-    case condition::api: return ours && e >= error::api_http_status;
+    case condition::api: return ours && e >= error::api_http_status && e <= error::redirect_body_credentials;
     case condition::network:
-        return ours ? e == error::timeout || e == error::body_too_large || e == error::response_too_large
+        return ours ? e == error::timeout || e == error::body_too_large || e == error::response_too_large ||
+                          e >= error::store_refused
                     : !cancelled && ec.failed();
     }
     return false;

@@ -57,9 +57,21 @@ public:
     /// Gets a new token, or an error with the diagnostics filled; called on `Executor`, at most
     /// once at a time.
     using fetch_function = std::function<asio::awaitable<std::tuple<error_code, access_token>, Executor>(diagnostics&)>;
+    /// Told once about a token the API refused (401), after the shared token has dropped it.
+    using reject_function = std::function<asio::awaitable<void, Executor>(token_ptr)>;
+
+    /// Where tokens come from: a fetch, and whom to tell about a refused token (a token store
+    /// shared by several processes, see `oic/redis/token_store.hpp`).
+    struct source {
+        fetch_function fetch;
+        reject_function rejected{}; ///< may be empty
+    };
+
+    basic_shared_token(Executor ex, source src, shared_token_options opts = {})
+        : state_(std::make_shared<state>(ex, std::move(src), std::move(opts))) {}
 
     basic_shared_token(Executor ex, fetch_function fetch, shared_token_options opts = {})
-        : state_(std::make_shared<state>(ex, std::move(fetch), std::move(opts))) {}
+        : basic_shared_token(ex, source{std::move(fetch)}, std::move(opts)) {}
 
     /// Fetches with `fetch_token(session, creds)`.
     basic_shared_token(http::basic_session<Executor> session, client_credentials creds, shared_token_options opts = {})
@@ -120,7 +132,8 @@ public:
     }
 
     /// Drops `rejected` if it is still the current token (the API answered 401 with it); a token
-    /// fetched meanwhile by another caller stays. Completes once the state has been updated.
+    /// fetched meanwhile by another caller stays. Completes once the state has been updated, and
+    /// the source's `rejected` (if any) has been told, once per refused token.
     asio::awaitable<void, Executor> invalidate(token_ptr rejected) const {
         auto const s = state_;
         co_await asio::co_spawn(s->strand, state::drop(s, rejected), asio::as_tuple(asio::use_awaitable_t<Executor>{}));
@@ -135,15 +148,17 @@ private:
     using time_point = std::chrono::steady_clock::time_point;
 
     struct state : std::enable_shared_from_this<state> {
-        state(Executor e, fetch_function f, shared_token_options o)
-            : ex(e), strand(asio::make_strand(e)), fetch(std::move(f)), opts(std::move(o)),
-              machine({opts.refresh_ahead, opts.expiry_margin, opts.failure_backoff}), wakeup(strand) {
+        state(Executor e, source src, shared_token_options o)
+            : ex(e), strand(asio::make_strand(e)), fetch(std::move(src.fetch)), rejected(std::move(src.rejected)),
+              opts(std::move(o)), machine({opts.refresh_ahead, opts.expiry_margin, opts.failure_backoff}),
+              wakeup(strand) {
             wakeup.expires_at(time_point::max());
         }
 
         Executor ex;
         strand_type strand;
         fetch_function fetch;
+        reject_function rejected;
         shared_token_options opts;
 
         // Strand only.
@@ -182,9 +197,11 @@ private:
         }
 
         static asio::awaitable<void, strand_type> drop(std::shared_ptr<state> s, token_ptr rejected) {
-            if (s->machine.on_rejected(rejected))
-                s->publish();
-            co_return;
+            if (!s->machine.on_rejected(rejected))
+                co_return;
+            s->publish();
+            if (s->rejected)
+                co_await asio::co_spawn(s->ex, s->rejected(std::move(rejected)), asio::as_tuple(on_strand{}));
         }
 
         /// Waits on the strand for the current token or the fetch in flight; fills `*diag` (the

@@ -1,0 +1,253 @@
+// A fleet shares one token through Redis: processes of fleet-member against the mock and a
+// redis-server of the test's own, and in-process "members" (each its own session, store and shared
+// token) for the cases a test must set up precisely.
+
+#include "common.hpp"
+#include "redis_server.hpp"
+
+#include <oic/redis/token_store.hpp>
+
+#include <fstream>
+#include <sstream>
+
+using namespace oic;
+using namespace oic_test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// One command to Redis, as an operator with redis-cli would send it.
+redis::detail::value redis_command(unsigned short port, std::vector<std::string> args) {
+    asio::io_context ioc;
+    redis::detail::endpoint const ep{"127.0.0.1", port, "", secret(""), nullptr};
+    return run(ioc, [&]() -> asio::awaitable<redis::detail::value> {
+        redis::detail::link<asio::any_io_executor> link(co_await asio::this_coro::executor, ep);
+        std::string what;
+        REQUIRE_FALSE(co_await link.open(redis::clock::now() + 2s, what));
+        error_code ec;
+        redis::detail::value v;
+        switch (args.size()) {
+        case 2: std::tie(ec, v) = co_await link.exec(redis::clock::now() + 2s, args[0], args[1]); break;
+        case 3: std::tie(ec, v) = co_await link.exec(redis::clock::now() + 2s, args[0], args[1], args[2]); break;
+        default: FAIL("redis_command takes 2 or 3 words");
+        }
+        REQUIRE_FALSE(ec);
+        co_return v;
+    }());
+}
+
+redis::options store_options(unsigned short port) {
+    redis::options o;
+    o.port = port;
+    o.poll_interval = 20ms;
+    return o;
+}
+
+/// A process of the fleet, in this one: its own session, store and shared token, and a client.
+struct member {
+    http::session session;
+    redis::token_store store;
+    shared_token token;
+    client c;
+
+    member(asio::io_context& ioc, client_config const& cfg, redis::options o)
+        : session(ioc.get_executor(), cfg.session), store(ioc.get_executor(), std::move(o), cfg.credentials),
+          token(redis::make_shared_token(session, cfg.credentials, store, cfg.token)), c(cfg, session, token) {}
+
+    std::size_t page(asio::io_context& ioc) {
+        connections_query q;
+        q.limit = 5;
+        return run(ioc, get_connections(c, q)).items.size();
+    }
+};
+
+} // namespace
+
+TEST_CASE("a fleet of 8 processes, 200 concurrent calls each, on an empty store: 1 token request",
+          "[integration][fleet]") {
+    if (!redis_server::available())
+        return;
+    redis_server redis;
+    testing::mock_server server;
+    server.set_token_latency(200ms); // the fleet starts together and finds the token missing together
+    std::vector<std::string> const env = {"OIC_TOKEN_URL=" + server.token_url(),
+                                          "OIC_CLIENT_ID=" + server.options().client_id,
+                                          "OIC_CLIENT_SECRET=" + server.options().client_secret,
+                                          "OIC_SCOPE=" + server.options().scope,
+                                          "OIC_BASE_URL=" + server.design_url(),
+                                          "OIC_INTEGRATION_INSTANCE=" + server.options().integration_instance,
+                                          "OIC_CA_FILE=" + server.ca_file(),
+                                          "OIC_REDIS_HOST=127.0.0.1",
+                                          "OIC_REDIS_PORT=" + std::to_string(redis.port())};
+    std::vector<pid_t> fleet;
+    for (int i = 0; i < 8; ++i)
+        fleet.push_back(spawn_process({OIC_FLEET_MEMBER_PATH, "200"}, env));
+    for (auto pid : fleet) {
+        REQUIRE(pid > 0);
+        CHECK(wait_process(pid) == 0); // all 200 calls answered
+    }
+    CHECK(server.get_counters().token_requests == 1);
+    CHECK(server.get_counters().design_api_requests == 8 * 200);
+}
+
+TEST_CASE("the process holding the lock is killed mid-fetch: another fetches once the lock expires",
+          "[integration][fleet]") {
+    if (!redis_server::available())
+        return;
+    redis_server redis;
+    testing::mock_server server;
+    server.set_token_latency(10s); // the first process's fetch hangs...
+    std::vector<std::string> const env = {"OIC_TOKEN_URL=" + server.token_url(),
+                                          "OIC_CLIENT_ID=" + server.options().client_id,
+                                          "OIC_CLIENT_SECRET=" + server.options().client_secret,
+                                          "OIC_SCOPE=" + server.options().scope,
+                                          "OIC_BASE_URL=" + server.design_url(),
+                                          "OIC_INTEGRATION_INSTANCE=" + server.options().integration_instance,
+                                          "OIC_CA_FILE=" + server.ca_file(),
+                                          "OIC_REDIS_HOST=127.0.0.1",
+                                          "OIC_REDIS_PORT=" + std::to_string(redis.port()),
+                                          "OIC_REDIS_LOCK_TTL_MS=1000"};
+    pid_t const holder = spawn_process({OIC_FLEET_MEMBER_PATH, "1"}, env);
+    REQUIRE(holder > 0);
+    client_config const cfg = config_for(server, server.design_url());
+    asio::io_context ioc;
+    member watcher(ioc, cfg, store_options(redis.port()));
+    auto const lock_key = watcher.store.key() + ":lock";
+    for (int i = 0; i < 200 && redis_command(redis.port(), {"EXISTS", lock_key}).integer == 0; ++i)
+        std::this_thread::sleep_for(10ms);
+    REQUIRE(redis_command(redis.port(), {"EXISTS", lock_key}).integer == 1); // ...holding the lock
+    ::kill(holder, SIGKILL);
+    CHECK(wait_process(holder) == -1);
+    server.set_token_latency(0ms);
+
+    auto const t0 = std::chrono::steady_clock::now();
+    CHECK(watcher.page(ioc) == 5);
+    CHECK(std::chrono::steady_clock::now() - t0 < 5s); // the lock's 1 s, not max_wait
+    auto const s = watcher.store.stats();
+    CHECK(s.waits == 1);
+    CHECK(s.fetches == 1);
+    CHECK(s.fallbacks == 0);
+    CHECK(server.get_counters().token_requests == 2); // the dead process's, and this one
+}
+
+TEST_CASE("members share the token in Redis, and a 401 removes only the refused token, once", "[integration][fleet]") {
+    if (!redis_server::available())
+        return;
+    redis_server redis;
+    testing::mock_server server;
+    asio::io_context ioc;
+    client_config const cfg = config_for(server, server.design_url());
+    member a(ioc, cfg, store_options(redis.port()));
+    member b(ioc, cfg, store_options(redis.port()));
+    CHECK(a.page(ioc) == 5);
+    CHECK(b.page(ioc) == 5);
+    CHECK(server.get_counters().token_requests == 1); // b used a's token from Redis
+    CHECK(a.store.stats().fetches == 1);
+    CHECK(b.store.stats().hits == 1);
+
+    // The key names no secret; the value is sealed: neither holds the token or the client secret.
+    CHECK(a.store.key().find(server.options().client_id) == std::string::npos);
+    auto const stored = redis_command(redis.port(), {"GET", a.store.key()});
+    REQUIRE(stored.type == redis::detail::value::kind::string);
+    CHECK(stored.str.find("Bearer") == std::string::npos);
+    CHECK(stored.str.find(server.options().client_secret) == std::string::npos);
+    auto const ttl = redis_command(redis.port(), {"PTTL", a.store.key()}).integer;
+    CHECK(ttl > 0);
+    CHECK(ttl <= 3600'000 - 30'000); // stored to expire before the token does
+
+    server.revoke_tokens();
+    CHECK(a.page(ioc) == 5); // 401: a removes the refused token from Redis and fetches a new one
+    CHECK(a.store.stats().invalidations == 1);
+    CHECK(b.page(ioc) == 5); // 401 too, but Redis holds a's new token now: b takes it
+    CHECK(b.store.stats().invalidations == 0);
+    CHECK(b.store.stats().hits == 2);
+    CHECK(server.get_counters().token_requests == 2);
+}
+
+TEST_CASE("a tampered or foreign value in Redis is rejected, never used", "[integration][fleet]") {
+    if (!redis_server::available())
+        return;
+    redis_server redis;
+    testing::mock_server server;
+    asio::io_context ioc;
+    client_config const cfg = config_for(server, server.design_url());
+    SECTION("planted by someone with another secret") {
+        auto foreign_creds = cfg.credentials;
+        foreign_creds.client_secret = secret("not-the-secret");
+        redis::token_store foreign(ioc.get_executor(), store_options(redis.port()), foreign_creds);
+        shared_token planter(
+            ioc.get_executor(),
+            foreign.source([](diagnostics&) -> asio::awaitable<std::tuple<error_code, access_token>> {
+                co_return std::tuple{error_code{}, access_token{secret("planted"), "Bearer", 3600s, ""}};
+            }));
+        CHECK(run(ioc, planter.get())->value.reveal() == "planted");
+        REQUIRE(foreign.key() == member(ioc, cfg, store_options(redis.port())).store.key()); // the same key
+    }
+    SECTION("a stored value with one byte changed") {
+        member first(ioc, cfg, store_options(redis.port()));
+        CHECK(first.page(ioc) == 5);
+        auto value = redis_command(redis.port(), {"GET", first.store.key()}).str;
+        value[value.size() / 2] ^= 1;
+        CHECK(redis_command(redis.port(), {"SET", first.store.key(), value}).is_ok());
+        server.reset_counters();
+    }
+    SECTION("garbage") {
+        member first(ioc, cfg, store_options(redis.port()));
+        CHECK(redis_command(redis.port(), {"SET", first.store.key(), "{\"access_token\":\"x\"}"}).is_ok());
+    }
+    member m(ioc, cfg, store_options(redis.port()));
+    CHECK(m.page(ioc) == 5); // with a token of its own fetching: the mock refuses any other
+    CHECK(m.store.stats().rejected_values == 1);
+    CHECK(m.store.stats().fetches == 1);
+    CHECK(server.get_counters().token_requests == 1);
+}
+
+TEST_CASE("Redis down, refusing AUTH or answering garbage: calls go on, fetching in-process", "[integration][fleet]") {
+    if (!redis_server::available())
+        return;
+    testing::mock_server server;
+    asio::io_context ioc;
+    client_config const cfg = config_for(server, server.design_url());
+    SECTION("stopped mid-run") {
+        redis_server redis;
+        member m(ioc, cfg, store_options(redis.port()));
+        CHECK(m.page(ioc) == 5);
+        redis.stop();
+        server.revoke_tokens(); // the next call needs a new token, and Redis is gone
+        CHECK(m.page(ioc) == 5);
+        auto const s = m.store.stats();
+        CHECK(s.fallbacks == 1);
+        CHECK_THAT(s.last_problem, Catch::Contains("cannot connect to 127.0.0.1:"));
+    }
+    SECTION("a wrong password: the error names AUTH, never the password") {
+        redis_server redis({"--requirepass", "right-password"});
+        auto o = store_options(redis.port());
+        o.password = secret("wrong-password");
+        member m(ioc, cfg, o);
+        CHECK(m.page(ioc) == 5);
+        auto const s = m.store.stats();
+        CHECK(s.fallbacks == 1);
+        CHECK_THAT(s.last_problem, Catch::Contains("AUTH") && !Catch::Contains("wrong-password"));
+        o.password = secret("right-password");
+        member n(ioc, cfg, o);
+        CHECK(n.page(ioc) == 5);
+        CHECK(n.store.stats().fallbacks == 0);
+    }
+    SECTION("something that is not Redis (an HTTP server)") {
+        testing::mock_options plain;
+        plain.tls = false;
+        testing::mock_server http_only(plain);
+        auto o = store_options(static_cast<unsigned short>(http_only.options().design_port));
+        member m(ioc, cfg, o);
+        CHECK(m.page(ioc) == 5);
+        CHECK(m.store.stats().fallbacks == 1);
+        CHECK_THAT(m.store.stats().last_problem, Catch::Contains("something unexpected"));
+    }
+    SECTION("a password for a Redis on another host over plaintext is refused at once") {
+        auto o = store_options(6379);
+        o.host = "redis.example";
+        o.password = secret("p");
+        CHECK(error_of([&] { redis::token_store(ioc.get_executor(), o, cfg.credentials); }).code() ==
+              error::insecure_transport);
+    }
+}

@@ -1,0 +1,123 @@
+#pragma once
+// Debian's redis-server on a free loopback port, started by a test and stopped with it; and a
+// helper that runs a program with extra environment variables, for the fleet tests.
+
+#include <oic/redis/detail/link.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace oic_test {
+
+/// Starts `argv` with the environment plus `extra` ("NAME=value"), stdout to /dev/null (and
+/// stderr too when `quiet`: a server that outlives a crashed test must not hold the test's
+/// output open); the process id, or -1.
+inline pid_t spawn_process(std::vector<std::string> const& argv, std::vector<std::string> const& extra,
+                           bool quiet = false) {
+    std::vector<char*> args;
+    for (auto const& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    std::vector<char*> envp;
+    for (char** e = environ; *e; ++e)
+        envp.push_back(*e);
+    for (auto const& e : extra)
+        envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (quiet)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid = -1;
+    if (posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data()) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    return pid;
+}
+
+/// The exit status of `pid` once it ends (-1: killed by a signal).
+inline int wait_process(pid_t pid) {
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/// A redis-server of its own for one test, on 127.0.0.1, without persistence.
+class redis_server {
+public:
+    /// Whether redis-server can be run here. Where it cannot, fleet tests say so and stop; with
+    /// OIC_REQUIRE_REDIS=1 (scripts/test.sh, which installs it) they fail instead.
+    static bool available() {
+        bool const found = std::system("command -v redis-server >/dev/null 2>&1") == 0;
+        if (!found) {
+            if (char const* r = std::getenv("OIC_REQUIRE_REDIS"); r && std::string(r) == "1")
+                FAIL("redis-server is not installed (scripts/install-deps.sh installs it)");
+            WARN("SKIPPED: redis-server is not installed; the fleet tests did not run "
+                 "(scripts/install-deps.sh installs it)");
+        }
+        return found;
+    }
+
+    explicit redis_server(std::vector<std::string> extra = {}) : port_(free_port()) {
+        std::vector<std::string> argv = {
+            "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no",     "--daemonize",         "no"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        pid_ = spawn_process(argv, {}, true);
+        REQUIRE(pid_ > 0);
+        // Ready once it accepts connections.
+        for (int i = 0; i < 200; ++i) {
+            boost::asio::io_context ioc;
+            boost::asio::ip::tcp::socket s(ioc);
+            boost::system::error_code ec;
+            s.connect({boost::asio::ip::make_address("127.0.0.1"), port_}, ec);
+            if (!ec)
+                return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        }
+        FAIL("redis-server did not start on port " << port_);
+    }
+    ~redis_server() { stop(); }
+    redis_server(redis_server const&) = delete;
+    redis_server& operator=(redis_server const&) = delete;
+
+    unsigned short port() const { return port_; }
+
+    /// Stops the server now (a Redis that goes away mid-run).
+    void stop() {
+        if (pid_ <= 0)
+            return;
+        ::kill(pid_, SIGKILL);
+        wait_process(pid_);
+        pid_ = -1;
+    }
+
+private:
+    static unsigned short free_port() {
+        boost::asio::io_context ioc;
+        boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+        return a.local_endpoint().port();
+    }
+
+    unsigned short port_;
+    pid_t pid_ = -1;
+};
+
+} // namespace oic_test
