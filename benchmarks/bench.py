@@ -5,6 +5,8 @@
   bench.py free-ports N             prints N free TCP ports on 127.0.0.1
   bench.py wrk-row SCENARIO C CPU_SECONDS < wrk-output
                                     prints wrk's report as a row (the same shape as the programs')
+  bench.py fleet-row MOCK MEMBER PROCESSES CALLS none|redis
+                                    runs the fleet_storm row (see fleet_row) and prints it
   bench.py report ROWS ABOUT OUT_JSON OUT_PNG
                                     writes the results file and the chart, prints a markdown table
 """
@@ -228,6 +230,67 @@ def report(rows_path, about_path, out_json, out_png):
     return 1 if errors else 0
 
 
+def fleet_row(mock, member, processes, calls, store):
+    """fleet_storm: PROCESSES fleet-member processes start at once against oic-mock-server (its
+    token endpoint 100 ms slow, as a real one), each making CALLS calls; with STORE "redis" they
+    share their token through a redis-server of this run's own. One JSON row: the token requests
+    the mock saw, and the time to the first page of each process (p50 and max as p50_ms, p99_ms)."""
+    import subprocess, ssl, statistics, time, urllib.request
+    processes, calls = int(processes), int(calls)
+    started = []
+    try:
+        mock_p = subprocess.Popen([mock, "--token-latency", "100"], stdout=subprocess.PIPE, text=True)
+        started.append(mock_p)
+        ready = json.loads(mock_p.stdout.readline())
+        env = dict(os.environ, OIC_TOKEN_URL=ready["token_url"], OIC_CLIENT_ID=ready["client_id"],
+                   OIC_CLIENT_SECRET=ready["client_secret"], OIC_SCOPE=ready["scope"],
+                   OIC_BASE_URL=ready["design_url"], OIC_INTEGRATION_INSTANCE=ready["integration_instance"],
+                   OIC_CA_FILE=ready["ca_file"])
+        env.pop("OIC_REDIS_HOST", None)
+        if store == "redis":
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            redis_p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                        "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            started.append(redis_p)
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            env.update(OIC_REDIS_HOST="127.0.0.1", OIC_REDIS_PORT=str(port))
+        t0 = time.monotonic()
+        members = [subprocess.Popen([member, str(calls)], env=env, stdout=subprocess.PIPE, text=True)
+                   for _ in range(processes)]
+        outs = [(m.communicate()[0], m.returncode) for m in members]
+        seconds = time.monotonic() - t0
+        firsts, answered, errors = [], 0, 0
+        for out, rc in outs:
+            m = re.search(r"(\d+) of \d+ calls answered, first page after (\d+) ms", out)
+            if m:
+                answered += int(m.group(1))
+                firsts.append(float(m.group(2)))
+            errors += rc != 0
+        context = ssl.create_default_context(cafile=ready["ca_file"])
+        with urllib.request.urlopen(ready["counters_url"], context=context, timeout=10) as r:
+            counters = json.load(r)
+        row = {"scenario": "fleet_storm", "client": f"{processes} processes" + (" + redis" if store == "redis" else ""),
+               "concurrency": calls, "requests": answered, "seconds": round(seconds, 3),
+               "rps": round(answered / seconds, 1) if seconds > 0 else None,
+               "p50_ms": statistics.median(firsts) if firsts else None, "p99_ms": max(firsts) if firsts else None,
+               "token_requests": counters["token_requests"], "errors": errors}
+        if errors:
+            row["first_error"] = f"{errors} of {processes} processes failed"
+        print(json.dumps(row))
+        return 1 if errors else 0
+    finally:
+        for p in started:
+            p.terminate()
+            p.wait(timeout=10)
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "page":
         page(argv[2])
@@ -235,6 +298,8 @@ def main(argv):
         free_ports(int(argv[2]))
     elif len(argv) == 5 and argv[1] == "wrk-row":
         wrk_row(argv[2], argv[3], argv[4])
+    elif len(argv) == 7 and argv[1] == "fleet-row":
+        return fleet_row(*argv[2:])
     elif len(argv) == 6 and argv[1] == "report":
         return report(*argv[2:])
     else:

@@ -4,7 +4,8 @@
 // Redis ones; it makes CALLS concurrent calls, prints what it saw and what the store did.
 //
 //   OIC_TOKEN_URL OIC_CLIENT_ID OIC_CLIENT_SECRET OIC_SCOPE OIC_BASE_URL OIC_INTEGRATION_INSTANCE
-//   [OIC_CA_FILE] OIC_REDIS_HOST [OIC_REDIS_PORT] [OIC_REDIS_PASSWORD] [OIC_REDIS_LOCK_TTL_MS]
+//   [OIC_CA_FILE] [OIC_REDIS_HOST (none: no store)] [OIC_REDIS_PORT] [OIC_REDIS_PASSWORD]
+//   [OIC_REDIS_LOCK_TTL_MS]
 //   fleet-member CALLS
 //
 // The fleet tests and the fleet_storm benchmark run several of these against the mock server.
@@ -49,8 +50,10 @@ int main(int argc, char** argv) try {
     cfg.session.ca_file = env("OIC_CA_FILE", "");
     cfg.session.max_connections = 64;
 
+    // Without OIC_REDIS_HOST, a process on its own (the fleet_storm benchmark's baseline).
+    bool const with_store = !env("OIC_REDIS_HOST", "").empty();
     oic::redis::options ro;
-    ro.host = env("OIC_REDIS_HOST");
+    ro.host = env("OIC_REDIS_HOST", "127.0.0.1");
     ro.port = static_cast<unsigned short>(std::stoi(env("OIC_REDIS_PORT", "6379")));
     ro.password = oic::secret(env("OIC_REDIS_PASSWORD", ""));
     ro.lock_ttl = milliseconds(std::stoi(env("OIC_REDIS_LOCK_TTL_MS", "15000")));
@@ -59,7 +62,8 @@ int main(int argc, char** argv) try {
     oic::http::session session(ioc.get_executor(), cfg.session);
     oic::redis::token_store store(ioc.get_executor(), ro, cfg.credentials);
     // The store's timing follows the shared token's, so the fleet refreshes once, at one moment.
-    auto token = oic::redis::make_shared_token(session, cfg.credentials, store, cfg.token);
+    auto token = with_store ? oic::redis::make_shared_token(session, cfg.credentials, store, cfg.token)
+                            : oic::shared_token(session, cfg.credentials, cfg.token);
     oic::client client(cfg, session, token);
 
     auto const start = steady_clock::now();

@@ -41,6 +41,7 @@ SIGTERM.
   --foreign-address A     address of the foreign host (default 127.0.0.2)
   --plain                 plain HTTP instead of TLS
   --token-lifetime SECS   lifetime of issued tokens, may be fractional (default 3600)
+  --token-latency MS      the token endpoint answers this many milliseconds late (default 0)
   --connections N         size of the connection data set (default 120)
   --redirect-status N     status of the runtime host's redirects, 300-399 (default 307)
   --ca-dir DIR            where to write the test CA file (default: a temporary directory)
@@ -69,7 +70,8 @@ unsigned short parse_port(std::string_view option, std::string_view text) {
 }
 
 /// Parses the command line into `options`; returns false when --help was asked for.
-bool parse_command_line(int argc, char** argv, oic::testing::mock_options& options) {
+bool parse_command_line(int argc, char** argv, oic::testing::mock_options& options,
+                        std::chrono::milliseconds& token_latency) {
     for (int i = 1; i < argc; ++i) {
         std::string_view arg = argv[i];
         std::optional<std::string_view> inline_value;
@@ -110,6 +112,8 @@ bool parse_command_line(int argc, char** argv, oic::testing::mock_options& optio
         } else if (arg == "--token-lifetime") {
             double const seconds = parse_number<double>(arg, value(), 0.0, 1e8);
             options.token_lifetime = std::chrono::milliseconds(std::llround(seconds * 1000));
+        } else if (arg == "--token-latency") {
+            token_latency = std::chrono::milliseconds(parse_number<long>(arg, value(), 0, 600000));
         } else if (arg == "--connections") {
             options.connections = parse_number<std::size_t>(arg, value(), 0, 1000000);
         } else if (arg == "--redirect-status") {
@@ -129,8 +133,9 @@ bool parse_command_line(int argc, char** argv, oic::testing::mock_options& optio
 
 int main(int argc, char** argv) {
     oic::testing::mock_options options;
+    std::chrono::milliseconds token_latency{0};
     try {
-        if (!parse_command_line(argc, argv, options)) {
+        if (!parse_command_line(argc, argv, options, token_latency)) {
             std::cout << usage;
             return 0;
         }
@@ -146,6 +151,7 @@ int main(int argc, char** argv) {
         signals.async_wait([](boost::system::error_code const&, int) {});
 
         oic::testing::mock_server server(options);
+        server.set_token_latency(token_latency);
         std::cout << server.ready_json() << std::endl;
         signals_context.run();
         server.stop();

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The benchmarks of issue 8: oic against libcurl + a JSON DOM and wrk (the ceiling), all against
-# nginx on 127.0.0.1 over TLS, plus token_storm (oic-mock-server) and inflight_memory
-# (bench-slow-server). Installs what is missing, builds (preset bench, build/bench), generates a
-# test CA, a server certificate and an nginx config in a temp dir, starts nginx (one worker on CPU
+# nginx on 127.0.0.1 over TLS, plus token_storm and fleet_storm (oic-mock-server, fleet-member,
+# redis-server) and inflight_memory (bench-slow-server). Installs what is missing, builds (preset
+# bench, build/bench), generates a test CA, a server certificate and an nginx config in a temp dir, starts nginx (one worker on CPU
 # 0, unprivileged, in the foreground), runs each client alone on CPU 1, one at a time, and writes
 # benchmarks/results/latest.json, benchmarks/results/latest.png and a markdown table on stdout.
 #
@@ -25,7 +25,7 @@ log() { echo "bench: $*" >&2; }
 bash scripts/install-deps.sh --bench >&2
 cmake --preset bench >/dev/null
 build_start=$SECONDS
-cmake --build --preset bench --target bench-oic bench-libcurl bench-slow-server oic-mock-server >&2
+cmake --build --preset bench --target bench-oic bench-libcurl bench-slow-server oic-mock-server fleet-member >&2
 log "build: $((SECONDS - build_start)) s"
 bin=$PWD/build/bench/bin
 bench_py=$PWD/benchmarks/bench.py
@@ -236,6 +236,17 @@ row runtime_redirect oic 64 "$bin/bench-oic" --scenario runtime_redirect --url "
 # token_storm: bench-oic starts oic-mock-server itself (on CPU 0), the only one to know its secret.
 row token_storm oic 1000 "$bin/bench-oic" --scenario token_storm --mock-cpu 0
 row token_storm naive 1000 "$bin/bench-oic" --scenario token_storm --client naive --mock-cpu 0
+
+# fleet_storm: 8 processes start at once, 200 calls each, on an empty token; alone, then sharing it
+# through Redis. Both CPUs: the processes are the load.
+for store in none redis; do
+  log "fleet_storm / $store / 8 x 200"
+  rc=0
+  run_bounded "$tmp/row.out" "$limit" python3 "$bench_py" fleet-row "$bin/oic-mock-server" "$bin/fleet-member" 8 200 \
+    "$store" || rc=$?
+  grep '^{' "$tmp/row.out" >>"$rows" || printf '{"scenario": "fleet_storm", "client": "%s", "requests": 0, "errors": 1, "first_error": "exit status %s"}\n' "$store" "$rc" >>"$rows"
+  [[ $rc -eq 0 ]] || failed=1
+done
 
 # inflight_memory: 1,000 calls held open at once by bench-slow-server (CPU 0; nginx is idle).
 taskset -c 0 "$bin/bench-slow-server" --cert "$tls/server.pem" --key "$tls/server.key" --page "$ngx/connections.json" \
