@@ -6,7 +6,9 @@
 #include "redis_server.hpp"
 
 #include <oic/redis/token_store.hpp>
+#include <oic/testing/test_ca.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -249,5 +251,60 @@ TEST_CASE("Redis down, refusing AUTH or answering garbage: calls go on, fetching
         o.password = secret("p");
         CHECK(error_of([&] { redis::token_store(ioc.get_executor(), o, cfg.credentials); }).code() ==
               error::insecure_transport);
+    }
+}
+
+TEST_CASE("Redis over TLS, verified, and an ACL user", "[integration][fleet]") {
+    if (!redis_server::available())
+        return;
+    testing::mock_server server;
+    asio::io_context ioc;
+    client_config const cfg = config_for(server, server.design_url());
+    SECTION("TLS: the test CA is trusted, the certificate names localhost") {
+        // A test CA and a server certificate (localhost, 127.0.0.1) of its own for Redis.
+        auto const certs = testing::make_test_certificates();
+        auto const dir = std::filesystem::path(server.options().ca_dir);
+        auto write = [&](char const* name, std::string const& pem) {
+            std::ofstream(dir / name) << pem;
+            return (dir / name).string();
+        };
+        std::vector<std::string> const files = {write("redis-cert.pem", certs.cert_pem),
+                                                write("redis-key.pem", certs.key_pem),
+                                                write("redis-ca.pem", certs.ca_pem)};
+        redis_server redis({}, files);
+        auto o = store_options(redis.port());
+        o.host = "localhost";
+        o.tls = true;
+        o.ca_file = files[2];
+        member a(ioc, cfg, o);
+        member b(ioc, cfg, o);
+        CHECK(a.page(ioc) == 5);
+        CHECK(b.page(ioc) == 5);
+        CHECK(a.store.stats().fetches == 1);
+        CHECK(b.store.stats().hits == 1);
+        CHECK(server.get_counters().token_requests == 1);
+        o.ca_file.clear(); // the system store alone does not trust this CA
+        member c(ioc, cfg, o);
+        CHECK(c.page(ioc) == 5);
+        CHECK(c.store.stats().fallbacks == 1);
+        CHECK_THAT(c.store.stats().last_problem, Catch::Contains("TLS handshake with localhost:"));
+        o.ca_file = files[2];
+        o.tls = false; // a plaintext client on a TLS port: nothing there answers as Redis
+        member d(ioc, cfg, o);
+        CHECK(d.page(ioc) == 5);
+        CHECK(d.store.stats().fallbacks == 1);
+    }
+    SECTION("an ACL user with its password (the default user off)") {
+        redis_server redis({"--user", "fleet", "on", ">fleet-pw", "~*", "+@all", "--user", "default", "off"});
+        auto o = store_options(redis.port());
+        o.username = "fleet";
+        o.password = secret("fleet-pw");
+        member a(ioc, cfg, o);
+        member b(ioc, cfg, o);
+        CHECK(a.page(ioc) == 5);
+        CHECK(b.page(ioc) == 5);
+        CHECK(b.store.stats().hits == 1);
+        CHECK(a.store.stats().fallbacks + b.store.stats().fallbacks == 0);
+        CHECK(server.get_counters().token_requests == 1);
     }
 }

@@ -75,10 +75,16 @@ public:
         return found;
     }
 
-    explicit redis_server(std::vector<std::string> extra = {}) : port_(free_port()) {
+    /// With `tls_files` (certificate, key, CA: PEM files), the port speaks TLS only.
+    explicit redis_server(std::vector<std::string> extra = {}, std::vector<std::string> tls_files = {})
+        : port_(free_port()) {
         std::vector<std::string> argv = {
             "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no",     "--daemonize",         "no"};
+        if (tls_files.size() == 3)
+            argv.insert(argv.end(), {"--port", "0", "--tls-port", std::to_string(port_), "--tls-cert-file",
+                                     tls_files[0], "--tls-key-file", tls_files[1], "--tls-ca-cert-file", tls_files[2],
+                                     "--tls-auth-clients", "no"});
         argv.insert(argv.end(), extra.begin(), extra.end());
         pid_ = spawn_process(argv, {}, true);
         REQUIRE(pid_ > 0);

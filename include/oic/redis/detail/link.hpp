@@ -104,7 +104,10 @@ public:
         }
         tcp.socket().set_option(asio::ip::tcp::no_delay(true));
         if (e_.tls) {
-            SSL_set_tlsext_host_name(stream_.native_handle(), e_.host.c_str());
+            boost::system::error_code not_ip;
+            asio::ip::make_address(e_.host, not_ip);
+            if (not_ip) // SNI names hosts, never addresses
+                SSL_set_tlsext_host_name(stream_.native_handle(), e_.host.c_str());
             stream_.set_verify_mode(asio::ssl::verify_peer);
             stream_.set_verify_callback(asio::ssl::host_name_verification(e_.host));
             tcp.expires_at(deadline);
