@@ -3,10 +3,12 @@
 
 #include "common.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -106,6 +108,24 @@ TEST_CASE("statuses that say 'not now' are retried, honouring Retry-After; other
         CHECK_THAT(s.diag.message, Catch::Contains("Retry-After: 120"));
         CHECK(s.requests == 1);
         CHECK(s.took < 1s);
+    }
+    SECTION("a call cancelled while it waits out a Retry-After ends at once") {
+        f.server.add_fault(std::string(connections_path), {.status = 503, .retry_after = "3", .count = 1});
+        asio::cancellation_signal signal;
+        std::optional<error_code> ended;
+        async_get_connections(
+            f.c, fault_fixture::small_page(),
+            asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, connections_page) { ended = ec; }));
+        auto const t0 = std::chrono::steady_clock::now();
+        f.ioc.restart();
+        f.ioc.run_for(300ms); // the 503 is in, the wait has begun
+        REQUIRE_FALSE(ended);
+        signal.emit(asio::cancellation_type::terminal);
+        f.ioc.run_for(1s);
+        REQUIRE(ended);
+        CHECK(*ended == asio::error::operation_aborted);
+        CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+        CHECK(f.server.get_counters().design_api_requests == 1);
     }
     SECTION("500 is not retried") {
         auto const s = f.call({.status = 500});

@@ -45,6 +45,19 @@ redis::options store_options(unsigned short port) {
     return o;
 }
 
+/// What a fleet-member process needs to reach `server` and the Redis on `redis_port`.
+std::vector<std::string> fleet_environment(testing::mock_server const& server, unsigned short redis_port) {
+    return {"OIC_TOKEN_URL=" + server.token_url(),
+            "OIC_CLIENT_ID=" + server.options().client_id,
+            "OIC_CLIENT_SECRET=" + server.options().client_secret,
+            "OIC_SCOPE=" + server.options().scope,
+            "OIC_BASE_URL=" + server.design_url(),
+            "OIC_INTEGRATION_INSTANCE=" + server.options().integration_instance,
+            "OIC_CA_FILE=" + server.ca_file(),
+            "OIC_REDIS_HOST=127.0.0.1",
+            "OIC_REDIS_PORT=" + std::to_string(redis_port)};
+}
+
 /// A process of the fleet, in this one: its own session, store and shared token, and a client.
 struct member {
     http::session session;
@@ -72,15 +85,7 @@ TEST_CASE("a fleet of 8 processes, 200 concurrent calls each, on an empty store:
     redis_server redis;
     testing::mock_server server;
     server.set_token_latency(200ms); // the fleet starts together and finds the token missing together
-    std::vector<std::string> const env = {"OIC_TOKEN_URL=" + server.token_url(),
-                                          "OIC_CLIENT_ID=" + server.options().client_id,
-                                          "OIC_CLIENT_SECRET=" + server.options().client_secret,
-                                          "OIC_SCOPE=" + server.options().scope,
-                                          "OIC_BASE_URL=" + server.design_url(),
-                                          "OIC_INTEGRATION_INSTANCE=" + server.options().integration_instance,
-                                          "OIC_CA_FILE=" + server.ca_file(),
-                                          "OIC_REDIS_HOST=127.0.0.1",
-                                          "OIC_REDIS_PORT=" + std::to_string(redis.port())};
+    auto const env = fleet_environment(server, redis.port());
     std::vector<pid_t> fleet;
     for (int i = 0; i < 8; ++i)
         fleet.push_back(spawn_process({OIC_FLEET_MEMBER_PATH, "200"}, env));
@@ -99,16 +104,8 @@ TEST_CASE("the process holding the lock is killed mid-fetch: another fetches onc
     redis_server redis;
     testing::mock_server server;
     server.set_token_latency(10s); // the first process's fetch hangs...
-    std::vector<std::string> const env = {"OIC_TOKEN_URL=" + server.token_url(),
-                                          "OIC_CLIENT_ID=" + server.options().client_id,
-                                          "OIC_CLIENT_SECRET=" + server.options().client_secret,
-                                          "OIC_SCOPE=" + server.options().scope,
-                                          "OIC_BASE_URL=" + server.design_url(),
-                                          "OIC_INTEGRATION_INSTANCE=" + server.options().integration_instance,
-                                          "OIC_CA_FILE=" + server.ca_file(),
-                                          "OIC_REDIS_HOST=127.0.0.1",
-                                          "OIC_REDIS_PORT=" + std::to_string(redis.port()),
-                                          "OIC_REDIS_LOCK_TTL_MS=1000"};
+    auto env = fleet_environment(server, redis.port());
+    env.push_back("OIC_REDIS_LOCK_TTL_MS=1000");
     pid_t const holder = spawn_process({OIC_FLEET_MEMBER_PATH, "1"}, env);
     REQUIRE(holder > 0);
     client_config const cfg = config_for(server, server.design_url());
