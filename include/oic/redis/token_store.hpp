@@ -143,7 +143,7 @@ private:
         mutable std::mutex mutex;
         store_stats stats;           // guarded by mutex
         std::string last_value;      // guarded: the sealed value of the last token served or stored...
-        std::string last_token;      // ...and that token, to remove it from Redis when refused
+        secret last_token;           // ...and that token, to remove it from Redis when refused
         std::string last_token_type; // (with its type: a token is its value and type)
 
         template <class F>
@@ -154,7 +154,7 @@ private:
         void remember(std::string value, access_token const& t) {
             std::lock_guard lock(mutex);
             last_value = std::move(value);
-            last_token = std::string(t.value.reveal());
+            last_token = t.value;
             last_token_type = t.token_type;
         }
 
@@ -248,7 +248,7 @@ private:
                     co_return co_await fallback(fetch, diag, failed("SET NX", lec, taken));
                 if ((locked = taken.is_ok()))
                     continue;
-                if (stored && left > margin(life)) {
+                if (stored && left > std::max<clock::duration>(margin(life), std::chrono::seconds(1))) {
                     // Near expiry but valid: used until the lock holder's token arrives.
                     update([](store_stats& s) { ++s.hits; });
                     auto t = handed_out(*stored, now);
@@ -304,7 +304,7 @@ private:
             std::string value;
             {
                 std::lock_guard lock(mutex);
-                if (!t || last_value.empty() || t->value.reveal() != last_token || t->token_type != last_token_type)
+                if (!t || last_value.empty() || !(t->value == last_token) || t->token_type != last_token_type)
                     co_return;
                 value = std::exchange(last_value, {});
             }
