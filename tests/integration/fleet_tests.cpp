@@ -115,6 +115,9 @@ TEST_CASE("the process holding the lock is killed mid-fetch: another fetches onc
     for (int i = 0; i < 200 && redis_command(redis.port(), {"EXISTS", lock_key}).integer == 0; ++i)
         std::this_thread::sleep_for(10ms);
     REQUIRE(redis_command(redis.port(), {"EXISTS", lock_key}).integer == 1); // ...holding the lock
+    for (int i = 0; i < 1000 && server.get_counters().token_requests == 0; ++i)
+        std::this_thread::sleep_for(10ms);
+    REQUIRE(server.get_counters().token_requests == 1); // ...in the middle of its token request
     ::kill(holder, SIGKILL);
     CHECK(wait_process(holder) == -1);
     server.set_token_latency(0ms);
