@@ -37,17 +37,6 @@
 
 namespace oic::http::detail {
 
-/// Our codes for Beast's limits and timeouts; other errors pass through.
-inline error_code map_transport_error(error_code ec) {
-    if (ec == beast::error::timeout)
-        return error::timeout;
-    if (ec == beast::http::error::body_limit)
-        return error::body_too_large;
-    if (ec == beast::http::error::header_limit || ec == beast::http::error::buffer_overflow)
-        return error::response_too_large;
-    return ec;
-}
-
 /// Whether a coroutine's cancellation state says it was cancelled. A cancellation emitted after an
 /// operation completed but before the coroutine resumed reaches no operation, so each step asks
 /// once its operation is done.

@@ -31,6 +31,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -47,6 +48,17 @@
 #include <vector>
 
 namespace oic::http::detail {
+
+/// Our codes for Beast's limits and timeouts; other errors pass through.
+inline error_code map_transport_error(error_code ec) {
+    if (ec == beast::error::timeout)
+        return error::timeout;
+    if (ec == beast::http::error::body_limit)
+        return error::body_too_large;
+    if (ec == beast::http::error::header_limit || ec == beast::http::error::buffer_overflow)
+        return error::response_too_large;
+    return ec;
+}
 
 /// What a transport waits for before a step can go on.
 enum class want { nothing, read, write };
@@ -287,7 +299,7 @@ public:
         stream.expires_at(deadline);
         auto [cec, ep] = co_await stream.async_connect(endpoints, token);
         if (cec) {
-            auto const ec = cec == beast::error::timeout ? error_code(error::timeout) : cec;
+            auto const ec = map_transport_error(cec);
             co_return failed(report(diag, ec, "cannot connect to " + o.to_string() + ": " + cec.message()));
         }
         stream.socket().set_option(asio::ip::tcp::no_delay(true));

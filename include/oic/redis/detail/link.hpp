@@ -3,6 +3,7 @@
 /// in RESP (hiredis's reader and formatter) with a deadline on every step.
 
 #include <oic/error.hpp>
+#include <oic/http/detail/transport.hpp>
 #include <oic/secret.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -100,7 +101,7 @@ public:
         auto [cec, ep] = co_await tcp.async_connect(results, token);
         if (cec) {
             what = "cannot connect to " + where() + ": " + cec.message();
-            co_return cec == beast::error::timeout ? error_code(error::timeout) : cec;
+            co_return http::detail::map_transport_error(cec);
         }
         tcp.socket().set_option(asio::ip::tcp::no_delay(true));
         if (e_.tls) {
@@ -114,7 +115,7 @@ public:
             auto [hec] = co_await stream_.async_handshake(asio::ssl::stream_base::client, token);
             if (hec) {
                 what = "TLS handshake with " + where() + " failed: " + hec.message();
-                co_return hec == beast::error::timeout ? error_code(error::timeout) : hec;
+                co_return http::detail::map_transport_error(hec);
             }
         }
         if (!e_.password.empty()) {
@@ -170,7 +171,7 @@ private:
         auto const wec = std::get<0>(w);
         OPENSSL_cleanse(command.data(), command.size());
         if (wec)
-            co_return std::tuple{wec == beast::error::timeout ? error_code(error::timeout) : wec, value{}};
+            co_return std::tuple{http::detail::map_transport_error(wec), value{}};
         std::unique_ptr<redisReader, decltype(&redisReaderFree)> reader(redisReaderCreate(), &redisReaderFree);
         if (!reader)
             co_return std::tuple{error_code(error::store_bad_reply), value{}};
@@ -192,7 +193,7 @@ private:
                 r = co_await stream_.next_layer().async_read_some(asio::buffer(buffer), token);
             auto const [rec, got] = r;
             if (rec)
-                co_return std::tuple{rec == beast::error::timeout ? error_code(error::timeout) : rec, value{}};
+                co_return std::tuple{http::detail::map_transport_error(rec), value{}};
             total += got;
             if (total > 64 * 1024 || redisReaderFeed(reader.get(), buffer, got) != REDIS_OK)
                 co_return std::tuple{error_code(error::store_bad_reply), value{}};
