@@ -128,7 +128,32 @@ public:
      */
     asio::awaitable<std::tuple<error_code, boost::json::value>, Executor> get_json(std::string path, std::string query,
                                                                                    diagnostics& diag) const {
-        auto [ec, url, answer] = co_await get(std::move(path), std::move(query), diag);
+        return detail::cancel_as_value(do_get_json(state_, std::move(path), std::move(query), diag));
+    }
+
+    /// As above, throwing `error_with_diagnostics` on failure, cancellation included.
+    asio::awaitable<boost::json::value, Executor> get_json(std::string path, std::string query = {}) const {
+        return detail::value_or_throw<boost::json::value, Executor>(
+            [s = state_, path = std::move(path), query = std::move(query)](diagnostics& d) mutable {
+                return do_get_json(s, std::move(path), std::move(query), d);
+            });
+    }
+
+    /**
+     * @brief The request `get_json` makes, answered whatever its status: the URL asked for and the
+     * reply (its `url` is the one that answered), or a transport, redirect or token error.
+     */
+    asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
+    get(std::string path, std::string query, diagnostics& diag) const {
+        return detail::cancel_as_value(do_get(state_, std::move(path), std::move(query), diag));
+    }
+
+private:
+    struct state;
+
+    static asio::awaitable<std::tuple<error_code, boost::json::value>, Executor>
+    do_get_json(std::shared_ptr<state const> s, std::string path, std::string query, diagnostics& diag) {
+        auto [ec, url, answer] = co_await do_get(s, std::move(path), std::move(query), diag);
         if (!ec)
             ec = detail::check_api_answer(answer, url, diag);
         boost::json::value v;
@@ -140,22 +165,9 @@ public:
         co_return std::tuple{ec, std::move(v)};
     }
 
-    /// As above, throwing `error_with_diagnostics` on failure.
-    asio::awaitable<boost::json::value, Executor> get_json(std::string path, std::string query = {}) const {
-        diagnostics diag;
-        auto [ec, v] = co_await get_json(std::move(path), std::move(query), diag);
-        if (ec)
-            fail(ec, std::move(diag));
-        co_return std::move(v);
-    }
-
-    /**
-     * @brief The request `get_json` makes, answered whatever its status: the URL asked for and the
-     * reply (its `url` is the one that answered), or a transport, redirect or token error.
-     */
-    asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
-    get(std::string path, std::string query, diagnostics& diag) const {
-        auto const s = state_; // the call keeps the state alive: the caller's handle may go away
+    /// `s` keeps the state alive for the whole call: the caller's handle may go away.
+    static asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
+    do_get(std::shared_ptr<state const> s, std::string path, std::string query, diagnostics& diag) {
         if (!s->cfg.integration_instance.empty())
             http::append_param(query, "integrationInstance", s->cfg.integration_instance);
         http::urls::url url = s->base;
@@ -182,7 +194,6 @@ public:
         }
     }
 
-private:
     basic_client(client_config const& cfg, http::basic_session<Executor> session)
         : basic_client(cfg, session, basic_shared_token<Executor>(session, cfg.credentials, cfg.token)) {}
 
@@ -287,16 +298,6 @@ asio::awaitable<std::tuple<error_code, std::vector<Item>>, Executor> get_all(bas
                                             std::to_string(pages) + " pages (client_config::max_pages)"),
                                  std::vector<Item>{}};
     }
-}
-
-/// `op(diag)`'s value, or its error thrown as `error_with_diagnostics`: the coroutine forms.
-template <class T, class Executor, class Op>
-asio::awaitable<T, Executor> value_or_throw(Op op) {
-    diagnostics diag;
-    auto [ec, value] = co_await op(diag);
-    if (ec)
-        fail(ec, std::move(diag));
-    co_return std::move(value);
 }
 
 } // namespace detail

@@ -155,7 +155,7 @@ TEST_CASE("connection permits: first come first served, a deadline, and a cancel
           "[unit][pool]") {
     using permits_type = http::detail::connection_permits<asio::any_io_executor>;
     asio::io_context ioc;
-    auto const permits = std::make_shared<permits_type>(ioc.get_executor(), 1);
+    auto const permits = std::make_shared<permits_type>(1);
     auto acquire = [&](std::chrono::milliseconds wait) { return permits->acquire(http::clock::now() + wait); };
 
     CHECK(oic_test::run(ioc, acquire(1s)) == error_code{}); // the only permit

@@ -1075,16 +1075,27 @@ TEST_CASE("the shared token's machine, step by step", "[unit][token]") {
     CHECK(m.on_request(m.expires_at()) == answer::fetch_and_wait);
     CHECK(m.on_request(m.expires_at()) == answer::wait);
 
-    // A 401: only the token that got it is dropped, once.
+    // A 401: only the token that got it is dropped, once, and the next fetch starts with the drop
+    // (it tells the source first), so callers wait for it instead of starting their own.
+    using rejection = oic::detail::token_machine::rejection;
     auto const t2 = m.expires_at() + 1s;
     auto const next = token_for(3600s);
     m.on_fetched(t2, t2, next);
-    CHECK_FALSE(m.on_rejected(token)); // an older token: the current one stays
+    CHECK(m.on_rejected(token) == rejection::stale); // an older token: the current one stays
     CHECK(m.current() == next);
-    CHECK(m.on_rejected(next));
-    CHECK_FALSE(m.on_rejected(next));
+    CHECK(m.on_rejected(next) == rejection::refetch);
+    CHECK(m.fetching());
+    CHECK(m.on_rejected(next) == rejection::stale);
     CHECK(m.current() == nullptr);
-    CHECK(m.on_request(t2 + 1s) == answer::fetch_and_wait);
+    CHECK(m.on_request(t2 + 1s) == answer::wait);
+    auto const again = token_for(3600s);
+    m.on_fetched(t2 + 1s, t2 + 2s, again);
+    // Refused while a refresh is in flight already: dropped, and that fetch brings the next one.
+    CHECK(m.on_request(m.refresh_at()) == answer::current_refresh);
+    CHECK(m.on_rejected(again) == rejection::dropped);
+    CHECK(m.on_request(m.refresh_at()) == answer::wait);
+    m.on_fetched(m.refresh_at(), m.refresh_at(), next);
+    CHECK(m.on_request(t2 + 3s) == answer::current);
 
     // A short-lived token: the margins are clamped to its lifetime.
     auto const t3 = t2 + 2s;

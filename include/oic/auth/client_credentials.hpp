@@ -213,9 +213,10 @@ inline error_code parse_token_response(unsigned status, std::string_view body, s
  * @return the token, or the error with `diag` filled: `error::bad_config`/`bad_url` for settings,
  * `error::token_*` for what the endpoint answered, network and TLS codes for the rest.
  */
+namespace detail {
 template <class Executor>
 asio::awaitable<std::tuple<error_code, access_token>, Executor>
-fetch_token(http::basic_session<Executor> session, client_credentials creds, diagnostics& diag) {
+request_token(http::basic_session<Executor> session, client_credentials creds, diagnostics& diag) {
     if (auto ec = detail::check_credentials(creds, diag))
         co_return std::tuple{ec, access_token{}};
     // Named, not temporaries in the co_await expression (see list_query).
@@ -237,15 +238,21 @@ fetch_token(http::basic_session<Executor> session, client_credentials creds, dia
     }
     co_return std::tuple{ec, std::move(token)};
 }
+} // namespace detail
 
-/// As above, throwing `error_with_diagnostics` on failure.
+template <class Executor>
+asio::awaitable<std::tuple<error_code, access_token>, Executor>
+fetch_token(http::basic_session<Executor> session, client_credentials creds, diagnostics& diag) {
+    return detail::cancel_as_value(detail::request_token(std::move(session), std::move(creds), diag));
+}
+
+/// As above, throwing `error_with_diagnostics` on failure, cancellation included.
 template <class Executor>
 asio::awaitable<access_token, Executor> fetch_token(http::basic_session<Executor> session, client_credentials creds) {
-    diagnostics diag;
-    auto [ec, token] = co_await fetch_token(std::move(session), std::move(creds), diag);
-    if (ec)
-        fail(ec, std::move(diag));
-    co_return std::move(token);
+    return detail::value_or_throw<access_token, Executor>(
+        [session = std::move(session), creds = std::move(creds)](diagnostics& d) {
+            return detail::request_token(session, creds, d);
+        });
 }
 
 namespace detail {
@@ -254,7 +261,7 @@ auto start_fetch_token(diagnostics* diag, http::basic_session<Executor> session,
                        CompletionToken&& token) {
     return async_run<access_token>(
         session.get_executor(), diag,
-        [session, creds = std::move(creds)](diagnostics& d) { return fetch_token(session, creds, d); },
+        [session, creds = std::move(creds)](diagnostics& d) { return request_token(session, creds, d); },
         std::forward<CompletionToken>(token));
 }
 } // namespace detail

@@ -4,22 +4,26 @@
  *
  * Identity domains allow 10 to 65 token requests per second; a server whose coroutines each fetch
  * their own token burns that budget and gets 429. A `shared_token` keeps one token per process
- * (per credentials), on a strand of the user's executor.
+ * (per credentials).
  */
 
 #include <oic/auth/client_credentials.hpp>
 #include <oic/auth/detail/token_machine.hpp>
+#include <oic/detail/async_run.hpp>
+#include <oic/detail/waiter.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <tuple>
+#include <vector>
 
 namespace oic {
 
@@ -48,7 +52,9 @@ struct shared_token_options {
  * - `invalidate(t)` after a 401 drops `t` only if it is still the current token.
  *
  * Copies share one state, kept alive by any copy and by a fetch in flight. Every member function
- * is thread-safe; the state is changed only on the strand.
+ * is thread-safe, whatever the executor: the state's decisions are taken under a mutex (held for a
+ * few comparisons, never across a wait), a waiting caller waits on its own executor, and the fetch
+ * runs on a strand of its own (see `detail::serialized`).
  */
 template <class Executor = asio::any_io_executor>
 class basic_shared_token {
@@ -91,23 +97,12 @@ public:
      * @return the token, or the fetch's error with `diag` filled (every waiter of that fetch gets it).
      */
     asio::awaitable<std::tuple<error_code, token_ptr>, Executor> get(diagnostics& diag) const {
-        auto const s = state_;
-        if (auto t = s->fresh_snapshot())
-            co_return std::tuple{error_code{}, std::move(t)};
-        auto [e, result] = co_await asio::co_spawn(s->strand, state::wait(s, &diag),
-                                                   asio::as_tuple(asio::use_awaitable_t<Executor>{}));
-        if (e) // only what wait() does not expect, e.g. an allocation failure
-            std::rethrow_exception(e);
-        co_return std::move(result);
+        return detail::cancel_as_value(state::get(state_, diag));
     }
 
-    /// As above, throwing `error_with_diagnostics` on failure.
+    /// As above, throwing `error_with_diagnostics` on failure, cancellation included.
     asio::awaitable<token_ptr, Executor> get() const {
-        diagnostics diag;
-        auto [ec, t] = co_await get(diag);
-        if (ec)
-            fail(ec, std::move(diag));
-        co_return std::move(t);
+        return detail::value_or_throw<token_ptr, Executor>([s = state_](diagnostics& d) { return state::get(s, d); });
     }
 
     /**
@@ -120,138 +115,162 @@ public:
     template <asio::completion_token_for<void(error_code, token_ptr)> CompletionToken = asio::deferred_t>
     auto async_get(diagnostics& diag, CompletionToken&& token = {}) const {
         return detail::async_run<token_ptr>(
-            get_executor(), &diag, [self = *this](diagnostics& d) { return self.get(d); },
+            get_executor(), &diag, [s = state_](diagnostics& d) { return state::get(s, d); },
             std::forward<CompletionToken>(token));
     }
     /// As above, without diagnostics.
     template <asio::completion_token_for<void(error_code, token_ptr)> CompletionToken = asio::deferred_t>
     auto async_get(CompletionToken&& token = {}) const {
         return detail::async_run<token_ptr>(
-            get_executor(), nullptr, [self = *this](diagnostics& d) { return self.get(d); },
+            get_executor(), nullptr, [s = state_](diagnostics& d) { return state::get(s, d); },
             std::forward<CompletionToken>(token));
     }
 
-    /// Drops `rejected` if it is still the current token (the API answered 401 with it); a token
-    /// fetched meanwhile by another caller stays. Completes once the state has been updated, and
-    /// the source's `rejected` (if any) has been told, once per refused token.
+    /**
+     * Drops `rejected` if it is still the current token (the API answered 401 with it); a token
+     * fetched meanwhile by another caller stays. Completes once the state has been updated. The
+     * fetch of the next token starts at once, and it first tells the source's `rejected` (if any),
+     * so that the next token is never the refused one read back from a shared store.
+     */
     asio::awaitable<void, Executor> invalidate(token_ptr rejected) const {
-        auto const s = state_;
-        co_await asio::co_spawn(s->strand, state::drop(s, rejected), asio::as_tuple(asio::use_awaitable_t<Executor>{}));
+        state::drop(state_, std::move(rejected));
+        co_return;
     }
 
     /// Fetches started so far (for tests and monitoring).
     std::uint64_t fetches() const noexcept { return state_->fetches.load(); }
 
 private:
-    using strand_type = asio::strand<Executor>;
-    using on_strand = asio::use_awaitable_t<strand_type>;
     using time_point = std::chrono::steady_clock::time_point;
+    using waiter_type = detail::waiter<Executor>;
 
     struct state : std::enable_shared_from_this<state> {
         state(Executor e, source src, shared_token_options o)
-            : ex(e), strand(asio::make_strand(e)), fetch(std::move(src.fetch)), rejected(std::move(src.rejected)),
-              opts(std::move(o)), machine({opts.refresh_ahead, opts.expiry_margin, opts.failure_backoff}),
-              wakeup(strand) {
-            wakeup.expires_at(time_point::max());
-        }
+            : ex(e), fetch(std::move(src.fetch)), rejected(std::move(src.rejected)), opts(std::move(o)),
+              machine({opts.refresh_ahead, opts.expiry_margin, opts.failure_backoff}) {}
 
         Executor ex;
-        strand_type strand;
         fetch_function fetch;
         reject_function rejected;
         shared_token_options opts;
-
-        // Strand only.
-        detail::token_machine machine;
-        std::uint64_t completed = 0;  ///< finished fetches: a waiter knows its fetch is done
-        token_ptr last_token;         ///< result of the last fetch, success
-        error_code last_error;        ///< result of the last fetch, failure
-        diagnostics last_diagnostics; ///< ...and what went wrong
-        asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
-                                   strand_type>
-            wakeup; ///< never expires; cancel() wakes every waiter
-
-        // Read by any thread: the hot path takes a mutex for a pointer copy, never the strand.
-        mutable std::mutex snapshot_mutex;
-        token_ptr snapshot;
-        time_point snapshot_until{};
         std::atomic<std::uint64_t> fetches{0};
 
-        token_ptr fresh_snapshot() const {
-            auto const now = opts.clock();
-            std::lock_guard lock(snapshot_mutex);
-            return snapshot && now < snapshot_until ? snapshot : nullptr;
-        }
+        // The machine and what the last fetch gave, guarded by `mutex`: held for a few comparisons
+        // and a pointer copy, never across a wait.
+        std::mutex mutex;
+        detail::token_machine machine;
+        token_ptr last_token;              ///< result of the last fetch, success
+        error_code last_error;             ///< result of the last fetch, failure
+        diagnostics last_diagnostics;      ///< ...and what went wrong
+        std::vector<waiter_type*> waiters; ///< callers waiting for the fetch in flight
 
-        /// Tells the hot path which token it may hand out without asking the strand, and until when.
-        void publish() {
-            std::lock_guard lock(snapshot_mutex);
-            snapshot = machine.current();
-            snapshot_until = machine.serve_until();
-        }
-
-        void start_fetch() {
+        /// Starts the one fetch; told `rejected`, it first tells the source about that token.
+        /// Called without holding `mutex` (the fetch may start inline on this thread).
+        void start_fetch(token_ptr told = nullptr) {
             ++fetches;
-            publish();
-            asio::co_spawn(strand, run_fetch(this->shared_from_this()), asio::detached);
+            asio::co_spawn(detail::serialized(ex), run_fetch(this->shared_from_this(), std::move(told)),
+                           asio::detached);
         }
 
-        static asio::awaitable<void, strand_type> drop(std::shared_ptr<state> s, token_ptr rejected) {
-            if (!s->machine.on_rejected(rejected))
-                co_return;
-            s->publish();
-            if (s->rejected)
-                co_await asio::co_spawn(s->ex, s->rejected(std::move(rejected)), asio::as_tuple(on_strand{}));
-        }
-
-        /// Waits on the strand for the current token or the fetch in flight; fills `*diag` (the
-        /// waiting caller's, alive until this completes) with a failed fetch's diagnostics.
-        static asio::awaitable<std::tuple<error_code, token_ptr>, strand_type> wait(std::shared_ptr<state> s,
-                                                                                    diagnostics* diag) {
-            co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+        static asio::awaitable<std::tuple<error_code, token_ptr>, Executor> get(std::shared_ptr<state> s,
+                                                                                diagnostics& diag) {
             using answer = detail::token_machine::answer;
-            switch (s->machine.on_request(s->opts.clock())) {
-            case answer::current_refresh:
-                s->start_fetch(); // nobody waits for it
-                [[fallthrough]];
-            case answer::current: co_return std::tuple{error_code{}, s->machine.current()};
-            case answer::fetch_and_wait: s->start_fetch(); break;
-            case answer::wait: break;
+            auto const now = s->opts.clock();
+            auto const ex = co_await asio::this_coro::executor;
+            std::optional<waiter_type> w;
+            {
+                std::unique_lock lock(s->mutex);
+                auto const a = s->machine.on_request(now);
+                if (a == answer::current || a == answer::current_refresh) {
+                    auto t = s->machine.current();
+                    lock.unlock();
+                    if (a == answer::current_refresh)
+                        s->start_fetch(); // in the background: nobody waits for it
+                    co_return std::tuple{error_code{}, std::move(t)};
+                }
+                w.emplace(ex, time_point::max());
+                s->waiters.push_back(&*w);
+                lock.unlock();
+                if (a == answer::fetch_and_wait)
+                    s->start_fetch();
             }
-            auto const ticket = s->completed;
-            co_await s->wakeup.async_wait(asio::as_tuple(on_strand{}));
-            if (s->completed == ticket) // woken by our own cancellation, not by the fetch
-                co_return std::tuple{oic::detail::report(*diag, asio::error::operation_aborted,
-                                                         "waiting for the shared token was cancelled"),
-                                     token_ptr{}};
+            error_code ec;
+            try {
+                ec = co_await w->wait(s->mutex);
+            } catch (...) { // an allocation failure, or throw-on-cancel left on: the queue forgets `w`
+                std::lock_guard lock(s->mutex);
+                if (!w->woken())
+                    std::erase(s->waiters, &*w);
+                throw;
+            }
+            std::lock_guard lock(s->mutex);
+            if (!w->woken()) { // our own cancellation, not the fetch
+                std::erase(s->waiters, &*w);
+                co_return std::tuple{
+                    detail::report(diag, asio::error::operation_aborted, "waiting for the shared token was cancelled"),
+                    token_ptr{}};
+            }
             if (s->last_error)
-                *diag = s->last_diagnostics;
+                diag = s->last_diagnostics;
             co_return std::tuple{s->last_error, s->last_token};
         }
 
-        static asio::awaitable<void, strand_type> run_fetch(std::shared_ptr<state> s) {
-            if (auto const wait = s->machine.backoff_left(s->opts.clock()); wait > wait.zero()) {
+        static void drop(std::shared_ptr<state> const& s, token_ptr rejected) {
+            using rejection = detail::token_machine::rejection;
+            rejection r;
+            {
+                std::lock_guard lock(s->mutex);
+                r = s->machine.on_rejected(rejected);
+            }
+            if (r == rejection::refetch)
+                s->start_fetch(std::move(rejected));
+            else if (r == rejection::dropped && s->rejected) // a fetch is in flight already: tell the source now
+                asio::co_spawn(detail::serialized(s->ex), tell(s, std::move(rejected)), asio::detached);
+        }
+
+        /// Tells the source about a refused token; what it throws is dropped (it only informs).
+        static asio::awaitable<void, Executor> tell(std::shared_ptr<state> s, token_ptr rejected) {
+            if (!s->rejected || !rejected)
+                co_return;
+            try {
+                co_await s->rejected(std::move(rejected));
+            } catch (...) {
+            }
+        }
+
+        static asio::awaitable<void, Executor> run_fetch(std::shared_ptr<state> s, token_ptr told) {
+            co_await tell(s, std::move(told));
+            std::chrono::steady_clock::duration wait;
+            {
+                std::lock_guard lock(s->mutex);
+                wait = s->machine.backoff_left(s->opts.clock());
+            }
+            if (wait > wait.zero()) {
                 asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
-                                           strand_type>
-                    backoff(s->strand, wait);
-                co_await backoff.async_wait(asio::as_tuple(on_strand{}));
+                                           Executor>
+                    backoff(co_await asio::this_coro::executor, wait);
+                co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable_t<Executor>{}));
             }
             auto const started = s->opts.clock();
             diagnostics diag;
-            auto [e, result] = co_await asio::co_spawn(s->ex, s->fetch(diag), asio::as_tuple(on_strand{}));
-            auto [ec, fetched] = std::move(result);
-            if (e) { // a fetch function that throws instead of reporting: its waiters still get an error
-                ec = detail::to_error(e, &diag);
+            error_code ec;
+            access_token fetched;
+            try {
+                std::tie(ec, fetched) = co_await s->fetch(diag);
+            } catch (...) { // a fetch function that throws instead of reporting: its waiters still get an error
+                ec = detail::to_error(std::current_exception(), &diag);
                 diag.message = "token fetch failed: " + (diag.message.empty() ? ec.message() : diag.message);
             }
             token_ptr token = ec ? nullptr : std::make_shared<access_token const>(std::move(fetched));
-            s->machine.on_fetched(started, s->opts.clock(), token);
-            ++s->completed;
+            auto const now = s->opts.clock();
+            std::lock_guard lock(s->mutex);
+            s->machine.on_fetched(started, now, token);
             s->last_token = std::move(token);
             s->last_error = ec;
             s->last_diagnostics = std::move(diag);
-            s->publish();
-            s->wakeup.cancel();
+            for (auto* w : s->waiters)
+                w->wake();
+            s->waiters.clear();
         }
     };
 

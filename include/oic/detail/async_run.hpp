@@ -3,20 +3,25 @@
 
 #include <oic/error.hpp>
 
-#include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <exception>
+#include <memory>
 #include <new>
+#include <optional>
 #include <tuple>
+#include <type_traits>
 
 namespace oic::detail {
 
@@ -43,6 +48,63 @@ inline error_code to_error(std::exception_ptr e, diagnostics* diag) {
     }
 }
 
+/// Whether `Executor` serializes what it runs already.
+template <class Executor>
+inline constexpr bool is_strand_v = false;
+template <class Inner>
+inline constexpr bool is_strand_v<asio::strand<Inner>> = true;
+
+/**
+ * The executor one operation runs on: a strand of its own over `ex`, so that everything of the
+ * operation (its coroutine, cancellation slot, timers and socket) is touched from one serialized
+ * context even when `ex` is a `thread_pool`'s. `ex` itself when it is a strand already, or when its
+ * type cannot hold a strand (a concrete executor type such as `io_context::executor_type`: the
+ * caller then runs that context on one thread, or uses `any_io_executor` or a strand type).
+ */
+template <class Executor>
+Executor serialized(Executor const& ex) {
+    if constexpr (!is_strand_v<Executor> && std::is_constructible_v<Executor, asio::strand<Executor>>)
+        return Executor(asio::make_strand(ex));
+    else
+        return ex;
+}
+
+/**
+ * Runs `op` with Asio's throw-on-cancel off, so that a cancellation reaches the library's waits as
+ * `operation_aborted` (a value: each step leaves its state whole) rather than as an exception out
+ * of whatever `co_await` comes next; the caller's setting is put back afterwards. Every public
+ * coroutine of the library goes through this (throw-on-cancel belongs to the whole coroutine stack,
+ * the caller's included).
+ */
+template <class T, class Executor>
+asio::awaitable<T, Executor> cancel_as_value(asio::awaitable<T, Executor> op) {
+    if (!co_await asio::this_coro::throw_if_cancelled())
+        co_return co_await std::move(op);
+    co_await asio::this_coro::throw_if_cancelled(false);
+    std::exception_ptr e;
+    std::optional<T> result;
+    try {
+        result.emplace(co_await std::move(op));
+    } catch (...) {
+        e = std::current_exception();
+    }
+    co_await asio::this_coro::throw_if_cancelled(true);
+    if (e)
+        std::rethrow_exception(e);
+    co_return std::move(*result);
+}
+
+/// `op(diag)`'s value, or its error, cancellation included, thrown as `error_with_diagnostics`:
+/// the library's throwing coroutine forms.
+template <class T, class Executor, class Op>
+asio::awaitable<T, Executor> value_or_throw(Op op) {
+    diagnostics diag;
+    auto [ec, value] = co_await cancel_as_value(op(diag));
+    if (ec)
+        fail(ec, std::move(diag));
+    co_return std::move(value);
+}
+
 /// Runs the operation `make_op(diag)` makes, keeping `make_op` (and what it captured, e.g. the I/O
 /// object a member coroutine runs on) alive in this frame for as long as the operation runs.
 template <class T, class Executor, class MakeOp>
@@ -53,33 +115,68 @@ asio::awaitable<std::tuple<error_code, T>, Executor> run_owned(MakeOp make_op, d
     co_return co_await make_op(diag ? *diag : unused);
 }
 
+/// The caller's cancellation on its way to one operation. The caller's slot holds it (and may
+/// outlive the operation); `signal` is emitted, and `done` read and written, on the operation's
+/// executor only.
+struct forwarded_cancellation {
+    asio::cancellation_signal signal;
+    bool done = false;
+};
+
 /**
  * Runs `make_op(diagnostics&)` (an `awaitable<std::tuple<error_code, T>, Executor>` that reports
- * failures as values) on `ex` as an asynchronous operation with the handler signature
- * `void(error_code, T)`, for any completion token. The handler runs on its own associated executor
- * (work is tracked there until then); its cancellation slot reaches the coroutine; `diag`, when
- * given, receives the failure's diagnostics and must outlive the operation. Only what no step of
- * the library expects (an allocation failure, say) arrives as an exception; it becomes a code too.
+ * failures as values) as an asynchronous operation with the handler signature
+ * `void(error_code, T)`, for any completion token, on a strand of its own over `ex` (see
+ * `serialized`). The handler runs on its own associated executor (work is tracked there until
+ * then). Cancellation emitted on the handler's cancellation slot (from the caller's context, as
+ * Asio asks) is posted onto the operation's strand and emitted there, never across threads; one
+ * that arrives after the operation ended does nothing. `diag`, when given, receives the failure's
+ * diagnostics and must outlive the operation. Only what no step of the library expects (an
+ * allocation failure, say) arrives as an exception; it becomes a code too.
  */
 template <class T, class Executor, class MakeOp, class CompletionToken>
 auto async_run(Executor ex, diagnostics* diag, MakeOp make_op, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(error_code, T)>(
         [](auto handler, Executor ex, diagnostics* diag, MakeOp make_op) {
-            auto const slot = asio::get_associated_cancellation_slot(handler);
+            auto const op_ex = serialized(ex);
+            auto slot = asio::get_associated_cancellation_slot(handler);
             auto work =
                 asio::prefer(asio::get_associated_executor(handler, ex), asio::execution::outstanding_work.tracked);
             if (diag)
                 *diag = {};
-            asio::co_spawn(
-                ex, run_owned<T, Executor>(std::move(make_op), diag),
-                asio::bind_cancellation_slot(slot, [handler = std::move(handler), work = std::move(work), diag](
-                                                       std::exception_ptr e, std::tuple<error_code, T> result) mutable {
-                    auto& [ec, value] = result;
-                    if (e)
-                        ec = to_error(e, diag);
-                    auto const target = work;
-                    asio::dispatch(target, asio::append(std::move(handler), ec, std::move(value)));
-                }));
+            std::shared_ptr<forwarded_cancellation> cancel;
+            if (slot.is_connected()) {
+                cancel = std::make_shared<forwarded_cancellation>();
+                slot.assign([cancel, op_ex](asio::cancellation_type type) {
+                    asio::post(op_ex, [cancel, type] {
+                        if (!cancel->done)
+                            cancel->signal.emit(type);
+                    });
+                });
+            }
+            // Runs on op_ex. The caller's slot is cleared where it is emitted from: on the
+            // handler's executor, just before the handler runs.
+            auto done = [handler = std::move(handler), work = std::move(work), diag, cancel,
+                         slot](std::exception_ptr e, std::tuple<error_code, T> result) mutable {
+                if (cancel)
+                    cancel->done = true;
+                auto& [ec, value] = result;
+                if (e)
+                    ec = to_error(e, diag);
+                auto const target = work;
+                asio::dispatch(target, [handler = std::move(handler), slot, ec = ec, value = std::move(value),
+                                        work = std::move(work)]() mutable {
+                    if (slot.is_connected())
+                        slot.clear();
+                    std::move(handler)(ec, std::move(value));
+                });
+            };
+            auto op = run_owned<T, Executor>(std::move(make_op), diag);
+            if (cancel) // bound to our own signal: co_spawn's cancellation handler lives as long as `cancel`
+                asio::co_spawn(op_ex, std::move(op),
+                               asio::bind_cancellation_slot(cancel->signal.slot(), std::move(done)));
+            else
+                asio::co_spawn(op_ex, std::move(op), std::move(done));
         },
         token, std::move(ex), diag, std::move(make_op));
 }

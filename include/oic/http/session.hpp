@@ -170,15 +170,16 @@ public:
      * redirect failures.
      */
     asio::awaitable<std::tuple<error_code, reply>, Executor> send(urls::url url, request req, send_options so,
-                                                                  diagnostics& diag) const;
+                                                                  diagnostics& diag) const {
+        return oic::detail::cancel_as_value(do_send(state_, std::move(url), std::move(req), so, diag));
+    }
 
-    /// As above, throwing `error_with_diagnostics` on failure.
+    /// As above, throwing `error_with_diagnostics` on failure, cancellation included.
     asio::awaitable<reply, Executor> send(urls::url url, request req, send_options so = {}) const {
-        diagnostics diag;
-        auto [ec, r] = co_await send(std::move(url), std::move(req), so, diag);
-        if (ec)
-            fail(ec, std::move(diag));
-        co_return std::move(r);
+        return oic::detail::value_or_throw<reply, Executor>(
+            [s = state_, url = std::move(url), req = std::move(req), so](diagnostics& d) mutable {
+                return do_send(s, std::move(url), std::move(req), so, d);
+            });
     }
 
     /**
@@ -206,8 +207,8 @@ private:
     auto start_send(diagnostics* diag, urls::url url, request req, send_options so, CompletionToken&& token) const {
         return oic::detail::async_run<reply>(
             get_executor(), diag,
-            [self = *this, url = std::move(url), req = std::move(req), so](diagnostics& d) mutable {
-                return self.send(std::move(url), std::move(req), so, d);
+            [s = state_, url = std::move(url), req = std::move(req), so](diagnostics& d) mutable {
+                return do_send(s, std::move(url), std::move(req), so, d);
             },
             std::forward<CompletionToken>(token));
     }
@@ -238,6 +239,9 @@ private:
         detail::redirect_memory memory;
         detail::retry_budget budget{opts.retry};
     };
+
+    static asio::awaitable<std::tuple<error_code, reply>, Executor>
+    do_send(std::shared_ptr<state> s, urls::url url, request req, send_options so, diagnostics& diag);
 
     static asio::awaitable<std::tuple<error_code, response>, Executor>
     exchange(state& s, origin const& o, request& req, detail::read_limits limits, clock::time_point deadline,

@@ -205,7 +205,9 @@ private:
 
         asio::awaitable<result, Executor> get(typename shared_token_type::fetch_function fetch, diagnostics& diag) {
             auto const give_up = clock::now() + opts.max_wait;
-            detail::link<Executor> link(ex, endpoint);
+            // On the running coroutine's executor (the shared token's fetch strand): the link's
+            // deadlines then close its socket on the same strand as its reads and writes.
+            detail::link<Executor> link(co_await asio::this_coro::executor, endpoint);
             std::string what;
             if (co_await link.open(clock::now() + opts.timeout, what))
                 co_return co_await fallback(fetch, diag, what);
@@ -308,7 +310,9 @@ private:
                     co_return;
                 value = std::exchange(last_value, {});
             }
-            detail::link<Executor> link(ex, endpoint);
+            // On the running coroutine's executor (the shared token's fetch strand): the link's
+            // deadlines then close its socket on the same strand as its reads and writes.
+            detail::link<Executor> link(co_await asio::this_coro::executor, endpoint);
             std::string what;
             if (co_await link.open(clock::now() + opts.timeout, what)) {
                 update([&](store_stats& s) { s.last_problem = what; });

@@ -74,12 +74,22 @@ public:
         last_failure_.reset();
     }
 
-    /// The API refused `rejected`: forget it if it is still the current token. Whether it was.
-    bool on_rejected(token_ptr const& rejected) {
+    /// What the API's refusal of a token changes.
+    enum class rejection {
+        stale,   ///< not the current token (a newer one came meanwhile): nothing
+        refetch, ///< dropped; start the fetch of the next token (marked in flight), which first tells the source
+        dropped, ///< dropped; a fetch is in flight already and brings the next token
+    };
+
+    /// The API refused `rejected`: forget it if it is still the current token.
+    rejection on_rejected(token_ptr const& rejected) {
         if (!rejected || rejected != current_)
-            return false;
+            return rejection::stale;
         current_.reset();
-        return true;
+        if (fetching_)
+            return rejection::dropped;
+        fetching_ = true;
+        return rejection::refetch;
     }
 
     token_ptr const& current() const noexcept { return current_; }

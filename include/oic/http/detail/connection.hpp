@@ -62,53 +62,6 @@ inline constexpr int max_interim_answers = 8;
 /// Bytes asked of the transport at a time: one TLS record's worth of plaintext at most.
 inline constexpr std::size_t read_chunk = 16 * 1024;
 
-/**
- * A deadline over a transport: when it passes, the transport is interrupted (a socket is shut
- * down), so the wait in progress, or the next one, ends, and `expired()` says why. The timer's
- * handler may run on another thread than the exchange (an executor without a strand): it shares
- * only this guarded state with it, and interrupts only while the exchange that armed it runs and
- * the transport exists, so a descriptor number reused after close is never touched.
- */
-template <class Transport>
-class deadline_state {
-public:
-    explicit deadline_state(Transport& t) : transport_(&t) {}
-
-    std::uint64_t arm() {
-        std::lock_guard lock(mutex_);
-        expired_ = false;
-        return armed_ = ++generation_;
-    }
-    void disarm() {
-        std::lock_guard lock(mutex_);
-        armed_ = 0;
-    }
-    /// The connection destroys its transport: nothing may be interrupted any more.
-    void forget_transport() {
-        std::lock_guard lock(mutex_);
-        armed_ = 0;
-        transport_ = nullptr;
-    }
-    void expire(std::uint64_t generation) {
-        std::lock_guard lock(mutex_);
-        if (armed_ != generation || !transport_)
-            return;
-        expired_ = true;
-        transport_->interrupt();
-    }
-    bool expired() const {
-        std::lock_guard lock(mutex_);
-        return expired_;
-    }
-
-private:
-    mutable std::mutex mutex_;
-    Transport* transport_;
-    std::uint64_t generation_ = 0;
-    std::uint64_t armed_ = 0; // the generation whose deadline may interrupt; 0: none
-    bool expired_ = false;
-};
-
 /// One connection to one origin over a transport (see transport.hpp), with its read buffer.
 template <class Executor, class Transport = socket_transport<Executor>>
 class connection {
@@ -145,7 +98,7 @@ public:
             co_return ec;
         if (!transport_.ssl())
             co_return error_code{};
-        armed_deadline armed(*this, deadline);
+        armed_deadline armed(timer_, deadline_, deadline);
         for (;;) {
             auto const r = transport_.handshake_now();
             if (r.wait == want::nothing)
@@ -159,7 +112,7 @@ public:
     /// the deadline interrupts the transport however slowly the server sends.
     asio::awaitable<std::tuple<error_code, response>, Executor> exchange(request& req, read_limits limits,
                                                                          clock::time_point deadline) {
-        armed_deadline armed(*this, deadline);
+        armed_deadline armed(timer_, deadline_, deadline);
         answer_started_ = false;
         if (auto ec = serialize(req))
             co_return std::tuple{ec, response{}};
@@ -189,29 +142,6 @@ public:
     }
 
 private:
-    /// Arms the deadline for one handshake or exchange; disarms it (and cancels the timer, which
-    /// would otherwise keep an idle io_context running) when the scope ends.
-    class armed_deadline {
-    public:
-        armed_deadline(connection& c, clock::time_point deadline) : c_(c) {
-            auto const generation = c.deadline_->arm();
-            c.timer_.expires_at(deadline);
-            c.timer_.async_wait([state = c.deadline_, generation](error_code ec) {
-                if (!ec)
-                    state->expire(generation);
-            });
-        }
-        armed_deadline(armed_deadline const&) = delete;
-        armed_deadline& operator=(armed_deadline const&) = delete;
-        ~armed_deadline() {
-            c_.deadline_->disarm();
-            c_.timer_.cancel();
-        }
-
-    private:
-        connection& c_;
-    };
-
     /// Reads until `parser` has a whole message, from the buffer first, then from the transport.
     asio::awaitable<error_code, Executor> read_message(beast::http::response_parser<beast::http::string_body>& parser) {
         for (;;) {

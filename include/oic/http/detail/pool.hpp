@@ -5,6 +5,7 @@
  * resumption. Thread-safe.
  */
 
+#include <oic/detail/waiter.hpp>
 #include <oic/error.hpp>
 #include <oic/http/detail/connection.hpp>
 #include <oic/http/detail/transport.hpp>
@@ -13,11 +14,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <openssl/ssl.h>
 
@@ -25,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -34,98 +33,66 @@ namespace oic::http::detail {
 /**
  * At most N connections in use at once. A caller over the limit waits, first come first served,
  * until a permit comes back or its deadline passes; a cancelled or timed-out wait leaves the count
- * as it was. Thread-safe: the count is guarded by a mutex and taken without any hop while one is
- * free; waiters queue on a strand, each on its own timer. Shared-owned, so that a permit released
- * as a call ends can still be handed over after everything else is gone.
+ * as it was. Thread-safe: the count and the queue are guarded by a mutex, and a permit given back
+ * wakes the first waiter from whatever thread gives it back (see `oic::detail::waiter`). Shared-owned,
+ * so that a permit released as a call ends can still be handed over after everything else is gone.
  */
 template <class Executor>
-class connection_permits : public std::enable_shared_from_this<connection_permits<Executor>> {
+class connection_permits {
 public:
-    connection_permits(Executor ex, std::size_t n) : strand_(asio::make_strand(ex)), free_(n) {}
+    explicit connection_permits(std::size_t n) : free_(n) {}
 
-    /// Takes a permit: `{}`, `error::timeout` at `deadline`, or `operation_aborted` when cancelled
-    /// (terminal, partial or total); only `{}` leaves a permit taken.
+    /// Takes a permit: `{}`, `error::timeout` at `deadline`, or `operation_aborted` when cancelled;
+    /// only `{}` leaves a permit taken.
     asio::awaitable<error_code, Executor> acquire(clock::time_point deadline) {
-        if (try_take())
+        auto const ex = co_await asio::this_coro::executor;
+        std::optional<oic::detail::waiter<Executor>> w;
+        {
+            std::lock_guard lock(mutex_);
+            if (free_ > 0) {
+                --free_;
+                co_return error_code{};
+            }
+            w.emplace(ex, deadline);
+            queue_.push_back(&*w);
+        }
+        error_code ec;
+        try {
+            ec = co_await w->wait(mutex_);
+        } catch (...) { // an allocation failure, or throw-on-cancel left on by a caller: the queue forgets `w`
+            bool granted = false;
+            {
+                std::lock_guard lock(mutex_);
+                granted = w->woken();
+                if (!granted)
+                    std::erase(queue_, &*w);
+            }
+            if (granted)
+                release();
+            throw;
+        }
+        std::lock_guard lock(mutex_);
+        if (w->woken()) // handed over, whatever else ended the wait: the permit is ours to use or give back
             co_return error_code{};
-        co_return co_await asio::co_spawn(strand_, wait(this->shared_from_this(), deadline),
-                                          asio::use_awaitable_t<Executor>{});
+        std::erase(queue_, &*w);
+        co_return ec ? error_code(asio::error::operation_aborted) : error_code(error::timeout);
     }
 
     /// Gives a permit back: to the first waiter, or to the free count.
     void release() {
-        {
-            std::lock_guard lock(mutex_);
-            if (queued_ == 0) {
-                ++free_;
-                return;
-            }
+        std::lock_guard lock(mutex_);
+        if (queue_.empty()) {
+            ++free_;
+            return;
         }
-        asio::post(strand_, [self = this->shared_from_this()] { self->hand_over(); });
+        queue_.front()->wake();
+        queue_.pop_front();
     }
 
 private:
-    using strand_type = asio::strand<Executor>;
-    using timer_type = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, strand_type>;
-    struct waiter {
-        timer_type timer;
-        bool granted = false;
-    };
-
-    bool try_take() {
-        std::lock_guard lock(mutex_);
-        if (free_ == 0)
-            return false;
-        --free_;
-        return true;
-    }
-
-    static asio::awaitable<error_code, strand_type> wait(std::shared_ptr<connection_permits> self,
-                                                         clock::time_point deadline) {
-        co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
-        {
-            // On the strand, where hand_over runs: a permit released since acquire() looked is here now.
-            std::lock_guard lock(self->mutex_);
-            if (self->free_ > 0) {
-                --self->free_;
-                co_return error_code{};
-            }
-            ++self->queued_;
-        }
-        waiter w{timer_type(self->strand_, deadline)};
-        self->queue_.push_back(&w);
-        auto [ec] = co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable_t<strand_type>{}));
-        if (w.granted) // handed over, whatever else woke us: the permit is ours to use or give back
-            co_return error_code{};
-        std::erase(self->queue_, &w);
-        {
-            std::lock_guard lock(self->mutex_);
-            --self->queued_;
-        }
-        co_return ec ? error_code(asio::error::operation_aborted) : error_code(error::timeout);
-    }
-
-    void hand_over() { // strand only
-        if (!queue_.empty()) {
-            waiter* w = queue_.front();
-            queue_.pop_front();
-            {
-                std::lock_guard lock(mutex_);
-                --queued_;
-            }
-            w->granted = true;
-            w->timer.cancel();
-            return;
-        }
-        std::lock_guard lock(mutex_);
-        ++free_;
-    }
-
-    strand_type strand_;
-    mutable std::mutex mutex_;
-    std::size_t free_;          // guarded by mutex_
-    std::size_t queued_ = 0;    // guarded by mutex_: waiters in queue_ or about to be
-    std::deque<waiter*> queue_; // strand only
+    std::mutex mutex_;
+    std::size_t free_;                                 // guarded by mutex_
+    std::deque<oic::detail::waiter<Executor>*> queue_; // guarded by mutex_: waiting frames, oldest first
 };
 
 /// What a pool may hold; see `session_options`.
@@ -152,7 +119,7 @@ public:
     /// `connector` opens the transports (tests give a scripted one).
     connection_pool(Executor ex, pool_limits limits, Connector connector)
         : ex_(ex), limits_(limits), connector_(std::move(connector)),
-          permits_(std::make_shared<connection_permits<Executor>>(ex, limits.max_connections)) {}
+          permits_(std::make_shared<connection_permits<Executor>>(limits.max_connections)) {}
     connection_pool(Executor ex, pool_limits limits) : connection_pool(ex, limits, Connector(ex)) {}
 
     /// A connection in use; goes back to the pool on destruction if marked reusable (else it is
@@ -243,7 +210,7 @@ private:
         std::lock_guard lock(mutex_);
         auto& p = per_origin_[o];
         if (!p)
-            p = std::make_shared<connection_permits<Executor>>(ex_, limits_.max_per_origin);
+            p = std::make_shared<connection_permits<Executor>>(limits_.max_per_origin);
         return p;
     }
 

@@ -24,12 +24,12 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/basic_stream_socket.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 
@@ -42,6 +42,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -261,6 +262,87 @@ private:
     error_code setup_error_;             // the socket could not be set up (non-blocking, TLS state)
 };
 
+/**
+ * A deadline over a transport (or a socket being connected): when it passes, the target is
+ * interrupted (a socket is shut down), so the wait in progress, or the next one, ends, and
+ * `expired()` says why. The timer's handler may run on another thread than the operation (an
+ * executor without a strand): it shares only this guarded state with it, never closes anything, and
+ * interrupts only while the step that armed it runs and the target exists, so a descriptor number
+ * reused after close is never touched.
+ */
+template <class Transport>
+class deadline_state {
+public:
+    explicit deadline_state(Transport& t) : transport_(&t) {}
+
+    std::uint64_t arm() {
+        std::lock_guard lock(mutex_);
+        expired_ = false;
+        return armed_ = ++generation_;
+    }
+    void disarm() {
+        std::lock_guard lock(mutex_);
+        armed_ = 0;
+    }
+    /// The connection destroys its transport: nothing may be interrupted any more.
+    void forget_transport() {
+        std::lock_guard lock(mutex_);
+        armed_ = 0;
+        transport_ = nullptr;
+    }
+    void expire(std::uint64_t generation) {
+        std::lock_guard lock(mutex_);
+        if (armed_ != generation || !transport_)
+            return;
+        expired_ = true;
+        transport_->interrupt();
+    }
+    bool expired() const {
+        std::lock_guard lock(mutex_);
+        return expired_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    Transport* transport_;
+    std::uint64_t generation_ = 0;
+    std::uint64_t armed_ = 0; // the generation whose deadline may interrupt; 0: none
+    bool expired_ = false;
+};
+
+/// Arms `state`'s deadline on `timer` for one step (a connect, a handshake, an exchange); disarms
+/// it, and cancels the timer (which would otherwise keep an idle io_context running), when the
+/// scope ends.
+template <class Timer, class Target>
+class armed_deadline {
+public:
+    armed_deadline(Timer& timer, std::shared_ptr<deadline_state<Target>> const& state, clock::time_point deadline)
+        : timer_(timer), state_(*state) {
+        auto const generation = state->arm();
+        timer.expires_at(deadline);
+        timer.async_wait([state, generation](error_code ec) {
+            if (!ec)
+                state->expire(generation);
+        });
+    }
+    armed_deadline(armed_deadline const&) = delete;
+    armed_deadline& operator=(armed_deadline const&) = delete;
+    ~armed_deadline() {
+        state_.disarm();
+        timer_.cancel();
+    }
+
+private:
+    Timer& timer_;
+    deadline_state<Target>& state_;
+};
+
+/// What a deadline interrupts while a socket connects: a shutdown ends a connect in progress.
+struct connecting_socket {
+    int fd;
+    void interrupt() noexcept { ::shutdown(fd, SHUT_RDWR); }
+};
+
 /// Opens `socket_transport`s: resolves the host (IP literals are not looked up), connects with a
 /// deadline, and sets TCP_NODELAY.
 template <class Executor>
@@ -295,15 +377,36 @@ public:
             co_return failed(report(diag, error::insecure_transport,
                                     o.host + " is a loopback name but resolves to no loopback address"));
 
-        beast::basic_stream<asio::ip::tcp, Executor> stream(ex_);
-        stream.expires_at(deadline);
-        auto [cec, ep] = co_await stream.async_connect(endpoints, token);
-        if (cec) {
-            auto const ec = map_transport_error(cec);
-            co_return failed(report(diag, ec, "cannot connect to " + o.to_string() + ": " + cec.message()));
+        // One socket per address tried, opened and closed only here; the deadline only shuts the
+        // one connecting down (see deadline_state), from whatever thread its timer fires on.
+        asio::basic_waitable_timer<clock, asio::wait_traits<clock>, Executor> timer(ex_);
+        error_code cec;
+        for (auto const& ep : endpoints) {
+            typename transport_type::socket_type socket(ex_);
+            if (socket.open(ep.protocol(), cec))
+                continue;
+            connecting_socket target{socket.native_handle()};
+            auto const state = std::make_shared<deadline_state<connecting_socket>>(target);
+            {
+                armed_deadline armed(timer, state, deadline);
+                std::tie(cec) = co_await socket.async_connect(ep, token);
+            }
+            if (state->expired()) { // the socket may have been shut down, connected or not
+                cec = error::timeout;
+                break;
+            }
+            if (!cec) {
+                socket.set_option(asio::ip::tcp::no_delay(true), cec);
+                if (!cec)
+                    co_return std::tuple{error_code{},
+                                         std::optional<transport_type>(std::in_place, std::move(socket), tls)};
+            }
+            if (cec == asio::error::operation_aborted) // cancelled: no other address is tried
+                break;
         }
-        stream.socket().set_option(asio::ip::tcp::no_delay(true));
-        co_return std::tuple{error_code{}, std::optional<transport_type>(std::in_place, stream.release_socket(), tls)};
+        co_return failed(report(diag, cec,
+                                "cannot connect to " + o.to_string() + ": " +
+                                    (cec == error::timeout ? std::string("timed out") : cec.message())));
     }
 
 private:

@@ -47,10 +47,10 @@ basic_session<Executor>::exchange(state& s, origin const& o, request& req, detai
 
 template <class Executor>
 asio::awaitable<std::tuple<error_code, reply>, Executor>
-basic_session<Executor>::send(urls::url url, request req, send_options so, diagnostics& diag) const {
+basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, request req, send_options so,
+                                 diagnostics& diag) {
     using oic::detail::report;
     auto failed = [](error_code ec) { return std::tuple{ec, reply{}}; };
-    auto const s = state_; // keeps the state alive for the whole call
     auto const first = origin_of(url);
     if (!first)
         co_return failed(
