@@ -7,6 +7,7 @@
 #include <oic/oic.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
@@ -149,6 +150,43 @@ TEST_CASE("shared token: invalidate drops only the current token", "[token][shar
     CHECK(*endpoint.calls == 2);
 }
 
+TEST_CASE("shared token: after a 401 the next fetch starts only once the store was told of the refused token",
+          "[token][shared][store]") {
+    // A store (Redis) that hands the last stored token back on a fetch must hear of a rejection
+    // before that fetch, or the refused token comes straight back. The rejection is slow here, and
+    // another caller asks for a token while it is in flight.
+    asio::io_context ioc;
+    manual_clock clock;
+    fake_endpoint endpoint;
+    auto const told = std::make_shared<std::atomic<int>>(0);
+    auto const told_before_fetch = std::make_shared<std::vector<int>>();
+    shared_token::source src{.fetch =
+                                 [fetch = endpoint.fetch(), told, told_before_fetch](diagnostics& d) {
+                                     told_before_fetch->push_back(*told);
+                                     return fetch(d);
+                                 },
+                             .rejected = [told](token_ptr) -> asio::awaitable<void> {
+                                 asio::steady_timer slow(co_await asio::this_coro::executor, 50ms);
+                                 co_await slow.async_wait(asio::use_awaitable);
+                                 ++*told;
+                             }};
+    shared_token tok(ioc.get_executor(), std::move(src), options_with(clock));
+    auto const first = run(ioc, tok.get());
+    token_ptr from_other;
+    asio::co_spawn(ioc, tok.invalidate(first), asio::detached);
+    asio::co_spawn(ioc, tok.get(), [&](std::exception_ptr e, token_ptr t) {
+        REQUIRE_FALSE(e);
+        from_other = t;
+    });
+    ioc.restart();
+    ioc.run_for(5s);
+    REQUIRE(from_other);
+    CHECK(from_other != first);
+    CHECK(*told == 1);
+    CHECK(*told_before_fetch == std::vector<int>{0, 1}); // the second fetch began after the store heard
+    CHECK(tok.fetches() == 2);
+}
+
 TEST_CASE("shared token: a cancelled waiter leaves, the fetch goes on for the others", "[token][shared][cancel]") {
     asio::io_context ioc;
     manual_clock clock;
@@ -168,8 +206,9 @@ TEST_CASE("shared token: a cancelled waiter leaves, the fetch goes on for the ot
     asio::co_spawn(ioc, waiter(), asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, token_ptr) {
                        try {
                            std::rethrow_exception(e);
-                       } catch (boost::system::system_error const& x) {
+                       } catch (error_with_diagnostics const& x) { // with diagnostics, never a bare system_error
                            cancelled = x.code();
+                           CHECK(x.get_diagnostics().message == "waiting for the shared token was cancelled");
                        }
                    }));
     for (int i = 0; i < 2; ++i)
