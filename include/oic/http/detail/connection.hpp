@@ -99,20 +99,40 @@ public:
         if (!transport_.ssl())
             co_return error_code{};
         armed_deadline armed(timer_, deadline_, deadline);
+        error_code ec;
         for (;;) {
             auto const r = transport_.handshake_now();
-            if (r.wait == want::nothing)
-                co_return failed(r.ec);
-            if (auto ec = co_await transport_.wait(r.wait))
-                co_return failed(ec);
+            if (r.wait == want::nothing) {
+                ec = r.ec;
+                break;
+            }
+            if ((ec = co_await transport_.wait(r.wait)))
+                break;
         }
+        armed.disarm();
+        // A deadline that fired as the handshake ended has shut the transport down: a timeout.
+        co_return interrupted() && ec != asio::error::operation_aborted ? error_code(beast::error::timeout) : ec;
     }
 
     /// Writes `req` and reads one answer (skipping interim 1xx answers), all before `deadline`:
-    /// the deadline interrupts the transport however slowly the server sends.
+    /// the deadline interrupts the transport however slowly the server sends. An answer that
+    /// arrived whole as the deadline passed is the answer, but the connection is `interrupted()`.
     asio::awaitable<std::tuple<error_code, response>, Executor> exchange(request& req, read_limits limits,
                                                                          clock::time_point deadline) {
         armed_deadline armed(timer_, deadline_, deadline);
+        auto [ec, res] = co_await exchange_steps(req, limits);
+        armed.disarm();
+        if (ec && ec != asio::error::operation_aborted && interrupted())
+            ec = beast::error::timeout;
+        co_return std::tuple{ec, std::move(res)};
+    }
+
+    /// Whether the deadline of the last handshake or exchange shut the transport down (its
+    /// answer, if whole, still counts; the connection may not be used again).
+    bool interrupted() const { return deadline_->expired(); }
+
+private:
+    asio::awaitable<std::tuple<error_code, response>, Executor> exchange_steps(request& req, read_limits limits) {
         answer_started_ = false;
         if (auto ec = serialize(req))
             co_return std::tuple{ec, response{}};
@@ -120,11 +140,11 @@ public:
             auto const r = transport_.write_now(asio::buffer(out_) + written);
             if (r.wait != want::nothing) {
                 if (auto ec = co_await transport_.wait(r.wait))
-                    co_return std::tuple{failed(ec), response{}};
+                    co_return std::tuple{ec, response{}};
                 continue;
             }
             if (r.ec)
-                co_return std::tuple{failed(r.ec), response{}};
+                co_return std::tuple{r.ec, response{}};
             written += r.bytes;
         }
         for (int interim = 0;; ++interim) {
@@ -133,7 +153,7 @@ public:
             parser.body_limit(limits.body);
             parser.header_limit(static_cast<std::uint32_t>(limits.header));
             if (auto ec = co_await read_message(parser))
-                co_return std::tuple{failed(ec), response{}};
+                co_return std::tuple{ec, response{}};
             auto const status = parser.get().result_int();
             if (status / 100 == 1 && status != 101 && interim < max_interim_answers)
                 continue; // 100 Continue, 103 Early Hints: the answer follows
@@ -141,7 +161,6 @@ public:
         }
     }
 
-private:
     /// Reads until `parser` has a whole message, from the buffer first, then from the transport.
     asio::awaitable<error_code, Executor> read_message(beast::http::response_parser<beast::http::string_body>& parser) {
         for (;;) {
@@ -193,13 +212,6 @@ private:
                 }
                 sr.consume(n);
             });
-        return ec;
-    }
-
-    /// A failure as the caller should see it: a deadline that interrupted the transport is a timeout.
-    error_code failed(error_code ec) const {
-        if (ec && ec != asio::error::operation_aborted && deadline_->expired())
-            return beast::error::timeout;
         return ec;
     }
 

@@ -327,7 +327,10 @@ public:
     }
     armed_deadline(armed_deadline const&) = delete;
     armed_deadline& operator=(armed_deadline const&) = delete;
-    ~armed_deadline() {
+    ~armed_deadline() { disarm(); }
+
+    /// From here on the deadline interrupts nothing, and `expired()` says for good whether it did.
+    void disarm() {
         state_.disarm();
         timer_.cancel();
     }

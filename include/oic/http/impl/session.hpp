@@ -26,7 +26,7 @@ basic_session<Executor>::exchange(state& s, origin const& o, request& req, detai
             co_return failed(asio::error::operation_aborted,
                              std::string(beast::http::to_string(req.method())) + " " + o.to_string() + ": cancelled");
         if (!ec) {
-            conn.keep_alive(res.keep_alive() && conn->drained());
+            conn.keep_alive(res.keep_alive() && conn->drained() && !conn->interrupted());
             co_return std::tuple{error_code{}, std::move(res)};
         }
         answer_started = conn->answer_started();
