@@ -565,6 +565,25 @@ TEST_CASE("per-operation cancellation row by row", "[integration][async][cancel]
         CHECK(expected(outcome([&](auto token) { async_get_connections(c, connections_query{}, std::move(token)); })));
         CHECK(server.get_counters().design_api_requests == before.design_api_requests + 1); // nothing retried
     }
+    SECTION("get_connections, the coroutine form: error_with_diagnostics, never a bare system_error") {
+        auto coro = [&]() -> asio::awaitable<error_code> {
+            try {
+                co_await get_connections(c, connections_query{});
+                co_return error_code{};
+            } catch (error_with_diagnostics const& e) {
+                CHECK_FALSE(e.get_diagnostics().message.empty());
+                co_return e.code();
+            }
+        };
+        CHECK(expected(outcome([&](auto token) {
+            auto const slot = asio::get_associated_cancellation_slot(token);
+            asio::co_spawn(ioc, coro(),
+                           asio::bind_cancellation_slot(slot, [token](std::exception_ptr e, error_code ec) mutable {
+                               CHECK_FALSE(e); // Asio's throw-on-cancel would end the coroutine here
+                               std::move(token)(ec);
+                           }));
+        })));
+    }
     SECTION("async_get_all_connections: a cancelled walk returns none of the pages it read") {
         connections_query q;
         q.limit = 60; // two pages; the signal comes while the second is read

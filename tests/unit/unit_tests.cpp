@@ -804,6 +804,19 @@ TEST_CASE("the send loop's machine, step by step", "[unit][redirect]") {
         CHECK(s.what == action::send);
         CHECK(s.forget);
     }
+    SECTION("a written POST whose remembered hop fails is forgotten, not sent again") {
+        send_machine m(url, runtime, bhttp::verb::post, with_token, hop);
+        auto s = m.on_answer({.ec = aerror::connection_reset, .request_written = true}, 1h, 0.5, trusting, 5, d);
+        CHECK(s.what == action::fail);
+        CHECK(s.forget);
+        send_machine unsent(url, runtime, bhttp::verb::post, with_token, hop);
+        s = unsent.on_answer({.ec = aerror::connection_refused, .request_written = false}, 1h, 0.5, trusting, 5, d);
+        CHECK(s.what == action::send); // it never left: starting over sends it once
+        CHECK(s.forget);
+        send_machine refused(url, runtime, bhttp::verb::post, with_token, hop);
+        s = answer(refused, status::misdirected_request); // the server says it did not take it
+        CHECK(s.what == action::send);
+    }
     SECTION("a remembered hop that answers is the answer, whatever its status") {
         send_machine m(url, runtime, bhttp::verb::get, with_token, hop);
         auto const s = answer(m, status::internal_server_error);
@@ -818,11 +831,11 @@ TEST_CASE("the send loop's machine, step by step", "[unit][redirect]") {
         CHECK(s.ec == aerror::operation_aborted);
         CHECK_FALSE(s.forget);
     }
-    SECTION("without a remembered hop, an error ends the call") {
+    SECTION("without a remembered hop, an error of a request that is not retry-safe ends the call") {
         send_machine m(url, runtime, bhttp::verb::get, with_token, std::nullopt);
-        auto const s = failure(m, aerror::connection_refused);
+        auto const s = m.on_answer({.ec = aerror::connection_reset, .request_written = true}, 1h, 0.5, trusting, 5, d);
         CHECK(s.what == action::fail);
-        CHECK(s.ec == aerror::connection_refused);
+        CHECK(s.ec == aerror::connection_reset);
     }
     SECTION("a hop remembered without credentials withholds them") {
         send_machine m(url, runtime, bhttp::verb::get, with_token, remembered_hop{runtime, design, false});
@@ -886,7 +899,16 @@ TEST_CASE("the send loop's machine, step by step", "[unit][redirect]") {
             CHECK(first_step(retrying, bhttp::verb::get, {.ec = ec}).what == action::fail);
         for (auto const st : {status::internal_server_error, status::not_implemented, status::unauthorized})
             CHECK(first_step(retrying, bhttp::verb::get, {.status = st}).what == action::done);
-        CHECK(first_step({}, bhttp::verb::post, {.status = status::service_unavailable}).what == action::done);
+        // RFC 9110 9.2.2: a POST (not retry-safe) is sent again only when none of it went out.
+        CHECK(first_step({}, bhttp::verb::post, {.status = status::service_unavailable, .retry_after = 1s}).what ==
+              action::done);
+        CHECK(first_step({}, bhttp::verb::post, {.ec = aerror::connection_refused, .request_written = false}).what ==
+              action::send);
+        CHECK(first_step({}, bhttp::verb::post, {.ec = aerror::connection_reset, .request_written = true}).what ==
+              action::fail);
+        CHECK(first_step({}, bhttp::verb::post,
+                         {.ec = aerror::connection_reset, .answer_started = true, .request_written = false})
+                  .what == action::fail);
         CHECK(first_step({.retry_safe = true, .retry = {.max_retries = 0}}, bhttp::verb::get,
                          {.status = status::service_unavailable})
                   .what == action::done);

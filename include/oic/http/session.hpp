@@ -59,7 +59,7 @@ struct send_options {
     bool body_has_credentials = false; ///< client_secret_post: the body may not cross origins
     std::size_t max_body_size = 0;     ///< 0: the session's limit
     bool use_redirect_memory = true;   ///< false (token requests): neither use nor learn remembered hops
-    bool retry_safe = false;           ///< retried like a GET although it is not one (token requests)
+    bool retry_safe = false; ///< sent again like an idempotent request although it is not one (token requests)
 };
 
 /// An answer and the URL that gave it (after redirects and remembered hops).
@@ -159,8 +159,10 @@ public:
      * `Authorization`, `Proxy-Authorization` and `Cookie` in `req` are credentials: they go to
      * `url`, and on each redirect hop only where the policy and the fixed rules allow.
      *
-     * GET calls, and calls with `so.retry_safe`, are sent again after transient failures (see
-     * `retry_options`); `reply::retries` says how often.
+     * Idempotent requests (RFC 9110 9.2.2: GET, HEAD, PUT, DELETE, OPTIONS) and calls with
+     * `so.retry_safe` are sent again after transient failures (see `retry_options`); a POST or
+     * PATCH only when none of its bytes went out (a refused connection, say), never after it was
+     * written, whatever the answer. `reply::retries` says how often.
      *
      * A remembered hop (see `redirect_decision::remember`) sends the call straight to the origin
      * learned earlier; if that origin fails in any way (connection, TLS, timeout, 404, 421), the hop
@@ -245,7 +247,7 @@ private:
 
     static asio::awaitable<std::tuple<error_code, response>, Executor>
     exchange(state& s, origin const& o, request& req, detail::read_limits limits, clock::time_point deadline,
-             bool& answer_started, diagnostics& diag);
+             bool resendable, detail::exchange_progress& progress, diagnostics& diag);
 
     std::shared_ptr<state> state_;
 };

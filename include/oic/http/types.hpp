@@ -19,8 +19,10 @@ using request = beast::http::request<beast::http::string_body>;
 using response = beast::http::response<beast::http::string_body>;
 
 /**
- * When a call is sent again: GET calls and requests marked `retry_safe` (token requests), after a
- * connection error before any byte of the answer, or an answer 429, 502, 503 or 504. The wait is the
+ * When a call is sent again: idempotent requests (RFC 9110 9.2.2: GET, HEAD, PUT, DELETE, OPTIONS)
+ * and requests marked `retry_safe` (token requests), after a connection error before any byte of
+ * the answer, or an answer 429, 502, 503 or 504; a POST or PATCH only after a connection error
+ * before any byte of it went out, never once it was written. The wait is the
  * answer's `Retry-After` (seconds or HTTP-date) when it has one, else a random time between zero
  * and `base_delay` doubled per retry, at most `max_delay` (exponential backoff, full jitter). A wait
  * that would end past the call's deadline is not started: the call ends at once with the answer

@@ -81,6 +81,14 @@ struct counters {
     std::uint64_t foreign_requests = 0;              ///< Requests the foreign host received, any path or method.
     std::uint64_t foreign_authorization_headers = 0; ///< ...carrying `Authorization`, whatever its value.
     std::uint64_t faults_injected = 0;               ///< Answers spoiled by `add_fault`, all hosts.
+    /// Requests other than GET and HEAD, per host (whatever answered them), and the request body
+    /// bytes each host received: where a write call or an upload went, and how often.
+    std::uint64_t design_write_requests = 0;
+    std::uint64_t runtime_write_requests = 0;
+    std::uint64_t foreign_write_requests = 0;
+    std::uint64_t design_body_bytes = 0;
+    std::uint64_t runtime_body_bytes = 0;
+    std::uint64_t foreign_body_bytes = 0;
 
     friend bool operator==(counters const&, counters const&) = default;
 };
@@ -101,6 +109,12 @@ inline boost::json::object to_json(counters const& c) {
         {"foreign_requests", c.foreign_requests},
         {"foreign_authorization_headers", c.foreign_authorization_headers},
         {"faults_injected", c.faults_injected},
+        {"design_write_requests", c.design_write_requests},
+        {"runtime_write_requests", c.runtime_write_requests},
+        {"foreign_write_requests", c.foreign_write_requests},
+        {"design_body_bytes", c.design_body_bytes},
+        {"runtime_body_bytes", c.runtime_body_bytes},
+        {"foreign_body_bytes", c.foreign_body_bytes},
     };
 }
 

@@ -91,6 +91,10 @@ public:
     /// may be sent again without the server having answered it.
     bool answer_started() const noexcept { return answer_started_; }
 
+    /// Whether any byte of the last request went out: a request that is not idempotent (RFC 9110
+    /// 9.2.2) may be sent again only if none did.
+    bool request_written() const noexcept { return request_written_; }
+
     /// TLS handshake with SNI and host name (or IP address) verification, before `deadline`; a
     /// no-op for plain connections.
     asio::awaitable<error_code, Executor> handshake(clock::time_point deadline) {
@@ -134,6 +138,7 @@ public:
 private:
     asio::awaitable<std::tuple<error_code, response>, Executor> exchange_steps(request& req, read_limits limits) {
         answer_started_ = false;
+        request_written_ = false;
         if (auto ec = serialize(req))
             co_return std::tuple{ec, response{}};
         for (std::size_t written = 0; written < out_.size();) {
@@ -146,6 +151,7 @@ private:
             if (r.ec)
                 co_return std::tuple{r.ec, response{}};
             written += r.bytes;
+            request_written_ = request_written_ || r.bytes > 0;
         }
         for (int interim = 0;; ++interim) {
             beast::http::response_parser<beast::http::string_body> parser;
@@ -224,6 +230,7 @@ private:
     beast::flat_buffer buffer_;
     std::string out_; // the request being written
     bool answer_started_ = false;
+    bool request_written_ = false;
 };
 
 } // namespace oic::http::detail

@@ -9,6 +9,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -18,6 +19,18 @@
 #include <string_view>
 
 namespace oic::http::detail {
+
+/// Methods that may be sent twice with the effect of once (RFC 9110 9.2.2).
+inline bool is_idempotent(beast::http::verb m) {
+    using v = beast::http::verb;
+    return m == v::get || m == v::head || m == v::put || m == v::delete_ || m == v::options || m == v::trace;
+}
+
+/// How far one exchange got before it ended.
+struct exchange_progress {
+    bool request_written = false; ///< some of the request went out
+    bool answer_started = false;  ///< some of the answer came in
+};
 
 /// Statuses that say "not now": too many requests, and a gateway or service unavailable.
 inline bool is_retryable_status(beast::http::status s) {

@@ -35,7 +35,10 @@ public:
         bool has_credentials = false;      ///< credentials in the headers or the body
         bool body_has_credentials = false; ///< client_secret_post: the body may not cross origins
         bool may_remember = true;          ///< use and learn remembered hops
-        bool retry_safe = false;           ///< the request may be sent again (GET, token requests)
+        /// The request may be sent again after it went out: idempotent methods (RFC 9110 9.2.2:
+        /// GET, HEAD, PUT, DELETE, OPTIONS) and requests marked so (token requests). Others (POST,
+        /// PATCH) are sent again only when none of their bytes went out.
+        bool retry_safe = false;
         retry_options retry{};
     };
 
@@ -46,6 +49,7 @@ public:
         std::string_view location{};
         std::optional<clock::duration> retry_after{}; ///< the answer's `Retry-After`, understood
         bool answer_started = false;                  ///< with `ec`: some of the answer had arrived
+        bool request_written = false;                 ///< with `ec`: some of the request had gone out
     };
 
     /// What the caller does next.
@@ -85,8 +89,9 @@ public:
      * random number in [0, 1) for the backoff.
      * - A remembered hop that fails in any way but cancellation (an error, 404, 421) is forgotten
      *   and the call starts over at its URL, `diag` cleared.
-     * - A transient failure (see `retry_options`) of a retry-safe request is sent again after a
-     *   wait, while retries, the budget and the time left allow; `diag` is cleared.
+     * - A transient failure (see `retry_options`) is sent again after a wait, while retries, the
+     *   budget and the time left allow, if the request is retry-safe or none of it went out;
+     *   `diag` is cleared.
      * - Redirects are planned with `policy` (reports go to `diag`); a hop learned on the way is
      *   remembered once its target has answered with a non-redirect.
      */
@@ -100,6 +105,10 @@ public:
         bool const unusable =
             ec || status == beast_http::status::not_found || status == beast_http::status::misdirected_request;
         if (via_memory && unusable) {
+            // Starting over sends the request again: not a written request that is not
+            // retry-safe, unless the server answered that it did not take it (404, 421).
+            if (ec && !settings_.retry_safe && o.request_written)
+                return {.ec = ec, .forget = true};
             diag = {};
             remembered_.reset();
             chain_ = start(chain_.original, chain_.original_origin);
@@ -135,7 +144,8 @@ private:
     /// The wait before sending again, or nothing when the outcome is the call's.
     std::optional<clock::duration> retry_wait(outcome const& o, clock::duration time_left, double jitter) {
         bool const transient = o.ec ? !o.answer_started && is_transient_error(o.ec) : is_retryable_status(o.status);
-        if (!transient || !settings_.retry_safe || retries_ >= settings_.retry.max_retries)
+        bool const resendable = settings_.retry_safe || (o.ec && !o.request_written);
+        if (!transient || !resendable || retries_ >= settings_.retry.max_retries)
             return std::nullopt;
         auto const wait = o.retry_after ? *o.retry_after : backoff(settings_.retry, retries_, jitter);
         if (wait >= time_left || (budget_ && !budget_->try_spend()))

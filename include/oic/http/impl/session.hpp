@@ -11,8 +11,9 @@ namespace oic::http {
 template <class Executor>
 asio::awaitable<std::tuple<error_code, response>, Executor>
 basic_session<Executor>::exchange(state& s, origin const& o, request& req, detail::read_limits limits,
-                                  clock::time_point deadline, bool& answer_started, diagnostics& diag) {
-    answer_started = false;
+                                  clock::time_point deadline, bool resendable, detail::exchange_progress& progress,
+                                  diagnostics& diag) {
+    progress = {};
     auto failed = [&](error_code ec, std::string message) {
         return std::tuple{oic::detail::report(diag, ec, std::move(message)), response{}};
     };
@@ -29,9 +30,11 @@ basic_session<Executor>::exchange(state& s, origin const& o, request& req, detai
             conn.keep_alive(res.keep_alive() && conn->drained() && !conn->interrupted());
             co_return std::tuple{error_code{}, std::move(res)};
         }
-        answer_started = conn->answer_started();
-        if (conn.reused() && !retried && !answer_started && detail::is_stale_connection(ec))
-            continue; // the server closed an idle connection: one more try on a fresh one
+        progress = {conn->request_written(), conn->answer_started()};
+        // The server closed an idle connection: one more try on a fresh one, if the request may go twice.
+        if (conn.reused() && !retried && !progress.answer_started && detail::is_stale_connection(ec) &&
+            (resendable || !progress.request_written))
+            continue;
         auto const mapped = detail::map_transport_error(ec);
         std::string what = std::string(beast::http::to_string(req.method())) + " " + o.to_string() +
                            std::string(req.target().substr(0, req.target().find('?')));
@@ -69,7 +72,7 @@ basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, reques
     detail::send_machine::settings const settings{.has_credentials = !credentials.empty(),
                                                   .body_has_credentials = so.body_has_credentials,
                                                   .may_remember = so.use_redirect_memory,
-                                                  .retry_safe = so.retry_safe || req.method() == beast::http::verb::get,
+                                                  .retry_safe = so.retry_safe || detail::is_idempotent(req.method()),
                                                   .retry = s->opts.retry};
     if ((settings.has_credentials || settings.body_has_credentials) && !first->tls() && !is_loopback(first->host))
         co_return failed(report(diag, error::insecure_transport,
@@ -90,9 +93,11 @@ basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, reques
                 req.set(field, value);
         req.prepare_payload();
 
-        bool answer_started = false;
-        auto [ec, res] = co_await exchange(*s, chain.current_origin, req, limits, deadline, answer_started, diag);
-        detail::send_machine::outcome outcome{.ec = ec, .answer_started = answer_started};
+        detail::exchange_progress progress;
+        auto [ec, res] =
+            co_await exchange(*s, chain.current_origin, req, limits, deadline, settings.retry_safe, progress, diag);
+        detail::send_machine::outcome outcome{
+            .ec = ec, .answer_started = progress.answer_started, .request_written = progress.request_written};
         if (!ec) {
             outcome.status = res.result();
             outcome.location = res[beast::http::field::location];

@@ -262,6 +262,7 @@ public:
                 return &r;
         return nullptr;
     }
+    Record* find_mutable(std::string_view id) { return const_cast<Record*>(std::as_const(*this).find(id)); }
 
     /// The list envelope for `request`.
     json::object list(list_request const& request) const {

@@ -17,6 +17,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encoding_opts.hpp>
 
@@ -24,6 +25,7 @@
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -303,8 +305,19 @@ private:
                                    [this](route_context const& c) { return handle_token(c); });
     }
 
+    /// Counts a request's writes and body bytes for the host that received it.
+    void record_body(std::uint64_t counters::*writes, std::uint64_t counters::*bytes, http_request const& req) {
+        bool const write = req.method() != detail::http::verb::get && req.method() != detail::http::verb::head;
+        std::lock_guard lock(mutex_);
+        stats_.*writes += write;
+        stats_.*bytes += req.body().size();
+    }
+
     void set_up_design_listener() {
         design_listener_.name = "design";
+        design_listener_.on_request = [this](http_request const& req) {
+            record_body(&counters::design_write_requests, &counters::design_body_bytes, req);
+        };
         design_listener_.routes
             .add(detail::http::verb::get, "/ic/api/integration/v1/connections",
                  [this](route_context const& c) { return handle_list_connections(c); })
@@ -313,11 +326,16 @@ private:
             .add(detail::http::verb::get, "/ic/api/integration/v1/integrations",
                  [this](route_context const& c) { return handle_list_integrations(c); })
             .add(detail::http::verb::get, "/ic/api/integration/v1/integrations/{id}",
-                 [this](route_context const& c) { return handle_get_integration(c); });
+                 [this](route_context const& c) { return handle_get_integration(c); })
+            .add(detail::http::verb::post, "/ic/api/integration/v1/integrations/{id}",
+                 [this](route_context const& c) { return handle_update_integration(c); });
     }
 
     void set_up_runtime_listener() {
         runtime_listener_.name = "runtime";
+        runtime_listener_.on_request = [this](http_request const& req) {
+            record_body(&counters::runtime_write_requests, &counters::runtime_body_bytes, req);
+        };
         runtime_listener_.routes.add_any_method("/ic/api/*",
                                                 [this](route_context const& c) { return handle_runtime_api(c); });
     }
@@ -419,6 +437,46 @@ private:
         return handle_get(ctx, *integrations_, "Integration");
     }
 
+    /**
+     * `POST /integrations/{id}` with `X-HTTP-Method-Override: PATCH` and `{"status": "ACTIVATED"}`
+     * or `"CONFIGURED"`: activates or deactivates (Oracle's "Update(Activate/Deactivate) an
+     * Integration"). 412 when the integration is already in that state or in none it can leave
+     * (in progress); the answer is the integration as it is now.
+     */
+    awaitable<http_response> handle_update_integration(route_context const& ctx) {
+        if (auto refusal = admit_design_request(ctx))
+            co_return std::move(*refusal);
+        auto const override_it = ctx.request.find("X-HTTP-Method-Override");
+        if (override_it == ctx.request.end() || !detail::beast::iequals(override_it->value(), "PATCH"))
+            co_return detail::error_response(400, "BadRequest",
+                                             "POST on an integration needs X-HTTP-Method-Override: PATCH.");
+        auto const type = ctx.request[detail::http::field::content_type];
+        if (!detail::beast::iequals(type.substr(0, type.find(';')), "application/json"))
+            co_return detail::error_response(415, "UnsupportedMediaType", "The body must be application/json.");
+        boost::system::error_code ec;
+        auto const body = boost::json::parse(ctx.request.body(), ec);
+        auto const* status = !ec && body.is_object() ? body.as_object().if_contains("status") : nullptr;
+        if (!status || !status->is_string() ||
+            (status->get_string() != "ACTIVATED" && status->get_string() != "CONFIGURED"))
+            co_return detail::error_response(400, "BadRequest",
+                                             "The body must be {\"status\": \"ACTIVATED\"} or "
+                                             "{\"status\": \"CONFIGURED\"}.");
+        std::string const wanted(status->get_string());
+        std::unique_lock lock(catalog_mutex_);
+        auto* record = integrations_->find_mutable(ctx.params["id"]);
+        if (!record)
+            co_return detail::error_response(404, "NotFound",
+                                             "Integration '" + std::string(ctx.params["id"]) + "' was not found.");
+        if (record->status == wanted || record->status == "INPROGRESS")
+            co_return detail::error_response(412, "PreconditionFailed",
+                                             "Integration '" + record->id + "' is " + record->status +
+                                                 ": it cannot be " +
+                                                 (wanted == "ACTIVATED" ? "activated" : "deactivated") + " now.");
+        record->status = wanted;
+        record->json["status"] = wanted;
+        co_return detail::json_response(200, record->json);
+    }
+
     template <class Record>
     awaitable<http_response> handle_list(route_context const& ctx, detail::catalog<Record> const& catalog,
                                          detail::list_schema const& schema) {
@@ -436,6 +494,7 @@ private:
         auto request = detail::parse_list_request(query_params(ctx), schema);
         if (auto const* error = std::get_if<detail::query_error>(&request))
             co_return detail::error_response(400, "BadRequest", error->message);
+        std::shared_lock lock(catalog_mutex_);
         co_return detail::json_response(200, catalog.list(std::get<detail::list_request>(request)));
     }
 
@@ -445,6 +504,7 @@ private:
         if (auto refusal = admit_design_request(ctx))
             co_return std::move(*refusal);
         std::string_view const id = ctx.params["id"];
+        std::shared_lock lock(catalog_mutex_);
         if (auto const* record = catalog.find(id))
             co_return detail::json_response(200, record->json);
         co_return detail::error_response(404, "NotFound",
@@ -469,6 +529,7 @@ private:
     // Foreign host.
 
     void record_foreign_request(http_request const& req) {
+        record_body(&counters::foreign_write_requests, &counters::foreign_body_bytes, req);
         std::lock_guard lock(mutex_);
         ++stats_.foreign_requests;
         if (req.find(detail::http::field::authorization) != req.end())
@@ -536,6 +597,7 @@ private:
         return res;
     }
 
+    mutable std::shared_mutex catalog_mutex_; // activation changes an integration's status
     std::optional<detail::catalog<detail::connection_record>> connections_;
     std::optional<detail::catalog<detail::integration_record>> integrations_;
     std::optional<detail::asio::ssl::context> tls_;
