@@ -928,6 +928,12 @@ TEST_CASE("Retry-After in seconds and in the three HTTP-date forms; the backoff'
     for (auto const bad : {"", "-5", "1.5", "soon", "Sun, 30 Feb 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:00:00 GMT",
                            "Sun, 06 Nov 1994", "06 Nov 1994 08:49:37 1995 1996"})
         CHECK_FALSE(parse_retry_after(bad, now));
+    // Dates past 2262 do not fit in nanoseconds since 1970: the wait saturates (UBSan caught the overflow).
+    CHECK(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) == http::clock::duration::max());
+    CHECK(parse_retry_after("Mon, 01 Jan 2263 00:00:00 GMT", now) == http::clock::duration::max());
+    CHECK(parse_retry_after("Thu, 01 Jan 0001 00:00:00 GMT", now) == 0s);
+    auto const later = system_clock::time_point(now) + 250ms; // a now with a fraction of a second
+    CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", later) == 29750ms);
 
     http::retry_options const o{.base_delay = 100ms, .max_delay = 1s};
     CHECK(http::detail::backoff(o, 0, 0.0) == 0ms);
