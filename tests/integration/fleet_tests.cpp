@@ -318,6 +318,39 @@ TEST_CASE("the Redis password goes only to the configured host, over TLS unless 
     }
 }
 
+TEST_CASE("the README's fleet recipe, as is: the runtime -> design hop with the token, an untrusted redirect refused",
+          "[integration][fleet][security]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    auto const ex = ioc.get_executor();
+    client_config const cfg = config_for(server, server.runtime_url());
+    fake_redis redis("unused");
+    // ---- README "Running a fleet", copied (Redis here: the fake, on loopback, without TLS) ----
+    oic::redis::options ro; // host, port, username/password (AUTH), tls, ca_file, timing
+    ro.host = "127.0.0.1";
+    ro.port = redis.port();
+    oic::http::session session(ex, cfg.session);
+    oic::redis::token_store store(ex, ro, cfg.credentials);
+    auto token = oic::redis::make_shared_token(session, cfg.credentials, store, cfg.token);
+    oic::client client(cfg, session, token); // use it as any client
+    // ---- end of the recipe ----
+    CHECK(run(ioc, get_connections(client, connections_query{})).items.size() == 100);
+    auto n = server.get_counters();
+    CHECK(n.runtime_authorization_headers == 1);
+    CHECK(n.design_authorization_headers == 1);
+    CHECK(n.unauthorized == 0);
+    CHECK(redis.count("GET") >= 1);
+
+    server.add_redirect("/ic/api/integration/v1/connections", 307, server.foreign_url() + "/ic/api/forged?{query}");
+    auto const e = error_of(ioc, get_connections(client, connections_query{}));
+    CHECK(e.code() == error::redirect_refused);
+    CHECK_THAT(e.what(), Catch::Contains("127.0.0.2:" + std::to_string(server.options().foreign_port)) &&
+                             Catch::Contains("trusted_hosts"));
+    n = server.get_counters();
+    CHECK(n.foreign_requests == 0);  // the forged page is never the API's answer
+    CHECK(redis.count("EVAL") == 1); // only the lock's release: the fleet's token was never deleted
+}
+
 TEST_CASE("Redis over TLS, verified, and an ACL user", "[integration][fleet]") {
     if (!redis_server::available())
         return;

@@ -36,6 +36,7 @@ public:
         bool body_has_credentials = false; ///< client_secret_post: the body may not cross origins
         bool may_remember = true;          ///< use and learn remembered hops
         bool retry_safe = false;           ///< the request may be sent again (GET, token requests)
+        bool credentials_pinned = false;   ///< the credentials never leave the first origin (token requests)
         retry_options retry{};
     };
 
@@ -148,6 +149,7 @@ private:
         redirect_chain c(std::move(url), std::move(first), method_);
         c.has_credentials = settings_.has_credentials || settings_.body_has_credentials;
         c.body_has_credentials = settings_.body_has_credentials;
+        c.credentials_pinned = settings_.credentials_pinned;
         c.may_remember = settings_.may_remember && !settings_.body_has_credentials;
         if (remembered_) {
             c.current = with_origin(c.original, remembered_->to);
