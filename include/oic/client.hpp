@@ -113,8 +113,8 @@ public:
 
     template <http::redirect_policy P>
     basic_client(Executor ex, client_config cfg, P policy)
-        : basic_client(cfg, http::basic_session<Executor>(ex, cfg.session, policy),
-                       http::any_redirect_policy(std::move(policy))) {}
+        : basic_client(cfg, http::basic_session<Executor>(ex, cfg.session, policy), http::any_redirect_policy(policy)) {
+    }
 
     /**
      * @brief A client over `session` (its pool, TLS and limits) that uses `token`, e.g. one shared by
@@ -129,8 +129,7 @@ public:
 
     /// As above, the client's calls under `policy` instead of the configuration's.
     template <http::redirect_policy P>
-    basic_client(client_config cfg, http::basic_session<Executor> session, basic_shared_token<Executor> token,
-                 P policy)
+    basic_client(client_config cfg, http::basic_session<Executor> session, basic_shared_token<Executor> token, P policy)
         : basic_client(std::move(cfg), std::move(session), std::move(token),
                        http::any_redirect_policy(std::move(policy))) {}
 
@@ -195,7 +194,9 @@ public:
                 secret const bearer("Bearer " + std::string(token->value.reveal()));
                 req.set(boost::beast::http::field::authorization, bearer.reveal());
             }
-            auto [ec, answer] = co_await s->session.send(url, std::move(req), {.policy = s->policy}, diag);
+            // Named: GCC 12 destroys a temporary holding a shared_ptr in a co_await expression twice.
+            http::send_options const options{.policy = s->policy};
+            auto [ec, answer] = co_await s->session.send(url, std::move(req), options, diag);
             // A 401 says nothing of a token the request did not carry (a hop withheld it): the
             // token stays, in this process and in a fleet's store.
             if (!ec && answer.message.result() == boost::beast::http::status::unauthorized && !retried &&

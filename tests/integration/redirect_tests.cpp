@@ -609,27 +609,30 @@ TEST_CASE("matrix: the client secret goes to the token URL's origin only, in eit
 TEST_CASE("a hop remembered under one policy is never used by a call under another",
           "[integration][redirect][security]") {
     testing::mock_server server;
-    server.add_redirect(connections_path, 307, server.foreign_url() + connections_path + "?{query}");
+    testing::mock_server other; // another origin, untrusted by the client's configuration
+    server.add_redirect(connections_path, 307, other.design_url() + connections_path + "?{query}");
     asio::io_context ioc;
-    auto const cfg = config_for(server);
+    oic_test::ca_bundle const cas({&server, &other});
+    auto cfg = config_for(server);
+    cfg.session.ca_file = cas.path();
     auto const remember_everything = [](http::redirect_hop const&) {
         return http::redirect_decision{.forward_credentials = true, .remember = true};
     };
     http::session session(ioc.get_executor(), cfg.session, remember_everything);
-    // Sent through the session itself: its policy follows, forwards and remembers runtime -> foreign.
+    // Sent through the session itself: its policy follows, forwards and remembers runtime -> other.
     http::request req{boost::beast::http::verb::get, "/", 11};
     req.set(boost::beast::http::field::authorization, "Bearer session-user");
     run(ioc, session.send(http::urls::url(server.runtime_url() + connections_path), req));
     server.clear_redirects();
     run(ioc, session.send(http::urls::url(server.runtime_url() + connections_path), req));
-    CHECK(server.get_counters().foreign_authorization_headers == 2); // the second went straight there
+    CHECK(other.get_counters().design_authorization_headers == 2); // the second went straight there
+    CHECK(server.get_counters().runtime_api_requests == 1);
     // A client over that session: its own trust, and none of the session's remembered hops.
     shared_token token(session, cfg.credentials, cfg.token);
     client c(cfg, session, token);
     CHECK(run(ioc, get_connections(c, connections_query{})).items.size() == 100);
-    auto const n = server.get_counters();
-    CHECK(n.foreign_authorization_headers == 2);
-    CHECK(n.design_authorization_headers == 1);
+    CHECK(other.get_counters().design_authorization_headers == 2);
+    CHECK(server.get_counters().design_authorization_headers == 1);
 }
 
 TEST_CASE("a 401 that came without the token leaves the token alone and names the setting",

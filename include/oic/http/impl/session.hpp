@@ -72,7 +72,7 @@ basic_session<Executor>::send(urls::url url, request req, send_options so, diagn
                                                   .retry_safe = so.retry_safe || req.method() == beast::http::verb::get,
                                                   .credentials_pinned = so.credentials_pinned,
                                                   .retry = s->opts.retry};
-    any_redirect_policy const& policy = so.policy ? *so.policy : s->policy;
+    any_redirect_policy const* const policy = so.policy ? so.policy.get() : &s->policy;
     if ((settings.has_credentials || settings.body_has_credentials) && !first->tls() && !is_loopback(first->host))
         co_return failed(report(diag, error::insecure_transport,
                                 "refusing to send credentials over plaintext http to " + first->to_string()));
@@ -103,7 +103,7 @@ basic_session<Executor>::send(urls::url url, request req, send_options so, diagn
                 outcome.retry_after = detail::parse_retry_after(ra->value(), std::chrono::system_clock::now());
         }
         auto const step =
-            machine.on_answer(outcome, deadline - clock::now(), detail::jitter(), policy, s->opts.max_redirects, diag);
+            machine.on_answer(outcome, deadline - clock::now(), detail::jitter(), *policy, s->opts.max_redirects, diag);
         if (step.forget)
             s->memory.forget(*first, so.policy);
         if (step.remember)
