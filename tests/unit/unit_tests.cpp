@@ -1144,3 +1144,25 @@ TEST_CASE("the loopback rule: a name allowed plaintext credentials as loopback c
     CHECK(allowed_endpoints("::ffff:127.0.0.1", endpoints({"::ffff:127.0.0.1"}), why).size() == 1);
     CHECK_FALSE(http::is_loopback("::ffff:127.0.0.1"));
 }
+
+TEST_CASE("may_send: one answer per credential kind, origin and transport", "[unit][security]") {
+    using http::credential_kind;
+    using http::may_send;
+    http::origin const token{"https", "idcs.example", 443}, api{"https", "design.example", 443},
+        other_port{"https", "idcs.example", 8443}, plain{"http", "idcs.example", 80},
+        local{"http", "redis-x.localhost", 6379}, local_ip{"http", "127.0.0.1", 6379},
+        mapped{"http", "::ffff:127.0.0.1", 6379}, redis_tls{"https", "redis.internal", 6379};
+    for (bool const trusted : {false, true}) {
+        CAPTURE(trusted);
+        CHECK(may_send(credential_kind::bearer, token, api, trusted) == trusted);   // the policy decides
+        CHECK_FALSE(may_send(credential_kind::bearer, token, plain, trusted));      // never plaintext off loopback
+        CHECK(may_send(credential_kind::client_secret, token, token, trusted));     // the token URL's origin...
+        CHECK_FALSE(may_send(credential_kind::client_secret, token, api, trusted)); // ...only, whatever the policy
+        CHECK_FALSE(may_send(credential_kind::client_secret, token, other_port, trusted));
+        CHECK(may_send(credential_kind::redis_password, local, local, trusted));
+        CHECK(may_send(credential_kind::redis_password, local_ip, local_ip, trusted));
+        CHECK(may_send(credential_kind::redis_password, redis_tls, redis_tls, trusted));
+        CHECK_FALSE(may_send(credential_kind::redis_password, mapped, mapped, trusted));
+        CHECK_FALSE(may_send(credential_kind::redis_password, local, local_ip, trusted));
+    }
+}

@@ -129,7 +129,8 @@ private:
                 opts.expiry_margin < clock::duration::zero())
                 fail(error::bad_config, "redis options: host, port, timeout, lock_ttl and poll_interval must be set, "
                                         "and no duration negative");
-            if (!opts.password.empty() && !opts.tls && !http::is_loopback(opts.host))
+            http::origin const home{opts.tls ? "https" : "http", opts.host, opts.port}; // https: any TLS link
+            if (!opts.password.empty() && !http::may_send(http::credential_kind::redis_password, home, home, true))
                 fail(error::insecure_transport,
                      "refusing to send the Redis password over plaintext to " + opts.host + ": set tls");
             if (!sealer.ok())

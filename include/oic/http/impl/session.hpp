@@ -73,7 +73,8 @@ basic_session<Executor>::send(urls::url url, request req, send_options so, diagn
                                                   .credentials_pinned = so.credentials_pinned,
                                                   .retry = s->opts.retry};
     any_redirect_policy const* const policy = so.policy ? so.policy.get() : &s->policy;
-    if ((settings.has_credentials || settings.body_has_credentials) && !first->tls() && !is_loopback(first->host))
+    auto const kind = so.credentials_pinned ? credential_kind::client_secret : credential_kind::bearer;
+    if ((settings.has_credentials || settings.body_has_credentials) && !may_send(kind, *first, *first, true))
         co_return failed(report(diag, error::insecure_transport,
                                 "refusing to send credentials over plaintext http to " + first->to_string()));
     detail::send_machine machine(std::move(url), *first, req.method(), settings,
