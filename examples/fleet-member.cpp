@@ -5,7 +5,7 @@
 //
 //   OIC_TOKEN_URL OIC_CLIENT_ID OIC_CLIENT_SECRET OIC_SCOPE OIC_BASE_URL OIC_INTEGRATION_INSTANCE
 //   [OIC_CA_FILE] [OIC_REDIS_HOST (none: no store)] [OIC_REDIS_PORT] [OIC_REDIS_PASSWORD]
-//   [OIC_REDIS_LOCK_TTL_MS]
+//   [OIC_REDIS_LOCK_TTL_MS] [OIC_TRUST_HOSTS (comma-separated host:port or *.suffix)]
 //   fleet-member CALLS
 //
 // The fleet tests and the fleet_storm benchmark run several of these against the mock server.
@@ -49,6 +49,12 @@ int main(int argc, char** argv) try {
     cfg.integration_instance = env("OIC_INTEGRATION_INSTANCE");
     cfg.session.ca_file = env("OIC_CA_FILE", "");
     cfg.session.max_connections = 64;
+    // More hosts the token may be forwarded to on a redirect, comma-separated (`host:port`, `*.suffix`).
+    for (std::string hosts = env("OIC_TRUST_HOSTS", ""); !hosts.empty();) {
+        auto const comma = hosts.find(',');
+        cfg.trusted_hosts.push_back(hosts.substr(0, comma));
+        hosts.erase(0, comma == std::string::npos ? hosts.size() : comma + 1);
+    }
 
     // Without OIC_REDIS_HOST, a process on its own (the fleet_storm benchmark's baseline).
     bool const with_store = !env("OIC_REDIS_HOST", "").empty();
@@ -64,6 +70,9 @@ int main(int argc, char** argv) try {
     // The store's timing follows the shared token's, so the fleet refreshes once, at one moment.
     auto token = with_store ? oic::redis::make_shared_token(session, cfg.credentials, store, cfg.token)
                             : oic::shared_token(session, cfg.credentials, cfg.token);
+    // The client's calls follow cfg's trust (base URL, token URL, the region's design host and
+    // cfg.trusted_hosts), not the session's never_forward: that applies only to what is sent
+    // through the session directly.
     oic::client client(cfg, session, token);
 
     auto const start = steady_clock::now();

@@ -11,7 +11,7 @@ seconds="${1:-30}"
 
 bash scripts/install-deps.sh --fuzz
 cmake --preset fuzz >/dev/null
-targets=(page token redirect response)
+targets=(page token redirect response retry_after)
 cmake --build --preset fuzz --target "${targets[@]/#/fuzz-}"
 
 work=$(mktemp -d /tmp/oic-fuzz.XXXXXX)

@@ -61,6 +61,12 @@ inline std::string describe_call(http::reply const& r, http::urls::url_view aske
     return s;
 }
 
+/// `scheme://host:port` of a URL that answered.
+inline std::string origin_text(http::urls::url_view u) {
+    auto const o = http::origin_of(u);
+    return o ? o->to_string() : http::redacted(u);
+}
+
 /// Nothing for a 2xx answer; the right error, with the server's own words, for anything else.
 inline error_code check_api_answer(http::reply const& r, http::urls::url_view asked, diagnostics& diag) {
     auto const& res = r.message;
@@ -71,6 +77,10 @@ inline error_code check_api_answer(http::reply const& r, http::urls::url_view as
     read_api_error(res.body(), d);
     if (auto ra = res.find(boost::beast::http::field::retry_after); ra != res.end())
         d.message += " (Retry-After: " + printable(ra->value().substr(0, 40)) + ")";
+    if (status == 401 && !r.credentials_sent)
+        d.message += ": the token was not sent to " + origin_text(r.url) +
+                     " (a redirect hop withheld it; to send it there, trust that host: client_config::trusted_hosts, "
+                     "CLI --trust-host)";
     return report(diag, status == 401 ? error::api_unauthorized : error::api_http_status, std::move(d));
 }
 
@@ -88,9 +98,10 @@ inline error_code parse_error(error_code ec, std::string what, http::reply const
 /**
  * @brief A client of one OIC instance over any Asio executor.
  *
- * Holds the configuration, an `http::basic_session` (TLS, keep-alive pool, redirect policy) and a
- * `basic_shared_token`. Copies share all of it; every member function is thread-safe. The default
- * redirect policy is `http::oic_default` over the configured hosts plus `trusted_hosts`.
+ * Holds the configuration, an `http::basic_session` (TLS, keep-alive pool), a redirect policy and a
+ * `basic_shared_token`. Copies share all of it; every member function is thread-safe. The redirect
+ * policy of every call the client makes is its own, whatever session it was given: the one passed
+ * to the constructor, else `http::oic_default` over the configured hosts plus `trusted_hosts`.
  */
 template <class Executor = asio::any_io_executor>
 class basic_client {
@@ -102,15 +113,25 @@ public:
 
     template <http::redirect_policy P>
     basic_client(Executor ex, client_config cfg, P policy)
-        : basic_client(cfg, http::basic_session<Executor>(ex, cfg.session, std::move(policy))) {}
-
-    /// A client that uses `token`, e.g. one shared by several clients with the same credentials.
-    basic_client(client_config cfg, http::basic_session<Executor> session, basic_shared_token<Executor> token)
-        : state_(std::make_shared<state const>(parse_base(cfg.base_url), std::move(cfg), std::move(session),
-                                               std::move(token))) {
-        if (state_->cfg.max_pages < 1)
-            fail(error::bad_config, "max_pages must be at least 1");
+        : basic_client(cfg, http::basic_session<Executor>(ex, cfg.session, policy), http::any_redirect_policy(policy)) {
     }
+
+    /**
+     * @brief A client over `session` (its pool, TLS and limits) that uses `token`, e.g. one shared by
+     * several clients with the same credentials, or by a fleet through Redis.
+     *
+     * The client's calls follow `cfg`'s trust (`http::oic_default` over the configured hosts plus
+     * `trusted_hosts`), not the session's own policy: that one applies only to what is sent through
+     * the session directly. Hops remembered for the client's calls are kept apart from the session's.
+     */
+    basic_client(client_config cfg, http::basic_session<Executor> session, basic_shared_token<Executor> token)
+        : basic_client(cfg, std::move(session), std::move(token), default_policy(cfg)) {}
+
+    /// As above, the client's calls under `policy` instead of the configuration's.
+    template <http::redirect_policy P>
+    basic_client(client_config cfg, http::basic_session<Executor> session, basic_shared_token<Executor> token, P policy)
+        : basic_client(std::move(cfg), std::move(session), std::move(token),
+                       http::any_redirect_policy(std::move(policy))) {}
 
     executor_type get_executor() const noexcept { return state_->session.get_executor(); }
     client_config const& config() const noexcept { return state_->cfg; }
@@ -185,8 +206,13 @@ private:
                 secret const bearer("Bearer " + std::string(token->value.reveal()));
                 req.set(boost::beast::http::field::authorization, bearer.reveal());
             }
-            auto [ec, answer] = co_await s->session.send(url, std::move(req), {}, diag);
-            if (!ec && answer.message.result() == boost::beast::http::status::unauthorized && !retried) {
+            // Named: GCC 12 destroys a temporary holding a shared_ptr in a co_await expression twice.
+            http::send_options const options{.policy = s->policy};
+            auto [ec, answer] = co_await s->session.send(url, std::move(req), options, diag);
+            // A 401 says nothing of a token the request did not carry (a hop withheld it): the
+            // token stays, in this process and in a fleet's store.
+            if (!ec && answer.message.result() == boost::beast::http::status::unauthorized && !retried &&
+                answer.credentials_sent) {
                 co_await s->token.invalidate(token);
                 continue;
             }
@@ -194,8 +220,18 @@ private:
         }
     }
 
-    basic_client(client_config const& cfg, http::basic_session<Executor> session)
-        : basic_client(cfg, session, basic_shared_token<Executor>(session, cfg.credentials, cfg.token)) {}
+    basic_client(client_config const& cfg, http::basic_session<Executor> session, http::any_redirect_policy policy)
+        : basic_client(cfg, session, basic_shared_token<Executor>(session, cfg.credentials, cfg.token),
+                       std::move(policy)) {}
+
+    basic_client(client_config cfg, http::basic_session<Executor> session, basic_shared_token<Executor> token,
+                 http::any_redirect_policy policy)
+        : state_(std::make_shared<state const>(parse_base(cfg.base_url), std::move(cfg), std::move(session),
+                                               std::move(token),
+                                               std::make_shared<http::any_redirect_policy const>(std::move(policy)))) {
+        if (state_->cfg.max_pages < 1)
+            fail(error::bad_config, "max_pages must be at least 1");
+    }
 
     static http::urls::url parse_base(std::string const& s) {
         auto u = http::urls::parse_uri(s);
@@ -225,6 +261,7 @@ private:
         client_config cfg;
         http::basic_session<Executor> session;
         basic_shared_token<Executor> token;
+        std::shared_ptr<http::any_redirect_policy const> policy; // every call's; the key of its remembered hops
     };
     std::shared_ptr<state const> state_; // copies of a client are cheap and share everything
 };

@@ -45,7 +45,8 @@ enum class error {
     redirect_loop,             ///< a redirect target was already visited in this chain
     redirect_bad_location,     ///< Location is missing, unparsable, has userinfo, or a non-http(s) scheme
     redirect_downgrade,        ///< https -> http
-    redirect_body_credentials, ///< a body with credentials would be re-sent to another origin
+    redirect_body_credentials, ///< client credentials (a body with them, a client secret) would be re-sent to another
+                               ///< origin
 
     // token store (Redis): a store that fails falls back to fetching in-process; these name why
     store_refused,   ///< Redis answered an error (AUTH refused, a command not allowed)
@@ -82,7 +83,7 @@ public:
         case error::redirect_loop: return "redirect loop";
         case error::redirect_bad_location: return "bad redirect Location";
         case error::redirect_downgrade: return "redirect from https to http refused";
-        case error::redirect_body_credentials: return "refusing to re-send body credentials to another origin";
+        case error::redirect_body_credentials: return "refusing to re-send client credentials to another origin";
         case error::store_refused: return "token store refused the command";
         case error::store_bad_reply: return "token store answered something unexpected";
         }

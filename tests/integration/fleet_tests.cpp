@@ -21,7 +21,7 @@ namespace {
 /// One command to Redis, as an operator with redis-cli would send it.
 redis::detail::value redis_command(unsigned short port, std::vector<std::string> args) {
     asio::io_context ioc;
-    redis::detail::endpoint const ep{"127.0.0.1", port, "", secret(""), nullptr};
+    redis::detail::endpoint const ep{"127.0.0.1", port, "", secret(""), nullptr, {}};
     return run(ioc, [&]() -> asio::awaitable<redis::detail::value> {
         redis::detail::link<asio::any_io_executor> link(co_await asio::this_coro::executor, ep);
         std::string what;
@@ -252,6 +252,103 @@ TEST_CASE("Redis down, refusing AUTH or answering garbage: calls go on, fetching
         CHECK(error_of([&] { redis::token_store(ioc.get_executor(), o, cfg.credentials); }).code() ==
               error::insecure_transport);
     }
+}
+
+TEST_CASE("the Redis password goes only to the configured host, over TLS unless it reaches loopback only",
+          "[integration][fleet][security][matrix]") {
+    // A fake Redis on 127.0.0.1 that logs commands; `resolve_to` stands in for the resolver's
+    // answer. `::ffff:127.0.0.1` reaches the fake too, but is not a loopback address to the rule:
+    // it plays a search domain or a spoofed answer sending a `.localhost` name off the machine.
+    testing::mock_server server;
+    asio::io_context ioc;
+    client_config const cfg = config_for(server, server.design_url());
+    std::string const password = "fleet-redis-pw-31337";
+    fake_redis fake(password);
+    auto options_for = [&](std::string host, std::string resolve_to) {
+        auto o = store_options(fake.port());
+        o.host = std::move(host);
+        o.resolve_to = std::move(resolve_to);
+        o.password = secret(password);
+        return o;
+    };
+    auto served = [&](redis::options const& o) {
+        member m(ioc, cfg, o);
+        CHECK(m.page(ioc) == 5); // the call never fails because of the store
+        return m.store.stats();
+    };
+    SECTION("a loopback IP literal, plaintext: AUTH arrives") {
+        auto const s = served(options_for("127.0.0.1", ""));
+        CHECK(fake.count("AUTH") == 1);
+        CHECK(fake.watched_seen());
+        CHECK(s.fallbacks == 0);
+    }
+    SECTION("a .localhost name resolving to a loopback address, plaintext: AUTH arrives") {
+        auto const s = served(options_for("redis-x.localhost", "127.0.0.1"));
+        CHECK(fake.count("AUTH") == 1);
+        CHECK(s.fallbacks == 0);
+    }
+    SECTION("a .localhost name resolving off loopback: no connection, no AUTH; the store says why") {
+        auto const s = served(options_for("redis-x.localhost", "::ffff:127.0.0.1"));
+        CHECK(fake.connections() == 0);
+        CHECK(fake.count("AUTH") == 0);
+        CHECK_FALSE(fake.watched_seen());
+        CHECK(s.fallbacks == 1);
+        CHECK_THAT(s.last_problem, Catch::Contains("redis-x.localhost is a loopback name but resolves to no loopback "
+                                                   "address") &&
+                                       !Catch::Contains(password));
+        CHECK(server.get_counters().tokens_issued == 1); // fetched in-process instead
+    }
+    SECTION("without a password the rule holds too: a loopback name never leaves loopback") {
+        auto o = options_for("redis-x.localhost", "::ffff:127.0.0.1");
+        o.password = secret("");
+        auto const s = served(o);
+        CHECK(fake.connections() == 0);
+        CHECK(s.fallbacks == 1);
+    }
+    SECTION("a non-loopback host or address over plaintext: refused before any connection") {
+        for (auto const& [host, to] : {std::pair<std::string, std::string>{"redis-x.example", "127.0.0.1"},
+                                       {"::ffff:127.0.0.1", ""},
+                                       {"localhost.example", "127.0.0.1"}}) {
+            auto const e =
+                error_of([&] { redis::token_store(ioc.get_executor(), options_for(host, to), cfg.credentials); });
+            CHECK(e.code() == error::insecure_transport);
+            CHECK_THAT(e.what(), Catch::Contains(host) && Catch::Contains("set tls") && !Catch::Contains(password));
+        }
+        CHECK(fake.connections() == 0);
+    }
+}
+
+TEST_CASE("the README's fleet recipe, as is: the runtime -> design hop with the token, an untrusted redirect refused",
+          "[integration][fleet][security]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    auto const ex = ioc.get_executor();
+    client_config const cfg = config_for(server, server.runtime_url());
+    fake_redis redis("unused");
+    // ---- README "Running a fleet", copied (Redis here: the fake, on loopback, without TLS) ----
+    oic::redis::options ro; // host, port, username/password (AUTH), tls, ca_file, timing
+    ro.host = "127.0.0.1";
+    ro.port = redis.port();
+    oic::http::session session(ex, cfg.session);
+    oic::redis::token_store store(ex, ro, cfg.credentials);
+    auto token = oic::redis::make_shared_token(session, cfg.credentials, store, cfg.token);
+    oic::client client(cfg, session, token); // use it as any client
+    // ---- end of the recipe ----
+    CHECK(run(ioc, get_connections(client, connections_query{})).items.size() == 100);
+    auto n = server.get_counters();
+    CHECK(n.runtime_authorization_headers == 1);
+    CHECK(n.design_authorization_headers == 1);
+    CHECK(n.unauthorized == 0);
+    CHECK(redis.count("GET") >= 1);
+
+    server.add_redirect("/ic/api/integration/v1/connections", 307, server.foreign_url() + "/ic/api/forged?{query}");
+    auto const e = error_of(ioc, get_connections(client, connections_query{}));
+    CHECK(e.code() == error::redirect_refused);
+    CHECK_THAT(e.what(), Catch::Contains("127.0.0.2:" + std::to_string(server.options().foreign_port)) &&
+                             Catch::Contains("trusted_hosts"));
+    n = server.get_counters();
+    CHECK(n.foreign_requests == 0);  // the forged page is never the API's answer
+    CHECK(redis.count("EVAL") == 1); // only the lock's release: the fleet's token was never deleted
 }
 
 TEST_CASE("Redis over TLS, verified, and an ACL user", "[integration][fleet]") {

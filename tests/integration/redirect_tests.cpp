@@ -186,12 +186,10 @@ TEST_CASE("the token endpoint goes through the same redirect engine", "[integrat
         CHECK(error_of(ioc, fetch_token(s, cfg.credentials)).code() == error::redirect_body_credentials);
         CHECK(server.get_counters().foreign_requests == 0);
     }
-    SECTION("client_secret_basic: the Basic header is not forwarded to an untrusted host") {
-        http::session s(ioc.get_executor(), cfg.session, http::never_forward{});
-        auto const e = error_of(ioc, fetch_token(s, cfg.credentials));
-        CHECK(classify(e.code()) == failure_kind::token_endpoint);
-        CHECK(server.get_counters().foreign_requests == 1);
-        CHECK(server.get_counters().foreign_authorization_headers == 0);
+    SECTION("client_secret_basic: the Basic header never goes to another origin either") {
+        http::session s(ioc.get_executor(), cfg.session, http::always_forward{});
+        CHECK(error_of(ioc, fetch_token(s, cfg.credentials)).code() == error::redirect_body_credentials);
+        CHECK(server.get_counters().foreign_requests == 0);
     }
 }
 
@@ -261,10 +259,11 @@ TEST_CASE("credentials withheld on one hop stay withheld for the chain (A -> B -
     auto const e = error_of(ioc, c.get_json("/ic/api/start"));
     CHECK(e.code() == error::api_unauthorized); // the design host saw no token: B chose that hop
     auto const n = server.get_counters();
-    CHECK(n.foreign_requests == 2); // the first try and the one retry after a fresh token
+    CHECK(n.foreign_requests == 1); // no retry: the 401 came without the token, which stays valid
     CHECK(n.foreign_authorization_headers == 0);
-    CHECK(n.design_api_requests == 2);
+    CHECK(n.design_api_requests == 1);
     CHECK(n.design_authorization_headers == 0);
+    CHECK(n.tokens_issued == 1);
     CHECK_THAT(e.what(), Catch::Contains("redirected from")); // the error names who answered
 }
 
@@ -282,10 +281,11 @@ TEST_CASE("a token request's redirect is followed per call, never remembered",
     opts.ca_file = cas.path();
     http::session s(ioc.get_executor(), opts, remember_everything);
     auto const creds = oic_test::credentials_for(server);
+    // The client secret never goes to another origin (it is refused), so nothing can be learned either.
     for (int i = 0; i < 3; ++i)
-        CHECK_FALSE(run(ioc, fetch_token(s, creds)).value.empty());
+        CHECK(error_of(ioc, fetch_token(s, creds)).code() == error::redirect_body_credentials);
     CHECK(server.get_counters().token_requests == 3); // every call asked the configured endpoint first
-    CHECK(other.get_counters().tokens_issued == 3);
+    CHECK(other.get_counters().token_requests == 0);
 }
 
 TEST_CASE("a remembered hop whose target dies is forgotten", "[integration][redirect]") {
@@ -430,4 +430,224 @@ TEST_CASE("interim 1xx answers are skipped, and bytes nobody asked for end the r
         CHECK(call.get(s, server.url()).message.body() == "{}");
         CHECK(server.connections() == 2);
     }
+}
+
+// ---- Where each credential may go: the matrix ------------------------------------------------------
+// Credential kind x path x policy, over TLS against the mock; each cell says where the credential
+// arrived by the counters of the mock's hosts. The Redis password's cells are in fleet_tests.cpp.
+
+namespace {
+
+enum class policy_kind { config_default, trusted_hosts, never_forward, always_forward };
+
+char const* name_of(policy_kind p) {
+    switch (p) {
+    case policy_kind::config_default: return "default";
+    case policy_kind::trusted_hosts: return "trusted_hosts";
+    case policy_kind::never_forward: return "never_forward";
+    case policy_kind::always_forward: return "always_forward";
+    }
+    return "?";
+}
+
+/// The policy `p` as a session or client takes it; `trusted_hosts` trusts the design host, and the
+/// foreign host too with `trust_foreign`.
+http::any_redirect_policy policy_of(policy_kind p, testing::mock_server const& m, bool trust_foreign = false) {
+    auto const design = "127.0.0.1:" + std::to_string(m.options().design_port);
+    switch (p) {
+    case policy_kind::config_default: {
+        auto const cfg = config_for(m);
+        std::vector<http::origin> configured;
+        for (auto const* s : {&cfg.base_url, &cfg.credentials.token_url})
+            configured.push_back(*http::origin_of(http::urls::url_view(*s)));
+        return http::oic_default::for_instance(configured, cfg.trusted_hosts);
+    }
+    case policy_kind::trusted_hosts:
+        return trust_foreign ? http::trusted_hosts{design, "127.0.0.2"} : http::trusted_hosts{design};
+    case policy_kind::never_forward: return http::never_forward{};
+    case policy_kind::always_forward: return http::always_forward{};
+    }
+    return http::never_forward{};
+}
+
+/// A client of `cfg` under `p`: the configuration's own policy for `config_default`.
+client client_of(asio::io_context& ioc, client_config const& cfg, policy_kind p, testing::mock_server const& m) {
+    if (p == policy_kind::config_default)
+        return client(ioc.get_executor(), cfg);
+    return client(ioc.get_executor(), cfg, policy_of(p, m));
+}
+
+/// The code a call ends with (none: it succeeded).
+template <class Awaitable>
+error_code outcome(asio::io_context& ioc, Awaitable aw) {
+    try {
+        run(ioc, std::move(aw));
+        return {};
+    } catch (error_with_diagnostics const& e) {
+        return e.code();
+    }
+}
+
+} // namespace
+
+TEST_CASE("matrix: the bearer token goes where the policy says, on every path", "[integration][redirect][matrix]") {
+    auto const p = GENERATE(policy_kind::config_default, policy_kind::trusted_hosts, policy_kind::never_forward,
+                            policy_kind::always_forward);
+    CAPTURE(name_of(p));
+    bool const forwards = p != policy_kind::never_forward; // to the trusted design host
+    asio::io_context ioc;
+
+    SECTION("direct") {
+        testing::mock_server server;
+        client c = client_of(ioc, oic_test::config_for(server, server.design_url()), p, server);
+        CHECK(run(ioc, get_connections(c, connections_query{})).items.size() == 100);
+        CHECK(server.get_counters().design_authorization_headers == 1);
+    }
+    SECTION("307, 308 and 303 to a trusted origin (runtime -> design)") {
+        for (unsigned const status : {307u, 308u, 303u}) {
+            CAPTURE(status);
+            testing::mock_options o;
+            o.redirect_status = status;
+            testing::mock_server server(o);
+            client c = client_of(ioc, config_for(server), p, server);
+            auto const ec = outcome(ioc, get_connections(c, connections_query{}));
+            auto const n = server.get_counters();
+            CHECK(n.runtime_authorization_headers == 1);
+            CHECK(n.design_authorization_headers == (forwards ? 1u : 0u));
+            CHECK(ec == (forwards ? error_code{} : error_code(error::api_unauthorized)));
+            CHECK(n.tokens_issued == 1); // never_forward: the 401 came without the token, which stays
+        }
+    }
+    SECTION("307 to an untrusted origin") {
+        testing::mock_server server;
+        server.add_redirect(connections_path, 307, server.foreign_url() + "/ic/api/elsewhere?{query}");
+        auto cfg = config_for(server);
+        client c = client_of(ioc, cfg, p, server);
+        auto const ec = outcome(ioc, get_connections(c, connections_query{}));
+        auto const n = server.get_counters();
+        if (p == policy_kind::config_default) { // refused: the foreign page is never the API's answer
+            CHECK(ec == error::redirect_refused);
+            CHECK(n.foreign_requests == 0);
+        } else {
+            CHECK_FALSE(ec);
+            CHECK(n.foreign_requests == 1);
+        }
+        CHECK(n.foreign_authorization_headers == (p == policy_kind::always_forward ? 1u : 0u));
+    }
+    SECTION("a remembered hop (runtime -> design), two calls") {
+        testing::mock_server server;
+        client c = client_of(ioc, config_for(server), p, server);
+        for (int i = 0; i < 2; ++i)
+            outcome(ioc, get_connections(c, connections_query{}));
+        auto const n = server.get_counters();
+        bool const remembers = p == policy_kind::config_default; // the only one that asks to
+        CHECK(n.runtime_api_requests == (remembers ? 1u : 2u));
+        CHECK(n.design_authorization_headers == (forwards ? 2u : 0u));
+    }
+    SECTION("a client built from a session under this policy and a token: the configuration's trust applies") {
+        testing::mock_server server;
+        auto const cfg = config_for(server);
+        http::session session(ioc.get_executor(), cfg.session, policy_of(p, server));
+        shared_token token(session, cfg.credentials, cfg.token);
+        client c(cfg, session, token);
+        CHECK(run(ioc, get_connections(c, connections_query{})).items.size() == 100); // runtime -> design
+        CHECK(server.get_counters().design_authorization_headers == 1);
+        server.add_redirect(connections_path, 307, server.foreign_url() + "/ic/api/elsewhere?{query}");
+        CHECK(outcome(ioc, get_connections(c, connections_query{})) == error::redirect_refused);
+        CHECK(server.get_counters().foreign_requests == 0);
+    }
+}
+
+TEST_CASE("matrix: the client secret goes to the token URL's origin only, in either form, whatever the policy",
+          "[integration][redirect][token][matrix]") {
+    auto const p = GENERATE(policy_kind::config_default, policy_kind::trusted_hosts, policy_kind::never_forward,
+                            policy_kind::always_forward);
+    auto const auth = GENERATE(client_auth::basic, client_auth::post);
+    CAPTURE(name_of(p), auth == client_auth::basic ? "basic" : "post");
+    testing::mock_server server;
+    asio::io_context ioc;
+    auto cfg = config_for(server);
+    cfg.credentials.auth = auth;
+    cfg.trusted_hosts.push_back("127.0.0.2"); // the default policy trusts the foreign host for bearer tokens
+    auto const policy =
+        p == policy_kind::config_default
+            ? http::any_redirect_policy(http::oic_default::for_instance(
+                  {*http::origin_of(http::urls::url_view(cfg.credentials.token_url))}, cfg.trusted_hosts))
+            : policy_of(p, server, true);
+    http::session session(ioc.get_executor(), cfg.session, policy);
+
+    SECTION("direct") {
+        CHECK_FALSE(run(ioc, fetch_token(session, cfg.credentials)).value.empty());
+        CHECK(server.get_counters().tokens_issued == 1);
+    }
+    SECTION("307 or 308 to another origin the policy trusts: refused, nothing sent there") {
+        for (unsigned const status : {307u, 308u}) {
+            CAPTURE(status);
+            server.add_redirect("/oauth2/v1/token", status, server.foreign_url() + "/oauth2/v1/token");
+            auto const e = error_of(ioc, fetch_token(session, cfg.credentials));
+            CHECK(e.code() == error::redirect_body_credentials);
+            CHECK_THAT(e.what(), Catch::Contains("127.0.0.2") && !Catch::Contains(server.options().client_secret));
+            CHECK(server.get_counters().foreign_requests == 0);
+        }
+    }
+    SECTION("303 to another origin: followed as a GET without the secret in any form") {
+        server.add_redirect("/oauth2/v1/token", 303, server.foreign_url() + "/ic/api/token-elsewhere");
+        outcome(ioc, fetch_token(session, cfg.credentials));
+        auto const n = server.get_counters();
+        CHECK(n.foreign_requests == 1);
+        CHECK(n.foreign_authorization_headers == 0); // no Basic header; a 303 drops the body
+    }
+    SECTION("through a client built from the session and a token") {
+        server.add_redirect("/oauth2/v1/token", 307, server.foreign_url() + "/oauth2/v1/token");
+        shared_token token(session, cfg.credentials, cfg.token);
+        client c(cfg, session, token);
+        CHECK(outcome(ioc, get_connections(c, connections_query{})) == error::redirect_body_credentials);
+        CHECK(server.get_counters().foreign_requests == 0);
+    }
+}
+
+TEST_CASE("a hop remembered under one policy is never used by a call under another",
+          "[integration][redirect][security]") {
+    testing::mock_server server;
+    testing::mock_server other; // another origin, untrusted by the client's configuration
+    server.add_redirect(connections_path, 307, other.design_url() + connections_path + "?{query}");
+    asio::io_context ioc;
+    oic_test::ca_bundle const cas({&server, &other});
+    auto cfg = config_for(server);
+    cfg.session.ca_file = cas.path();
+    auto const remember_everything = [](http::redirect_hop const&) {
+        return http::redirect_decision{.forward_credentials = true, .remember = true};
+    };
+    http::session session(ioc.get_executor(), cfg.session, remember_everything);
+    // Sent through the session itself: its policy follows, forwards and remembers runtime -> other.
+    http::request req{boost::beast::http::verb::get, "/", 11};
+    req.set(boost::beast::http::field::authorization, "Bearer session-user");
+    run(ioc, session.send(http::urls::url(server.runtime_url() + connections_path), req));
+    server.clear_redirects();
+    run(ioc, session.send(http::urls::url(server.runtime_url() + connections_path), req));
+    CHECK(other.get_counters().design_authorization_headers == 2); // the second went straight there
+    CHECK(server.get_counters().runtime_api_requests == 1);
+    // A client over that session: its own trust, and none of the session's remembered hops.
+    shared_token token(session, cfg.credentials, cfg.token);
+    client c(cfg, session, token);
+    CHECK(run(ioc, get_connections(c, connections_query{})).items.size() == 100);
+    CHECK(other.get_counters().design_authorization_headers == 2);
+    CHECK(server.get_counters().design_authorization_headers == 1);
+}
+
+TEST_CASE("a 401 that came without the token leaves the token alone and names the setting",
+          "[integration][redirect][security]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server), http::never_forward{});
+    auto const e = error_of(ioc, get_connections(c, connections_query{}));
+    CHECK(e.code() == error::api_unauthorized);
+    CHECK_THAT(e.what(), Catch::Contains("the token was not sent to https://127.0.0.1:" +
+                                         std::to_string(server.options().design_port)) &&
+                             Catch::Contains("trusted_hosts"));
+    auto const n = server.get_counters();
+    CHECK(n.design_api_requests == 1); // no retry: a fresh token would not have been sent either
+    CHECK(n.tokens_issued == 1);       // the token was not invalidated...
+    CHECK(outcome(ioc, get_connections(c, connections_query{})) == error::api_unauthorized);
+    CHECK(server.get_counters().tokens_issued == 1); // ...nor on the next call
 }

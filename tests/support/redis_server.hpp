@@ -6,10 +6,17 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -124,6 +131,101 @@ private:
 
     unsigned short port_;
     pid_t pid_ = -1;
+};
+
+/**
+ * A fake Redis on 127.0.0.1 that logs the commands it receives (names only) and whether any
+ * argument was `watched` (a password), without ever printing it. It answers what a token store
+ * needs: AUTH and SET `+OK`, GET nil, EVAL `:1`. One connection at a time, in its own thread.
+ */
+class fake_redis {
+public:
+    explicit fake_redis(std::string watched)
+        : watched_(std::move(watched)), acceptor_(ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}),
+          thread_([this] { serve(); }) {}
+    ~fake_redis() {
+        stopping_ = true;
+        boost::asio::io_context wake;
+        boost::asio::ip::tcp::socket knock(wake);
+        boost::system::error_code ec;
+        knock.connect(acceptor_.local_endpoint(), ec); // unblocks accept()
+        thread_.join();
+    }
+    fake_redis(fake_redis const&) = delete;
+    fake_redis& operator=(fake_redis const&) = delete;
+
+    unsigned short port() const { return acceptor_.local_endpoint().port(); }
+    int connections() const { return connections_; }
+    /// How many commands named `name` (upper case) arrived.
+    int count(std::string const& name) const {
+        std::lock_guard lock(mutex_);
+        return static_cast<int>(std::count(commands_.begin(), commands_.end(), name));
+    }
+    /// Whether the watched text arrived as an argument of any command.
+    bool watched_seen() const { return watched_seen_; }
+
+private:
+    void serve() {
+        for (;;) {
+            boost::asio::ip::tcp::socket socket(ioc_);
+            boost::system::error_code ec;
+            acceptor_.accept(socket, ec);
+            if (ec || stopping_)
+                return;
+            ++connections_;
+            std::string buffer;
+            auto line = [&](std::string& out) {
+                auto const n = boost::asio::read_until(socket, boost::asio::dynamic_buffer(buffer), "\r\n", ec);
+                if (ec)
+                    return false;
+                out = buffer.substr(0, n - 2);
+                buffer.erase(0, n);
+                return true;
+            };
+            for (std::string head; !stopping_ && line(head) && head.starts_with('*');) {
+                std::vector<std::string> args;
+                for (int i = std::atoi(head.c_str() + 1); i > 0; --i) {
+                    std::string size;
+                    if (!line(size) || !size.starts_with('$'))
+                        return;
+                    auto const n = static_cast<std::size_t>(std::atoi(size.c_str() + 1));
+                    if (buffer.size() < n + 2)
+                        boost::asio::read(socket, boost::asio::dynamic_buffer(buffer),
+                                          boost::asio::transfer_at_least(n + 2 - buffer.size()), ec);
+                    if (ec)
+                        return;
+                    args.push_back(buffer.substr(0, n));
+                    buffer.erase(0, n + 2);
+                }
+                if (args.empty())
+                    break;
+                std::string name = args[0];
+                for (auto& c : name)
+                    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                {
+                    std::lock_guard lock(mutex_);
+                    commands_.push_back(name);
+                }
+                for (auto const& a : args)
+                    if (a == watched_)
+                        watched_seen_ = true;
+                std::string_view const answer = name == "GET" ? "$-1\r\n" : name == "EVAL" ? ":1\r\n" : "+OK\r\n";
+                boost::asio::write(socket, boost::asio::buffer(answer), ec);
+                if (ec)
+                    break;
+            }
+        }
+    }
+
+    std::string watched_;
+    boost::asio::io_context ioc_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<int> connections_{0};
+    std::atomic<bool> watched_seen_{false};
+    mutable std::mutex mutex_;
+    std::vector<std::string> commands_;
+    std::thread thread_;
 };
 
 } // namespace oic_test

@@ -950,6 +950,12 @@ TEST_CASE("Retry-After in seconds and in the three HTTP-date forms; the backoff'
     for (auto const bad : {"", "-5", "1.5", "soon", "Sun, 30 Feb 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:00:00 GMT",
                            "Sun, 06 Nov 1994", "06 Nov 1994 08:49:37 1995 1996"})
         CHECK_FALSE(parse_retry_after(bad, now));
+    // Dates past 2262 do not fit in nanoseconds since 1970: the wait saturates (UBSan caught the overflow).
+    CHECK(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) == http::clock::duration::max());
+    CHECK(parse_retry_after("Mon, 01 Jan 2263 00:00:00 GMT", now) == sys_days(year(2263) / January / 1) - now);
+    CHECK(parse_retry_after("Thu, 01 Jan 0001 00:00:00 GMT", now) == 0s);
+    auto const later = system_clock::time_point(now) + 250ms; // a now with a fraction of a second
+    CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", later) == 29750ms);
 
     http::retry_options const o{.base_delay = 100ms, .max_delay = 1s};
     CHECK(http::detail::backoff(o, 0, 0.0) == 0ms);
@@ -1146,4 +1152,50 @@ TEST_CASE("the TLS socket BIO: EPIPE instead of SIGPIPE, and would-block as a re
     CHECK(BIO_read(b, &byte, 1) == 0); // end of stream
     BIO_free(b);
     ::close(fds[0]);
+}
+
+TEST_CASE("the loopback rule: a name allowed plaintext credentials as loopback connects only to loopback addresses",
+          "[unit][security]") {
+    using boost::asio::ip::tcp;
+    auto endpoints = [](std::initializer_list<char const*> addresses) {
+        std::vector<tcp::endpoint> v;
+        for (auto const* a : addresses)
+            v.emplace_back(boost::asio::ip::make_address(a), 6379);
+        return v;
+    };
+    using http::detail::allowed_endpoints;
+    std::string why;
+    CHECK(allowed_endpoints("localhost", endpoints({"127.0.0.1", "::1", "127.8.9.10"}), why).size() == 3);
+    CHECK(allowed_endpoints("redis-x.localhost", endpoints({"198.51.100.7", "127.0.0.1"}), why) ==
+          endpoints({"127.0.0.1"}));
+    CHECK(why.empty());
+    // v4-mapped: not loopback to the rule (Asio's test agrees), although it would reach 127.0.0.1.
+    CHECK(allowed_endpoints("redis-x.localhost", endpoints({"::ffff:127.0.0.1", "198.51.100.7"}), why).empty());
+    CHECK(why == "redis-x.localhost is a loopback name but resolves to no loopback address");
+    // Hosts that are not loopback keep their addresses (they get no plaintext credentials anyway).
+    CHECK(allowed_endpoints("redis.example", endpoints({"198.51.100.7", "::ffff:127.0.0.1"}), why).size() == 2);
+    CHECK(allowed_endpoints("::ffff:127.0.0.1", endpoints({"::ffff:127.0.0.1"}), why).size() == 1);
+    CHECK_FALSE(http::is_loopback("::ffff:127.0.0.1"));
+}
+
+TEST_CASE("may_send: one answer per credential kind, origin and transport", "[unit][security]") {
+    using http::credential_kind;
+    using http::may_send;
+    http::origin const token{"https", "idcs.example", 443}, api{"https", "design.example", 443},
+        other_port{"https", "idcs.example", 8443}, plain{"http", "idcs.example", 80},
+        local{"http", "redis-x.localhost", 6379}, local_ip{"http", "127.0.0.1", 6379},
+        mapped{"http", "::ffff:127.0.0.1", 6379}, redis_tls{"https", "redis.internal", 6379};
+    for (bool const trusted : {false, true}) {
+        CAPTURE(trusted);
+        CHECK(may_send(credential_kind::bearer, token, api, trusted) == trusted);   // the policy decides
+        CHECK_FALSE(may_send(credential_kind::bearer, token, plain, trusted));      // never plaintext off loopback
+        CHECK(may_send(credential_kind::client_secret, token, token, trusted));     // the token URL's origin...
+        CHECK_FALSE(may_send(credential_kind::client_secret, token, api, trusted)); // ...only, whatever the policy
+        CHECK_FALSE(may_send(credential_kind::client_secret, token, other_port, trusted));
+        CHECK(may_send(credential_kind::redis_password, local, local, trusted));
+        CHECK(may_send(credential_kind::redis_password, local_ip, local_ip, trusted));
+        CHECK(may_send(credential_kind::redis_password, redis_tls, redis_tls, trusted));
+        CHECK_FALSE(may_send(credential_kind::redis_password, mapped, mapped, trusted));
+        CHECK_FALSE(may_send(credential_kind::redis_password, local, local_ip, trusted));
+    }
 }

@@ -224,10 +224,13 @@ request_token(http::basic_session<Executor> session, client_credentials creds, d
     auto req = detail::make_token_request(creds);
     // A token request's redirects are followed per call under the rules, never remembered. Sending
     // it twice only issues a second token: it is retried like a GET (429 from a busy domain).
+    // The client secret, in either form, goes to the token URL's origin only, whatever the
+    // session's policy trusts for bearer tokens.
     http::send_options const options{.body_has_credentials = creds.auth == client_auth::post,
                                      .max_body_size = creds.max_response_size,
                                      .use_redirect_memory = false,
-                                     .retry_safe = true};
+                                     .retry_safe = true,
+                                     .credentials_pinned = true};
     auto [ec, answer] = co_await session.send(std::move(url), std::move(req), options, diag);
     access_token token;
     if (!ec) {

@@ -195,6 +195,30 @@ private:
 static_assert(redirect_policy<never_forward> && redirect_policy<same_origin> && redirect_policy<trusted_hosts> &&
               redirect_policy<always_forward> && redirect_policy<oic_default>);
 
+/// The kinds of credential this library sends; each has its own rule (see `may_send`).
+enum class credential_kind {
+    bearer,         ///< the API's token (and any `Authorization`/`Cookie` a caller sets): where the policy trusts
+    client_secret,  ///< `Authorization: Basic` or a `client_secret_post` body: the token URL's origin only
+    redis_password, ///< Redis AUTH: the configured Redis host only
+};
+
+/**
+ * @brief The one answer to "may a credential of `kind`, configured for `home`, go to `to` over
+ * this connection": the session asks it for a call's first request and for each redirect hop, the
+ * Redis store for its host; nothing else decides.
+ *
+ * Never over plaintext to a host that is not loopback (the scheme `https` stands for any TLS
+ * connection; a loopback name then connects to loopback addresses only, see
+ * `detail::allowed_endpoints`). A bearer token goes where `policy_trusts` (the redirect policy's
+ * answer for `to`; true for the URL the caller asked for). A client secret and the Redis password go
+ * only to `home`, whatever the policy says.
+ */
+inline bool may_send(credential_kind kind, origin const& home, origin const& to, bool policy_trusts) {
+    if (!to.tls() && !is_loopback(to.host))
+        return false;
+    return kind == credential_kind::bearer ? policy_trusts : to == home;
+}
+
 /// The state of one request's redirect chain.
 struct redirect_chain {
     /// A chain starting at `url`, whose origin is `o` (see `origin_of`).
@@ -213,6 +237,7 @@ struct redirect_chain {
     beast_http::verb method;
     bool has_credentials = true;       ///< the request carries credentials (headers or body)
     bool body_has_credentials = false; ///< client_secret_post: the body must not cross origins
+    bool credentials_pinned = false;   ///< a client secret: the credentials never leave `original_origin`
     bool may_remember = true;          ///< false for token requests: their hops are followed per call
     bool credentials_withheld = false; ///< once withheld on a hop, withheld for the rest of the chain
     int hops = 0;
@@ -250,10 +275,11 @@ inline bool is_redirect(beast_http::status s) {
  * unparsable, userinfo, a scheme other than http/https, a host that is not a plain host name or IP
  * literal) is an error; https -> http is an error; 303, and 301/302 after POST, become GET without
  * a body; 307/308 keep method and body; a body with credentials never goes to another origin;
- * credentials never go over plaintext http to a non-loopback host; once withheld on a hop, they
- * stay withheld for the rest of the chain. A hop is remembered only when the policy asks, it
- * leaves the original origin, keeps path and query, and the request may be remembered (not a
- * token request, no credentials in the body).
+ * pinned credentials (a client secret, `chain.credentials_pinned`) never go to another origin in
+ * any form, whatever the policy: a 307/308 there is an error, a 303 goes without them; credentials never go over
+ * plaintext http to a non-loopback host; once withheld on a hop, they stay withheld for the rest of the chain. A hop is
+ * remembered only when the policy asks, it leaves the original origin, keeps path and query, and the request may be
+ * remembered (not a token request, no credentials in the body).
  *
  * @return an error, with `diag` filled, for any refusal (`step` is then unspecified).
  */
@@ -314,7 +340,8 @@ inline error_code plan_redirect(redirect_chain& chain, beast_http::status status
                                                                 : (status == beast_http::status::moved_permanently ||
                                                                    status == beast_http::status::found) &&
                                                                       chain.method == verb::post;
-    bool const send = d.forward_credentials && !chain.credentials_withheld && (to->tls() || is_loopback(to->host));
+    auto const kind = chain.credentials_pinned ? credential_kind::client_secret : credential_kind::bearer;
+    bool const send = !chain.credentials_withheld && may_send(kind, chain.original_origin, *to, d.forward_credentials);
     bool const origin_only = target.encoded_path() == chain.current.encoded_path() &&
                              target.encoded_query() == chain.current.encoded_query();
     step = redirect_step{.target = std::move(target),
@@ -327,6 +354,12 @@ inline error_code plan_redirect(redirect_chain& chain, beast_http::status status
     if (step.keep_body && chain.body_has_credentials && *to != chain.original_origin)
         return refuse(error::redirect_body_credentials,
                       "redirect would re-send client credentials in the body to " + to->to_string());
+    if (step.keep_body && chain.has_credentials && kind == credential_kind::client_secret &&
+        !may_send(kind, chain.original_origin, *to, true))
+        return refuse(error::redirect_body_credentials,
+                      "redirect would re-send the client secret to " + to->to_string() +
+                          ": it goes only to the token URL's origin, " + chain.original_origin.to_string() +
+                          ", whatever the redirect policy trusts (set token_url to the endpoint that answers)");
 
     chain.hops += 1;
     chain.method = step.method;

@@ -60,6 +60,13 @@ struct send_options {
     std::size_t max_body_size = 0;     ///< 0: the session's limit
     bool use_redirect_memory = true;   ///< false (token requests): neither use nor learn remembered hops
     bool retry_safe = false; ///< sent again like an idempotent request although it is not one (token requests)
+    /// The credentials, in the headers and the body, belong to the URL's origin alone: never sent to
+    /// another, whatever the policy; a 307/308 elsewhere is refused (token requests: a client secret
+    /// is not a bearer token).
+    bool credentials_pinned = false;
+    /// The redirect policy of this call instead of the session's (a client passes its own, from its
+    /// configuration). Hops it learns are remembered for calls with this same policy object only.
+    std::shared_ptr<any_redirect_policy const> policy{};
 };
 
 /// An answer and the URL that gave it (after redirects and remembered hops).
@@ -67,6 +74,9 @@ struct reply {
     response message;
     urls::url url;
     int retries = 0; ///< how many times the request was sent again (see `retry_options`)
+    /// The request's credentials (`Authorization`, `Proxy-Authorization`, `Cookie`) went with the
+    /// request that got this answer; false when there were none or a hop withheld them.
+    bool credentials_sent = false;
 };
 
 namespace detail {
@@ -75,29 +85,37 @@ namespace detail {
 inline constexpr beast::http::field credential_fields[] = {
     beast::http::field::authorization, beast::http::field::proxy_authorization, beast::http::field::cookie};
 
-/// Origin rewrites learned from remembered redirects (runtime host -> design-time host).
+/// Origin rewrites learned from remembered redirects (runtime host -> design-time host), per policy:
+/// a hop one policy let credentials follow is never used by a call under another. `policy` null is
+/// the session's own; an entry holds its policy, so that no other one takes its address.
 class redirect_memory {
 public:
-    std::optional<remembered_hop> lookup(origin const& from) const {
+    using policy_ptr = std::shared_ptr<any_redirect_policy const>;
+
+    std::optional<remembered_hop> lookup(origin const& from, policy_ptr const& policy) const {
         std::lock_guard lock(mutex_);
         for (auto const& e : entries_)
-            if (e.from == from)
-                return e;
+            if (e.hop.from == from && e.policy == policy)
+                return e.hop;
         return std::nullopt;
     }
-    void remember(remembered_hop e) {
+    void remember(remembered_hop h, policy_ptr policy) {
         std::lock_guard lock(mutex_);
-        std::erase_if(entries_, [&](remembered_hop const& x) { return x.from == e.from; });
-        entries_.push_back(std::move(e));
+        std::erase_if(entries_, [&](entry const& x) { return x.hop.from == h.from && x.policy == policy; });
+        entries_.push_back({std::move(h), std::move(policy)});
     }
-    void forget(origin const& from) {
+    void forget(origin const& from, policy_ptr const& policy) {
         std::lock_guard lock(mutex_);
-        std::erase_if(entries_, [&](remembered_hop const& x) { return x.from == from; });
+        std::erase_if(entries_, [&](entry const& x) { return x.hop.from == from && x.policy == policy; });
     }
 
 private:
+    struct entry {
+        remembered_hop hop;
+        policy_ptr policy;
+    };
     mutable std::mutex mutex_;
-    std::vector<remembered_hop> entries_;
+    std::vector<entry> entries_;
 };
 
 /**

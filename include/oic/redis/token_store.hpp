@@ -54,6 +54,10 @@ struct options {
     secret password;      ///< empty: no AUTH. Sent only over TLS, or to a loopback host
     bool tls = false;     ///< TLS with certificate and host name verification
     std::string ca_file;  ///< extra trusted CA (PEM) for TLS, besides the system store
+    /// An IP address to connect to instead of resolving `host` (curl's `--resolve`): `host` still
+    /// names the server for TLS and for the loopback rule (a loopback name connects only to
+    /// loopback addresses, whatever it resolves to).
+    std::string resolve_to;
     std::string key_prefix = "oic:token:";
     clock::duration timeout = std::chrono::seconds(2); ///< each step with Redis: connect, TLS, AUTH, one command
     /// How long the lock of a fetching process lasts: one that dies blocks the others this long at most.
@@ -125,13 +129,21 @@ private:
                 opts.expiry_margin < clock::duration::zero())
                 fail(error::bad_config, "redis options: host, port, timeout, lock_ttl and poll_interval must be set, "
                                         "and no duration negative");
-            if (!opts.password.empty() && !opts.tls && !http::is_loopback(opts.host))
+            http::origin const home{opts.tls ? "https" : "http", opts.host, opts.port}; // https: any TLS link
+            if (!opts.password.empty() && !http::may_send(http::credential_kind::redis_password, home, home, true))
                 fail(error::insecure_transport,
                      "refusing to send the Redis password over plaintext to " + opts.host + ": set tls");
             if (!sealer.ok())
                 fail(error::bad_config, "cannot derive the token store's sealing key (OpenSSL)");
-            endpoint = {opts.host, opts.port, opts.username, opts.password,
-                        opts.tls ? http::detail::tls_client_context(opts.ca_file) : nullptr};
+            boost::system::error_code not_ip;
+            if (!opts.resolve_to.empty() && (asio::ip::make_address(opts.resolve_to, not_ip), not_ip))
+                fail(error::bad_config, "redis options: resolve_to is not an IP address");
+            endpoint = {opts.host,
+                        opts.port,
+                        opts.username,
+                        opts.password,
+                        opts.tls ? http::detail::tls_client_context(opts.ca_file) : nullptr,
+                        opts.resolve_to};
         }
 
         Executor ex;

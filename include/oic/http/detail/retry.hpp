@@ -115,10 +115,16 @@ inline std::optional<clock::duration> parse_retry_after(std::string_view value,
                               std::chrono::day(static_cast<unsigned>(day))};
     if (!date.ok())
         return std::nullopt;
+    // In whole seconds until the last step: a date past 2262 does not fit in nanoseconds since
+    // 1970, so `at` is never converted to `now`'s resolution; a wait that long saturates.
     auto const at = sys_days(date) + hours(hh) + minutes(mm) + seconds(ss);
-    if (at <= now)
+    auto const now_s = time_point_cast<seconds>(now); // towards zero: back in nanoseconds, it still fits
+    auto const ahead = at - now_s;                    // a 4-digit year: far inside 64-bit seconds
+    if (ahead <= seconds::zero())
         return clock::duration::zero();
-    return duration_cast<clock::duration>(at - now);
+    if (ahead >= duration_cast<seconds>(clock::duration::max()))
+        return clock::duration::max();
+    return duration_cast<clock::duration>(ahead) - duration_cast<clock::duration>(now - now_s);
 }
 
 /// The wait before retry number `retry` (0: the first): a random part `jitter` (in [0, 1)) of the

@@ -39,6 +39,7 @@ public:
         /// GET, HEAD, PUT, DELETE, OPTIONS) and requests marked so (token requests). Others (POST,
         /// PATCH) are sent again only when none of their bytes went out.
         bool retry_safe = false;
+        bool credentials_pinned = false; ///< the credentials never leave the first origin (token requests)
         retry_options retry{};
     };
 
@@ -158,6 +159,7 @@ private:
         redirect_chain c(std::move(url), std::move(first), method_);
         c.has_credentials = settings_.has_credentials || settings_.body_has_credentials;
         c.body_has_credentials = settings_.body_has_credentials;
+        c.credentials_pinned = settings_.credentials_pinned;
         c.may_remember = settings_.may_remember && !settings_.body_has_credentials;
         if (remembered_) {
             c.current = with_origin(c.original, remembered_->to);

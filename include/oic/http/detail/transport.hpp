@@ -18,6 +18,7 @@
  */
 
 #include <oic/error.hpp>
+#include <oic/http/detail/loopback.hpp>
 #include <oic/http/types.hpp>
 #include <oic/http/url.hpp>
 
@@ -361,8 +362,6 @@ public:
         using oic::detail::report;
         auto failed = [](error_code ec) { return std::tuple{ec, std::optional<transport_type>()}; };
         auto token = asio::as_tuple(asio::use_awaitable_t<Executor>{});
-        // A loopback name must resolve to loopback addresses only, since it was allowed plaintext
-        // credentials as one.
         error_code not_literal;
         asio::ip::make_address(o.host, not_literal);
         bool const literal = !not_literal;
@@ -372,13 +371,10 @@ public:
             o.host, std::to_string(o.port), literal ? resolver_type::numeric_host : resolver_type::flags{}, token);
         if (rec)
             co_return failed(report(diag, rec, "cannot resolve " + o.host + ": " + rec.message()));
-        std::vector<asio::ip::tcp::endpoint> endpoints;
-        for (auto const& r : results)
-            if (literal || !is_loopback(o.host) || r.endpoint().address().is_loopback())
-                endpoints.push_back(r.endpoint());
+        std::string refused;
+        auto const endpoints = allowed_endpoints(o.host, results, refused);
         if (endpoints.empty())
-            co_return failed(report(diag, error::insecure_transport,
-                                    o.host + " is a loopback name but resolves to no loopback address"));
+            co_return failed(report(diag, error::insecure_transport, refused));
 
         // One socket per address tried, opened and closed only here; the deadline only shuts the
         // one connecting down (see deadline_state), from whatever thread its timer fires on.

@@ -73,12 +73,16 @@ basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, reques
                                                   .body_has_credentials = so.body_has_credentials,
                                                   .may_remember = so.use_redirect_memory,
                                                   .retry_safe = so.retry_safe || detail::is_idempotent(req.method()),
+                                                  .credentials_pinned = so.credentials_pinned,
                                                   .retry = s->opts.retry};
-    if ((settings.has_credentials || settings.body_has_credentials) && !first->tls() && !is_loopback(first->host))
+    any_redirect_policy const* const policy = so.policy ? so.policy.get() : &s->policy;
+    auto const kind = so.credentials_pinned ? credential_kind::client_secret : credential_kind::bearer;
+    if ((settings.has_credentials || settings.body_has_credentials) && !may_send(kind, *first, *first, true))
         co_return failed(report(diag, error::insecure_transport,
                                 "refusing to send credentials over plaintext http to " + first->to_string()));
     detail::send_machine machine(std::move(url), *first, req.method(), settings,
-                                 so.use_redirect_memory ? s->memory.lookup(*first) : std::nullopt, &s->budget);
+                                 so.use_redirect_memory ? s->memory.lookup(*first, so.policy) : std::nullopt,
+                                 &s->budget);
     s->budget.on_call();
     for (;;) {
         auto const& chain = machine.chain();
@@ -104,12 +108,12 @@ basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, reques
             if (auto ra = res.find(beast::http::field::retry_after); ra != res.end())
                 outcome.retry_after = detail::parse_retry_after(ra->value(), std::chrono::system_clock::now());
         }
-        auto const step = machine.on_answer(outcome, deadline - clock::now(), detail::jitter(), s->policy,
-                                            s->opts.max_redirects, diag);
+        auto const step =
+            machine.on_answer(outcome, deadline - clock::now(), detail::jitter(), *policy, s->opts.max_redirects, diag);
         if (step.forget)
-            s->memory.forget(*first);
+            s->memory.forget(*first, so.policy);
         if (step.remember)
-            s->memory.remember(*step.remember);
+            s->memory.remember(*step.remember, so.policy);
         switch (step.what) {
         case detail::send_machine::action::fail:
             if (machine.retries() > 0 && !diag.message.empty())
@@ -117,7 +121,8 @@ basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, reques
             co_return failed(step.ec);
         case detail::send_machine::action::done: {
             int const retries = machine.retries();
-            co_return std::tuple{error_code{}, reply{std::move(res), machine.take_url(), retries}};
+            bool const sent = !credentials.empty() && !chain.credentials_withheld;
+            co_return std::tuple{error_code{}, reply{std::move(res), machine.take_url(), retries, sent}};
         }
         case detail::send_machine::action::send:
             if (step.delay > clock::duration::zero()) {

@@ -73,6 +73,7 @@ struct endpoint {
     std::string username;                    ///< ACL user; empty: AUTH with the password alone
     secret password;                         ///< empty: no AUTH
     std::shared_ptr<asio::ssl::context> tls; ///< null: plain TCP
+    std::string resolve_to;                  ///< an IP address used for `host` instead of the resolver's
 };
 
 /**
@@ -91,14 +92,29 @@ public:
     asio::awaitable<error_code, Executor> open(clock::time_point deadline, std::string& what) {
         auto token = asio::as_tuple(asio::use_awaitable_t<Executor>{});
         auto& tcp = stream_.next_layer();
-        asio::ip::tcp::resolver resolver(tcp.get_executor());
-        auto [rec, results] = co_await resolver.async_resolve(e_.host, std::to_string(e_.port), token);
-        if (rec) {
-            what = "cannot resolve " + e_.host + ": " + rec.message();
-            co_return rec;
+        std::vector<asio::ip::tcp::endpoint> endpoints;
+        if (!e_.resolve_to.empty()) {
+            boost::system::error_code bad;
+            auto const address = asio::ip::make_address(e_.resolve_to, bad);
+            if (bad) {
+                what = "resolve_to is not an IP address";
+                co_return error_code(error::bad_config);
+            }
+            endpoints = http::detail::allowed_endpoints(e_.host,
+                                                        std::vector<asio::ip::tcp::endpoint>{{address, e_.port}}, what);
+        } else {
+            asio::ip::tcp::resolver resolver(tcp.get_executor());
+            auto [rec, results] = co_await resolver.async_resolve(e_.host, std::to_string(e_.port), token);
+            if (rec) {
+                what = "cannot resolve " + e_.host + ": " + rec.message();
+                co_return rec;
+            }
+            endpoints = http::detail::allowed_endpoints(e_.host, results, what);
         }
+        if (endpoints.empty()) // the password would go to whoever answers there
+            co_return error_code(error::insecure_transport);
         tcp.expires_at(deadline);
-        auto [cec, ep] = co_await tcp.async_connect(results, token);
+        auto [cec, ep] = co_await tcp.async_connect(endpoints, token);
         if (cec) {
             what = "cannot connect to " + where() + ": " + cec.message();
             co_return http::detail::map_transport_error(cec);
