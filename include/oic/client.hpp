@@ -11,6 +11,8 @@
 #include <oic/http/session.hpp>
 
 #include <boost/beast/http/field.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <string>
 #include <vector>
@@ -32,6 +34,13 @@ struct client_config {
     shared_token_options token; ///< refresh-ahead, expiry margin, failure backoff, clock
 };
 
+/// What `activate_integration` and `deactivate_integration` ask besides the status.
+struct activation_options {
+    bool async = false; ///< `enableAsyncActivationMode`: OIC answers at once, works on in the background
+    bool delete_event_subscription =
+        false; ///< `deleteEventSubscriptionFlag` (deactivating an event-driven integration)
+};
+
 namespace detail {
 
 /// The server's own words from an error body: `{"code","message"}` or RFC 7807 `{"title","detail"}`.
@@ -51,9 +60,9 @@ inline void read_api_error(std::string_view body, diagnostics& d) {
     d.server_message = server_text(msg);
 }
 
-/// "GET <the URL that answered>", and where the call started when redirects took it elsewhere.
+/// "METHOD <the URL that answered>", and where the call started when redirects took it elsewhere.
 inline std::string describe_call(http::reply const& r, http::urls::url_view asked) {
-    std::string s = "GET " + http::redacted(r.url);
+    std::string s = std::string(boost::beast::http::to_string(r.method)) + " " + http::redacted(r.url);
     if (r.url != asked)
         s += " (redirected from " + http::redacted(asked) + ")";
     if (r.retries > 0)
@@ -169,6 +178,17 @@ public:
         return detail::cancel_as_value(do_get(state_, std::move(path), std::move(query), diag));
     }
 
+    /**
+     * @brief `request` (a write call: its method, body and fields) to `{base_url}{path}?{query}`
+     * with the shared token, answered whatever its status, as `get` does. Redirects replay the
+     * method and body where RFC 9110 says so (307, 308) and the policy allows; 303 turns it into a
+     * GET without body. A POST is never sent twice once written (see `http::retry_options`).
+     */
+    asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
+    call(std::string path, std::string query, http::request request, diagnostics& diag) const {
+        return detail::cancel_as_value(do_call(state_, std::move(path), std::move(query), std::move(request), diag));
+    }
+
 private:
     struct state;
 
@@ -186,22 +206,30 @@ private:
         co_return std::tuple{ec, std::move(v)};
     }
 
-    /// `s` keeps the state alive for the whole call: the caller's handle may go away.
     static asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
     do_get(std::shared_ptr<state const> s, std::string path, std::string query, diagnostics& diag) {
+        return do_call(std::move(s), std::move(path), std::move(query), {boost::beast::http::verb::get, "/", 11}, diag);
+    }
+
+    /// `request` (its method, body and fields; the client sets the target, `Accept`, `User-Agent`
+    /// and the token) to `path?query` under the base URL. `s` keeps the state alive for the whole
+    /// call: the caller's handle may go away.
+    static asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
+    do_call(std::shared_ptr<state const> s, std::string path, std::string query, http::request request,
+            diagnostics& diag) {
         if (!s->cfg.integration_instance.empty())
             http::append_param(query, "integrationInstance", s->cfg.integration_instance);
         http::urls::url url = s->base;
         url.set_encoded_path(std::string(url.encoded_path()) + path);
         url.set_encoded_query(query);
+        request.set(boost::beast::http::field::accept, "application/json");
+        request.set(boost::beast::http::field::user_agent, "oic/0.1");
 
         for (bool retried = false;; retried = true) {
             auto [tec, token] = co_await s->token.get(diag);
             if (tec)
                 co_return std::tuple{tec, std::move(url), http::reply{}};
-            http::request req{boost::beast::http::verb::get, "/", 11};
-            req.set(boost::beast::http::field::accept, "application/json");
-            req.set(boost::beast::http::field::user_agent, "oic/0.1");
+            http::request req = request; // a 401 sends it again, with the next token
             {
                 secret const bearer("Bearer " + std::string(token->value.reveal()));
                 req.set(boost::beast::http::field::authorization, bearer.reveal());
@@ -337,6 +365,40 @@ asio::awaitable<std::tuple<error_code, std::vector<Item>>, Executor> get_all(bas
     }
 }
 
+/// Activates (`ACTIVATED`) or deactivates (`CONFIGURED`) integration `id`: Oracle's
+/// "Update(Activate/Deactivate) an Integration", a POST with `X-HTTP-Method-Override: PATCH`.
+template <class Executor>
+asio::awaitable<std::tuple<error_code, integration>, Executor>
+set_integration_status(basic_client<Executor> client, std::string id, std::string status, activation_options options,
+                       diagnostics& diag) {
+    integration out;
+    if (id.empty())
+        co_return std::tuple{report(diag, error::bad_config, "integration id is empty"), std::move(out)};
+    std::string query;
+    if (options.async)
+        http::append_param(query, "enableAsyncActivationMode", "true");
+    if (options.delete_event_subscription)
+        http::append_param(query, "deleteEventSubscriptionFlag", "true");
+    http::request req{boost::beast::http::verb::post, "/", 11};
+    req.set("X-HTTP-Method-Override", "PATCH");
+    req.set(boost::beast::http::field::content_type, "application/json; charset=utf-8");
+    req.body() = boost::json::serialize(boost::json::object{{"status", status}});
+    auto [ec, url, answer] =
+        co_await client.call(std::string(api_item_traits<integration>::path) + "/" + http::path_segment(id),
+                             std::move(query), std::move(req), diag);
+    if (!ec)
+        ec = check_api_answer(answer, url, diag);
+    if (!ec && answer.message.body().empty()) { // nothing to read: what was asked is what holds
+        out.id = std::move(id);
+        out.status = std::move(status);
+    } else if (!ec) {
+        std::string what;
+        if (auto pec = read_item(std::move(answer.message.body()), out, what))
+            ec = parse_error(pec, std::move(what), answer, url, diag);
+    }
+    co_return std::tuple{ec, std::move(out)};
+}
+
 } // namespace detail
 
 /**
@@ -391,6 +453,26 @@ asio::awaitable<integration, Executor> get_integration(basic_client<Executor> cl
     return detail::value_or_throw<integration, Executor>(
         [=](diagnostics& d) { return detail::get_item<integration>(client, id, {}, d); });
 }
+/**
+ * `activate_integration` / `deactivate_integration`: sets integration `id` (`CODE|VERSION`) to
+ * `ACTIVATED` / `CONFIGURED` (Oracle's "Update(Activate/Deactivate) an Integration": `POST
+ * /integrations/{id}` with `X-HTTP-Method-Override: PATCH` and `{"status": ...}`), and returns the
+ * integration as the answer describes it. Through the runtime host, its 307 replays the POST and
+ * its body to the design-time host, the token only where trusted. Never sent twice once written: a
+ * 503 is the answer, not a retry. 412 (`api_http_status`) when it is already in that state.
+ */
+template <class Executor>
+asio::awaitable<integration, Executor> activate_integration(basic_client<Executor> client, std::string id,
+                                                            activation_options options = {}) {
+    return detail::value_or_throw<integration, Executor>(
+        [=](diagnostics& d) { return detail::set_integration_status(client, id, "ACTIVATED", options, d); });
+}
+template <class Executor>
+asio::awaitable<integration, Executor> deactivate_integration(basic_client<Executor> client, std::string id,
+                                                              activation_options options = {}) {
+    return detail::value_or_throw<integration, Executor>(
+        [=](diagnostics& d) { return detail::set_integration_status(client, id, "CONFIGURED", options, d); });
+}
 /// @}
 
 /**
@@ -427,6 +509,43 @@ OIC_ASYNC_CALL(get_all_integrations, std::vector<integration>, list_query query,
                detail::get_all<integration>(client, query, d))
 OIC_ASYNC_CALL(get_integration, integration, std::string id, detail::get_item<integration>(client, id, {}, d))
 #undef OIC_ASYNC_CALL
+
+/// `activate_integration` for any completion token; handler `void(error_code, integration)`.
+template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
+auto async_activate_integration(basic_client<Executor> client, std::string id, activation_options options,
+                                diagnostics& diag, CompletionToken&& token = {}) {
+    return detail::async_run<integration>(
+        client.get_executor(), &diag,
+        [=](diagnostics& d) { return detail::set_integration_status(client, id, "ACTIVATED", options, d); },
+        std::forward<CompletionToken>(token));
+}
+/// As above, without diagnostics.
+template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
+auto async_activate_integration(basic_client<Executor> client, std::string id, activation_options options = {},
+                                CompletionToken&& token = {}) {
+    return detail::async_run<integration>(
+        client.get_executor(), nullptr,
+        [=](diagnostics& d) { return detail::set_integration_status(client, id, "ACTIVATED", options, d); },
+        std::forward<CompletionToken>(token));
+}
+/// `deactivate_integration` for any completion token; handler `void(error_code, integration)`.
+template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
+auto async_deactivate_integration(basic_client<Executor> client, std::string id, activation_options options,
+                                  diagnostics& diag, CompletionToken&& token = {}) {
+    return detail::async_run<integration>(
+        client.get_executor(), &diag,
+        [=](diagnostics& d) { return detail::set_integration_status(client, id, "CONFIGURED", options, d); },
+        std::forward<CompletionToken>(token));
+}
+/// As above, without diagnostics.
+template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
+auto async_deactivate_integration(basic_client<Executor> client, std::string id, activation_options options = {},
+                                  CompletionToken&& token = {}) {
+    return detail::async_run<integration>(
+        client.get_executor(), nullptr,
+        [=](diagnostics& d) { return detail::set_integration_status(client, id, "CONFIGURED", options, d); },
+        std::forward<CompletionToken>(token));
+}
 /// @}
 
 } // namespace oic

@@ -135,6 +135,37 @@ TEST_CASE("statuses that say 'not now' are retried, honouring Retry-After; other
     }
 }
 
+TEST_CASE("RFC 9110 9.2.2: a POST answered 503 with Retry-After is not sent again; a PUT is",
+          "[integration][faults][write]") {
+    fault_fixture f;
+    connections_query q;
+    q.q = "{status: 'CONFIGURED'}";
+    q.limit = 1;
+    auto const id = run(f.ioc, get_integrations(f.c, q)).items.at(0).id;
+    std::string const path = "/ic/api/integration/v1/integrations/" + http::path_segment(id);
+    f.server.reset_counters();
+
+    f.server.add_fault(path, {.status = 503, .retry_after = "0"});
+    auto const e = error_of(f.ioc, activate_integration(f.c, id));
+    CHECK(e.code() == error::api_http_status);
+    CHECK(e.get_diagnostics().http_status == 503);
+    CHECK(f.server.get_counters().design_write_requests == 1); // written once: never again
+    f.server.clear_faults();
+
+    // The same 503, once, to an idempotent PUT: sent again, and the second answer is the call's.
+    f.server.reset_counters();
+    f.server.add_fault(path, {.status = 503, .retry_after = "0", .count = 1});
+    http::request put{boost::beast::http::verb::put, "/", 11};
+    put.body() = "{}";
+    diagnostics d;
+    auto [ec, url, answer] = run(f.ioc, f.c.call(path, {}, std::move(put), d));
+    REQUIRE_FALSE(ec);
+    CHECK(answer.retries == 1);
+    CHECK(answer.message.result_int() != 503); // the route's own answer: the mock has no PUT there
+    CHECK(f.server.get_counters().design_write_requests == 2);
+    CHECK(f.server.get_counters().design_body_bytes == 4);
+}
+
 TEST_CASE("broken connections and broken answers: retried only before the answer began", "[integration][faults]") {
     fault_fixture f;
     SECTION("a reset before any byte of the answer: retried, a page") {

@@ -651,3 +651,95 @@ TEST_CASE("a 401 that came without the token leaves the token alone and names th
     CHECK(outcome(ioc, get_connections(c, connections_query{})) == error::api_unauthorized);
     CHECK(server.get_counters().tokens_issued == 1); // ...nor on the next call
 }
+
+namespace {
+
+/// The id of the first integration of the mock whose status is `status`.
+std::string integration_with_status(asio::io_context& ioc, client const& c, std::string const& status) {
+    connections_query q;
+    q.q = "{status: '" + status + "'}";
+    q.limit = 1;
+    auto const page = run(ioc, get_integrations(c, q));
+    REQUIRE(page.items.size() == 1);
+    return page.items.front().id;
+}
+
+} // namespace
+
+TEST_CASE("activate and deactivate through the runtime host: the 307 replays the POST and its body, the hop is "
+          "remembered",
+          "[integration][redirect][write]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server)); // through the runtime host
+    client on_design(ioc.get_executor(), oic_test::config_for(server, server.design_url()));
+    auto const id = integration_with_status(ioc, on_design, "CONFIGURED");
+    std::uint64_t const body = std::string_view(R"({"status":"ACTIVATED"})").size();
+    server.reset_counters();
+
+    auto const activated = run(ioc, activate_integration(c, id));
+    CHECK(activated.id == id);
+    CHECK(activated.status == "ACTIVATED");
+    auto n = server.get_counters();
+    CHECK(n.runtime_write_requests == 1); // the POST went to the runtime host, which answered 307
+    CHECK(n.runtime_body_bytes == body);
+    CHECK(n.design_write_requests == 1); // ...and was replayed, body and all, to the design host
+    CHECK(n.design_body_bytes == body);
+    CHECK(n.design_authorization_headers == 1); // with the token: the design host is trusted
+    CHECK(run(ioc, get_integration(on_design, id)).status == "ACTIVATED");
+
+    // Already active: 412, the server's words kept, nothing sent twice.
+    auto const again = error_of(ioc, activate_integration(c, id));
+    CHECK(again.code() == error::api_http_status);
+    CHECK(again.get_diagnostics().http_status == 412);
+    CHECK(std::string(again.what()).find("POST ") != std::string::npos);
+
+    // The hop learned by the first POST serves the next ones: straight to the design host.
+    CHECK(run(ioc, deactivate_integration(c, id)).status == "CONFIGURED");
+    n = server.get_counters();
+    CHECK(n.runtime_write_requests == 1);
+    CHECK(n.design_write_requests == 3);
+    CHECK(n.design_body_bytes == 2 * body + std::string_view(R"({"status":"CONFIGURED"})").size());
+    CHECK(run(ioc, get_integration(on_design, id)).status == "CONFIGURED");
+}
+
+TEST_CASE("a write call redirected to an untrusted host sends it neither the body nor the token",
+          "[integration][redirect][write][security]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), oic_test::config_for(server, server.design_url()));
+    auto const id = integration_with_status(ioc, c, "CONFIGURED");
+    std::string const path = "/ic/api/integration/v1/integrations/" + http::path_segment(id);
+    server.add_redirect(path, GENERATE(307u, 308u), server.foreign_url() + path);
+    server.reset_counters();
+    auto const e = error_of(ioc, activate_integration(c, id));
+    CHECK(e.code() == error::redirect_refused);
+    auto const n = server.get_counters();
+    CHECK(n.foreign_requests == 0);
+    CHECK(n.foreign_body_bytes == 0);
+    CHECK(n.foreign_authorization_headers == 0);
+    CHECK(n.design_write_requests == 1);
+}
+
+TEST_CASE("a 303 after a write turns it into a GET without its body", "[integration][redirect][write]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), oic_test::config_for(server, server.design_url()));
+    auto const id = integration_with_status(ioc, c, "CONFIGURED");
+    std::string const item = "/ic/api/integration/v1/integrations/" + http::path_segment(id);
+    // A write whose answer is "see the integration": the client GETs it, without the body.
+    server.add_redirect(item + "/request", 303, server.design_url() + item + "?{query}");
+    server.reset_counters();
+    http::request post{boost::beast::http::verb::post, "/", 11};
+    post.set(boost::beast::http::field::content_type, "application/json");
+    post.body() = R"({"status":"ACTIVATED"})";
+    diagnostics d;
+    auto [ec, url, answer] = run(ioc, c.call(item + "/request", {}, std::move(post), d));
+    REQUIRE_FALSE(ec);
+    CHECK(answer.message.result_int() == 200);
+    CHECK(answer.method == boost::beast::http::verb::get);
+    CHECK(answer.message.body().find(id) != std::string::npos); // the integration, as GET answers it
+    auto const n = server.get_counters();
+    CHECK(n.design_write_requests == 1);                                                // the POST; the GET is no write
+    CHECK(n.design_body_bytes == std::string_view(R"({"status":"ACTIVATED"})").size()); // the body went once
+}

@@ -77,6 +77,8 @@ struct reply {
     /// The request's credentials (`Authorization`, `Proxy-Authorization`, `Cookie`) went with the
     /// request that got this answer; false when there were none or a hop withheld them.
     bool credentials_sent = false;
+    /// The method of the request that got this answer (a 303 turns any method into GET).
+    beast::http::verb method = beast::http::verb::get;
 };
 
 namespace detail {

@@ -122,7 +122,8 @@ basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, reques
         case detail::send_machine::action::done: {
             int const retries = machine.retries();
             bool const sent = !credentials.empty() && !chain.credentials_withheld;
-            co_return std::tuple{error_code{}, reply{std::move(res), machine.take_url(), retries, sent}};
+            auto const method = chain.method;
+            co_return std::tuple{error_code{}, reply{std::move(res), machine.take_url(), retries, sent, method}};
         }
         case detail::send_machine::action::send:
             if (step.delay > clock::duration::zero()) {
