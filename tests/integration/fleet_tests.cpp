@@ -293,10 +293,10 @@ TEST_CASE("the Redis password goes only to the configured host, over TLS unless 
         CHECK(fake.count("AUTH") == 0);
         CHECK_FALSE(fake.watched_seen());
         CHECK(s.fallbacks == 1);
-        CHECK_THAT(s.last_problem, Catch::Contains("redis-x.localhost is a loopback name but resolves to no loopback "
-                                                   "address") &&
-                                       !Catch::Contains(password));
-        CHECK(server.get_counters().tokens_issued == 1); // fetched in-process instead
+        CHECK_THAT(s.last_problem,
+                   Catch::Contains("redis-x.localhost is a loopback name but resolves to no loopback address"));
+        CHECK(s.last_problem.find(password) == std::string::npos); // (no matcher: it would print the password)
+        CHECK(server.get_counters().tokens_issued == 1);           // fetched in-process instead
     }
     SECTION("without a password the rule holds too: a loopback name never leaves loopback") {
         auto o = options_for("redis-x.localhost", "::ffff:127.0.0.1");
@@ -312,7 +312,8 @@ TEST_CASE("the Redis password goes only to the configured host, over TLS unless 
             auto const e =
                 error_of([&] { redis::token_store(ioc.get_executor(), options_for(host, to), cfg.credentials); });
             CHECK(e.code() == error::insecure_transport);
-            CHECK_THAT(e.what(), Catch::Contains(host) && Catch::Contains("set tls") && !Catch::Contains(password));
+            CHECK_THAT(e.what(), Catch::Contains(host) && Catch::Contains("set tls"));
+            CHECK(std::string(e.what()).find(password) == std::string::npos);
         }
         CHECK(fake.connections() == 0);
     }

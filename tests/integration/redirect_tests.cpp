@@ -586,7 +586,8 @@ TEST_CASE("matrix: the client secret goes to the token URL's origin only, in eit
             server.add_redirect("/oauth2/v1/token", status, server.foreign_url() + "/oauth2/v1/token");
             auto const e = error_of(ioc, fetch_token(session, cfg.credentials));
             CHECK(e.code() == error::redirect_body_credentials);
-            CHECK_THAT(e.what(), Catch::Contains("127.0.0.2") && !Catch::Contains(server.options().client_secret));
+            CHECK_THAT(e.what(), Catch::Contains("127.0.0.2"));
+            CHECK(std::string(e.what()).find(server.options().client_secret) == std::string::npos);
             CHECK(server.get_counters().foreign_requests == 0);
         }
     }
