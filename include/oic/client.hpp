@@ -510,41 +510,44 @@ OIC_ASYNC_CALL(get_all_integrations, std::vector<integration>, list_query query,
 OIC_ASYNC_CALL(get_integration, integration, std::string id, detail::get_item<integration>(client, id, {}, d))
 #undef OIC_ASYNC_CALL
 
+namespace detail {
+template <class Executor, class CompletionToken>
+auto start_set_integration_status(basic_client<Executor> client, std::string id, char const* status,
+                                  activation_options options, diagnostics* diag, CompletionToken&& token) {
+    return async_run<integration>(
+        client.get_executor(), diag,
+        [=](diagnostics& d) { return set_integration_status(client, id, status, options, d); },
+        std::forward<CompletionToken>(token));
+}
+} // namespace detail
+
 /// `activate_integration` for any completion token; handler `void(error_code, integration)`.
 template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
 auto async_activate_integration(basic_client<Executor> client, std::string id, activation_options options,
                                 diagnostics& diag, CompletionToken&& token = {}) {
-    return detail::async_run<integration>(
-        client.get_executor(), &diag,
-        [=](diagnostics& d) { return detail::set_integration_status(client, id, "ACTIVATED", options, d); },
-        std::forward<CompletionToken>(token));
+    return detail::start_set_integration_status(std::move(client), std::move(id), "ACTIVATED", options, &diag,
+                                                std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
 template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
 auto async_activate_integration(basic_client<Executor> client, std::string id, activation_options options = {},
                                 CompletionToken&& token = {}) {
-    return detail::async_run<integration>(
-        client.get_executor(), nullptr,
-        [=](diagnostics& d) { return detail::set_integration_status(client, id, "ACTIVATED", options, d); },
-        std::forward<CompletionToken>(token));
+    return detail::start_set_integration_status(std::move(client), std::move(id), "ACTIVATED", options, nullptr,
+                                                std::forward<CompletionToken>(token));
 }
 /// `deactivate_integration` for any completion token; handler `void(error_code, integration)`.
 template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
 auto async_deactivate_integration(basic_client<Executor> client, std::string id, activation_options options,
                                   diagnostics& diag, CompletionToken&& token = {}) {
-    return detail::async_run<integration>(
-        client.get_executor(), &diag,
-        [=](diagnostics& d) { return detail::set_integration_status(client, id, "CONFIGURED", options, d); },
-        std::forward<CompletionToken>(token));
+    return detail::start_set_integration_status(std::move(client), std::move(id), "CONFIGURED", options, &diag,
+                                                std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
 template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
 auto async_deactivate_integration(basic_client<Executor> client, std::string id, activation_options options = {},
                                   CompletionToken&& token = {}) {
-    return detail::async_run<integration>(
-        client.get_executor(), nullptr,
-        [=](diagnostics& d) { return detail::set_integration_status(client, id, "CONFIGURED", options, d); },
-        std::forward<CompletionToken>(token));
+    return detail::start_set_integration_status(std::move(client), std::move(id), "CONFIGURED", options, nullptr,
+                                                std::forward<CompletionToken>(token));
 }
 /// @}
 

@@ -695,8 +695,14 @@ TEST_CASE("activate and deactivate through the runtime host: the 307 replays the
     CHECK(again.get_diagnostics().http_status == 412);
     CHECK(std::string(again.what()).find("POST ") != std::string::npos);
 
-    // The hop learned by the first POST serves the next ones: straight to the design host.
-    CHECK(run(ioc, deactivate_integration(c, id)).status == "CONFIGURED");
+    // The hop learned by the first POST serves the next ones: straight to the design host. (The
+    // async_ form, errors as values.)
+    diagnostics d;
+    auto [ec, deactivated] = run(ioc, [&]() -> asio::awaitable<std::tuple<error_code, integration>> {
+        co_return co_await async_deactivate_integration(c, id, {}, d, asio::as_tuple(asio::use_awaitable));
+    }());
+    CHECK_FALSE(ec);
+    CHECK(deactivated.status == "CONFIGURED");
     n = server.get_counters();
     CHECK(n.runtime_write_requests == 1);
     CHECK(n.design_write_requests == 3);
