@@ -168,8 +168,11 @@ private:
         /// Called without holding `mutex` (the fetch may start inline on this thread).
         void start_fetch(token_ptr told = nullptr) {
             ++fetches;
-            asio::co_spawn(detail::serialized(ex), run_fetch(this->shared_from_this(), std::move(told)),
-                           asio::detached);
+            detail::spawn_serialized<Executor>(
+                detail::serialized(ex),
+                [fetch = run_fetch(this->shared_from_this(), std::move(told))](Executor on) mutable {
+                    asio::co_spawn(on, std::move(fetch), asio::detached);
+                });
         }
 
         static asio::awaitable<std::tuple<error_code, token_ptr>, Executor> get(std::shared_ptr<state> s,
@@ -225,7 +228,10 @@ private:
             if (r == rejection::refetch)
                 s->start_fetch(std::move(rejected));
             else if (r == rejection::dropped && s->rejected) // a fetch is in flight already: tell the source now
-                asio::co_spawn(detail::serialized(s->ex), tell(s, std::move(rejected)), asio::detached);
+                detail::spawn_serialized<Executor>(detail::serialized(s->ex),
+                                                   [told = tell(s, std::move(rejected))](Executor on) mutable {
+                                                       asio::co_spawn(on, std::move(told), asio::detached);
+                                                   });
         }
 
         /// Tells the source about a refused token; what it throws is dropped (it only informs).

@@ -54,19 +54,39 @@ inline constexpr bool is_strand_v = false;
 template <class Inner>
 inline constexpr bool is_strand_v<asio::strand<Inner>> = true;
 
+/// Whether an operation over `Executor` gets a strand of its own (see `spawn_serialized`).
+template <class Executor>
+inline constexpr bool gets_own_strand_v =
+    !is_strand_v<Executor> && std::is_constructible_v<Executor, asio::strand<Executor>>;
+
 /**
- * The executor one operation runs on: a strand of its own over `ex`, so that everything of the
- * operation (its coroutine, cancellation slot, timers and socket) is touched from one serialized
- * context even when `ex` is a `thread_pool`'s. `ex` itself when it is a strand already, or when its
- * type cannot hold a strand (a concrete executor type such as `io_context::executor_type`: the
- * caller then runs that context on one thread, or uses `any_io_executor` or a strand type).
+ * The executor one operation is serialized on: a strand of its own over `ex`, so that everything of
+ * the operation (its coroutine, cancellation slot, timers and socket) is touched from one
+ * serialized context even when `ex` is a `thread_pool`'s; `ex` itself when it is a strand already,
+ * or when its type cannot hold a strand (a concrete executor type such as
+ * `io_context::executor_type`: the caller then runs that context on one thread, or uses
+ * `any_io_executor` or a strand type).
  */
 template <class Executor>
-Executor serialized(Executor const& ex) {
-    if constexpr (!is_strand_v<Executor> && std::is_constructible_v<Executor, asio::strand<Executor>>)
-        return Executor(asio::make_strand(ex));
+auto serialized(Executor const& ex) {
+    if constexpr (gets_own_strand_v<Executor>)
+        return asio::make_strand(ex);
     else
         return ex;
+}
+
+/**
+ * Calls `spawn(Executor(on))` on `on` (what `serialized` gave). The type-erased copy of a strand
+ * is made, used and dropped on that strand only: its reference count is then never released from
+ * two threads at once (ThreadSanitizer cannot see the fence Asio's count uses). No extra hop: the
+ * coroutine `spawn` starts runs at once there.
+ */
+template <class Executor, class Serialized, class Spawn>
+void spawn_serialized(Serialized const& on, Spawn spawn) {
+    if constexpr (std::is_same_v<Serialized, Executor>)
+        spawn(on);
+    else
+        asio::dispatch(on, [on, spawn = std::move(spawn)]() mutable { spawn(Executor(on)); });
 }
 
 /**
@@ -115,12 +135,11 @@ asio::awaitable<std::tuple<error_code, T>, Executor> run_owned(MakeOp make_op, d
     co_return co_await make_op(diag ? *diag : unused);
 }
 
-/// The caller's cancellation on its way to one operation. The caller's slot holds it (and may
-/// outlive the operation); `signal` is emitted, and `done` read and written, on the operation's
-/// executor only.
+/// The caller's cancellation on its way to one operation. The operation owns it and drops it on its
+/// own executor when it ends; the caller's slot holds a weak reference (it may outlive the
+/// operation), and what it emits is posted onto the operation's executor and emitted there.
 struct forwarded_cancellation {
     asio::cancellation_signal signal;
-    bool done = false;
 };
 
 /**
@@ -138,7 +157,7 @@ template <class T, class Executor, class MakeOp, class CompletionToken>
 auto async_run(Executor ex, diagnostics* diag, MakeOp make_op, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(error_code, T)>(
         [](auto handler, Executor ex, diagnostics* diag, MakeOp make_op) {
-            auto const op_ex = serialized(ex);
+            auto const on = serialized(ex);
             auto slot = asio::get_associated_cancellation_slot(handler);
             auto work =
                 asio::prefer(asio::get_associated_executor(handler, ex), asio::execution::outstanding_work.tracked);
@@ -147,19 +166,18 @@ auto async_run(Executor ex, diagnostics* diag, MakeOp make_op, CompletionToken&&
             std::shared_ptr<forwarded_cancellation> cancel;
             if (slot.is_connected()) {
                 cancel = std::make_shared<forwarded_cancellation>();
-                slot.assign([cancel, op_ex](asio::cancellation_type type) {
-                    asio::post(op_ex, [cancel, type] {
-                        if (!cancel->done)
-                            cancel->signal.emit(type);
+                slot.assign([forward = std::weak_ptr(cancel), on](asio::cancellation_type type) {
+                    asio::post(on, [forward, type] {
+                        if (auto const c = forward.lock())
+                            c->signal.emit(type);
                     });
                 });
             }
-            // Runs on op_ex. The caller's slot is cleared where it is emitted from: on the
-            // handler's executor, just before the handler runs.
+            // Runs on the operation's executor; drops `cancel` there. The caller's slot is cleared
+            // where it is emitted from: on the handler's executor, just before the handler runs.
             auto done = [handler = std::move(handler), work = std::move(work), diag, cancel,
                          slot](std::exception_ptr e, std::tuple<error_code, T> result) mutable {
-                if (cancel)
-                    cancel->done = true;
+                cancel.reset();
                 auto& [ec, value] = result;
                 if (e)
                     ec = to_error(e, diag);
@@ -171,12 +189,16 @@ auto async_run(Executor ex, diagnostics* diag, MakeOp make_op, CompletionToken&&
                     std::move(handler)(ec, std::move(value));
                 });
             };
-            auto op = run_owned<T, Executor>(std::move(make_op), diag);
-            if (cancel) // bound to our own signal: co_spawn's cancellation handler lives as long as `cancel`
-                asio::co_spawn(op_ex, std::move(op),
-                               asio::bind_cancellation_slot(cancel->signal.slot(), std::move(done)));
-            else
-                asio::co_spawn(op_ex, std::move(op), std::move(done));
+            // `cancel` moves along: the initiating thread keeps no reference to it.
+            spawn_serialized<Executor>(on, [op = run_owned<T, Executor>(std::move(make_op), diag),
+                                            done = std::move(done),
+                                            cancel = std::move(cancel)](Executor op_ex) mutable {
+                if (cancel) // co_spawn's cancellation handler lives, and dies, in our signal
+                    asio::co_spawn(op_ex, std::move(op),
+                                   asio::bind_cancellation_slot(cancel->signal.slot(), std::move(done)));
+                else
+                    asio::co_spawn(op_ex, std::move(op), std::move(done));
+            });
         },
         token, std::move(ex), diag, std::move(make_op));
 }
