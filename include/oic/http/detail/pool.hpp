@@ -116,9 +116,10 @@ public:
     using connection_type = connection<Executor, typename Connector::transport_type>;
     using permits_ptr = std::shared_ptr<connection_permits<Executor>>;
 
-    /// `connector` opens the transports (tests give a scripted one).
-    connection_pool(Executor ex, pool_limits limits, Connector connector)
-        : ex_(ex), limits_(limits), connector_(std::move(connector)),
+    /// `connector` opens the transports (tests give a scripted one); the pool itself needs no
+    /// executor (its waits run on the caller's).
+    connection_pool(Executor, pool_limits limits, Connector connector)
+        : limits_(limits), connector_(std::move(connector)),
           permits_(std::make_shared<connection_permits<Executor>>(limits.max_connections)) {}
     connection_pool(Executor ex, pool_limits limits) : connection_pool(ex, limits, Connector(ex)) {}
 
@@ -290,7 +291,6 @@ private:
     asio::awaitable<std::tuple<error_code, std::unique_ptr<connection_type>>, Executor>
     connect(origin const& o, asio::ssl::context& tls, clock::time_point deadline, diagnostics& diag);
 
-    Executor ex_;
     pool_limits limits_;
     Connector connector_;
     permits_ptr permits_;
