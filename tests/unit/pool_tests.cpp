@@ -6,10 +6,13 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,11 +33,17 @@ struct script {
     bool stall = false; ///< reads wait until the deadline interrupts them
     int fail_at = -1;   ///< -1: no failure
     error_code injected = asio::error::connection_reset;
+    int cancel_at = -1; ///< the step at which `cancel` is called, while the coroutine runs
+    std::function<void()> cancel = {};
     int steps = 0;
     int connects = 0;
     int requests = 0;
 
-    error_code step() { return steps++ == fail_at ? injected : error_code{}; }
+    error_code step(bool cancel_here = true) {
+        if (cancel_here && steps == cancel_at && cancel)
+            cancel();
+        return steps++ == fail_at ? injected : error_code{};
+    }
 };
 
 /// A transport whose peer is `script`: small partial reads and writes, a would-block before every
@@ -79,7 +88,8 @@ public:
     }
 
     asio::awaitable<error_code, executor> wait(http::detail::want w) {
-        if (auto ec = s_->step())
+        int const step = s_->steps;
+        if (auto ec = s_->step(false))
             co_return ec;
         if (w == http::detail::want::read && s_->stall && !interrupted_) {
             stall_timer_.expires_at(asio::steady_timer::time_point::max());
@@ -87,6 +97,8 @@ public:
             co_return error_code{}; // woken by interrupt(): the next read sees the end of the stream
         }
         co_await asio::post(asio::use_awaitable_t<executor>{});
+        if (step == s_->cancel_at && s_->cancel)
+            s_->cancel(); // the wait is over, the coroutine not resumed yet
         co_return error_code{};
     }
 
@@ -134,6 +146,7 @@ struct pool_fixture {
     /// One GET on a connection of `pool`, kept if the answer allows: the error or the body.
     asio::awaitable<std::tuple<error_code, std::string>, executor> get(pool_type& pool,
                                                                        http::clock::duration timeout = 5s) {
+        co_await asio::this_coro::throw_if_cancelled(false); // as the library's operations run
         oic::diagnostics diag;
         auto const deadline = http::clock::now() + timeout;
         auto [ec, lease] = co_await pool.acquire(origin, tls, 5s, deadline, diag);
@@ -287,4 +300,71 @@ TEST_CASE("the exchange's deadline interrupts a transport that never answers", "
     CHECK(pool.stats().open == 0);
     f.s->stall = false; // the permit came back: the next call gets a connection and its answer
     CHECK(std::get<1>(oic_test::run(f.ioc, f.get(pool))) == "hello");
+}
+
+TEST_CASE("a cancellation that arrives while the call waits on nothing is not lost", "[unit][pool][cancel]") {
+    // Emitted from inside each step in turn (the coroutine running, no operation waiting: as when it
+    // arrives between an operation's completion and the coroutine's resumption), with a server that
+    // never answers: the call ends cancelled at once, never at its deadline.
+    int steps = 0;
+    {
+        pool_fixture f;
+        f.s->stall = true;
+        auto pool = f.make_pool(1);
+        CHECK(std::get<0>(oic_test::run(f.ioc, f.get(pool, 20ms))) == oic::error::timeout);
+        // The last two steps: the wait that stalls (a real wait, which a cancellation reaches) and
+        // the read after the deadline ended it.
+        steps = f.s->steps - 2;
+    }
+    REQUIRE(steps > 4);
+    for (int at = 0; at < steps; ++at) {
+        INFO("cancelled at step " << at << " of " << steps);
+        pool_fixture f;
+        f.s->stall = true;
+        f.s->cancel_at = at;
+        asio::cancellation_signal signal;
+        f.s->cancel = [&] { signal.emit(asio::cancellation_type::terminal); };
+        auto pool = f.make_pool(1);
+        std::optional<error_code> result;
+        asio::co_spawn(f.ioc, f.get(pool, 5s),
+                       asio::bind_cancellation_slot(signal.slot(),
+                                                    [&](std::exception_ptr e, std::tuple<error_code, std::string> r) {
+                                                        REQUIRE_FALSE(e);
+                                                        result = std::get<0>(r);
+                                                    }));
+        f.ioc.run_for(1s);
+        REQUIRE(result);
+        CHECK(*result == asio::error::operation_aborted);
+    }
+}
+
+TEST_CASE("a permit handed over as its waiter is cancelled: the waiter ends cancelled, the permit not lost",
+          "[unit][pool][cancel]") {
+    // Both in the same turn: wake() and the cancellation. A later wait checks the state first.
+    using permits_type = http::detail::connection_permits<asio::any_io_executor>;
+    asio::io_context ioc;
+    permits_type permits(1);
+    CHECK(oic_test::run(ioc, permits.acquire(http::clock::now() + 1s)) == error_code{});
+    asio::cancellation_signal signal;
+    std::optional<error_code> first, second;
+    auto const body = [&]() -> asio::awaitable<void> {
+        co_await asio::this_coro::throw_if_cancelled(false); // as the library's operations run
+        first = co_await permits.acquire(http::clock::now() + 5s);
+        second = co_await permits.acquire(http::clock::now() + 5s); // none free, cancelled before it began
+        if (!*first)
+            permits.release();
+    };
+    asio::co_spawn(ioc, body(), asio::bind_cancellation_slot(signal.slot(), asio::detached));
+    ioc.restart();
+    ioc.run_for(20ms);
+    asio::post(ioc, [&] { // on the coroutine's thread: the cancellation reaches the frame at once
+        permits.release();
+        signal.emit(asio::cancellation_type::terminal);
+    });
+    ioc.run_for(100ms);
+    REQUIRE(first);
+    CHECK(*first == error_code{}); // handed over: ours, and given back
+    REQUIRE(second);
+    CHECK(*second == asio::error::operation_aborted);
+    CHECK(oic_test::run(ioc, permits.acquire(http::clock::now() + 20ms)) == error_code{}); // one permit, free
 }

@@ -1,12 +1,14 @@
 #pragma once
 /// @file A coroutine that waits until another thread wakes it, without a strand of its own.
 
+#include <oic/detail/cancelled.hpp>
 #include <oic/error.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
@@ -52,6 +54,9 @@ public:
     /// look at `woken()` under it first: if false, the result says why the wait ended
     /// (`operation_aborted`: cancelled; nothing: the deadline passed).
     asio::awaitable<error_code, Executor> wait(std::mutex& mutex) {
+        auto const state = co_await asio::this_coro::cancellation_state; // not a temporary: GCC 12
+        if (cancelled(state))
+            co_return asio::error::operation_aborted;
         auto token = asio::as_tuple(asio::use_awaitable_t<Executor>{});
         auto [ec] = co_await asio::async_initiate<decltype(token), void(error_code)>(
             [this, &mutex](auto handler) {

@@ -11,6 +11,7 @@
  * a third of its CPU time in those layers.
  */
 
+#include <oic/detail/cancelled.hpp>
 #include <oic/error.hpp>
 #include <oic/http/detail/transport.hpp>
 #include <oic/http/types.hpp>
@@ -18,8 +19,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/basic_waitable_timer.hpp>
-#include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
@@ -37,12 +38,7 @@
 
 namespace oic::http::detail {
 
-/// Whether a coroutine's cancellation state says it was cancelled. A cancellation emitted after an
-/// operation completed but before the coroutine resumed reaches no operation, so each step asks
-/// once its operation is done.
-inline bool cancelled(asio::cancellation_state const& state) {
-    return state.cancelled() != asio::cancellation_type::none;
-}
+using oic::detail::cancelled;
 
 /// Errors that mean a kept-alive connection was closed by the server while idle.
 inline bool is_stale_connection(error_code ec) {
@@ -110,7 +106,7 @@ public:
                 ec = r.ec;
                 break;
             }
-            if ((ec = co_await transport_.wait(r.wait)))
+            if ((ec = co_await wait(r.wait)))
                 break;
         }
         armed.disarm();
@@ -144,7 +140,7 @@ private:
         for (std::size_t written = 0; written < out_.size();) {
             auto const r = transport_.write_now(asio::buffer(out_) + written);
             if (r.wait != want::nothing) {
-                if (auto ec = co_await transport_.wait(r.wait))
+                if (auto ec = co_await wait(r.wait))
                     co_return std::tuple{ec, response{}};
                 continue;
             }
@@ -186,7 +182,7 @@ private:
                 co_return beast::http::error::buffer_overflow; // a header larger than the read buffer
             auto const r = transport_.read_now(buffer_.prepare(std::min(room, read_chunk)));
             if (r.wait != want::nothing) {
-                if (auto ec = co_await transport_.wait(r.wait))
+                if (auto ec = co_await wait(r.wait))
                     co_return ec;
                 continue;
             }
@@ -202,6 +198,14 @@ private:
             buffer_.commit(r.bytes);
             answer_started_ = answer_started_ || r.bytes > 0;
         }
+    }
+
+    /// The transport's wait, unless the coroutine was cancelled while it waited on nothing.
+    asio::awaitable<error_code, Executor> wait(want w) {
+        auto const state = co_await asio::this_coro::cancellation_state; // not a temporary: GCC 12
+        if (cancelled(state))
+            co_return asio::error::operation_aborted;
+        co_return co_await transport_.wait(w);
     }
 
     /// The request's bytes into `out_` (kept between exchanges, so its memory is reused).

@@ -184,7 +184,8 @@ public:
             co_return std::tuple{error_code{}, std::move(l)};
         }
         auto [ec, c] = co_await connect(o, tls, std::min(deadline, clock::now() + connect_timeout), diag);
-        if (!ec && cancelled(co_await asio::this_coro::cancellation_state))
+        auto const cancellation = co_await asio::this_coro::cancellation_state; // not a temporary: GCC 12
+        if (!ec && cancelled(cancellation))
             ec = oic::detail::report(diag, asio::error::operation_aborted,
                                      "cancelled while connecting to " + o.to_string());
         if (ec)

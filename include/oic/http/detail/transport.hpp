@@ -17,6 +17,7 @@
  * error (reported in `diag`) or a transport.
  */
 
+#include <oic/detail/cancelled.hpp>
 #include <oic/error.hpp>
 #include <oic/http/detail/loopback.hpp>
 #include <oic/http/types.hpp>
@@ -30,6 +31,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
@@ -386,6 +388,11 @@ public:
                 continue;
             connecting_socket target{socket.native_handle()};
             auto const state = std::make_shared<deadline_state<connecting_socket>>(target);
+            auto const cancellation = co_await asio::this_coro::cancellation_state; // not a temporary: GCC 12
+            if (oic::detail::cancelled(cancellation)) {
+                cec = asio::error::operation_aborted;
+                break;
+            }
             {
                 armed_deadline armed(timer, state, deadline);
                 std::tie(cec) = co_await socket.async_connect(ep, token);

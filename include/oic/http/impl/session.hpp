@@ -23,7 +23,8 @@ basic_session<Executor>::exchange(state& s, origin const& o, request& req, detai
             co_return std::tuple{aec, response{}};
         auto [ec, res] =
             co_await conn->exchange(req, limits, std::min(deadline, clock::now() + s.opts.request_timeout));
-        if (detail::cancelled(co_await asio::this_coro::cancellation_state)) // the connection is not kept
+        auto const cancellation = co_await asio::this_coro::cancellation_state; // not a temporary: GCC 12
+        if (detail::cancelled(cancellation))                                    // the connection is not kept
             co_return failed(asio::error::operation_aborted,
                              std::string(beast::http::to_string(req.method())) + " " + o.to_string() + ": cancelled");
         if (!ec) {
@@ -128,8 +129,10 @@ basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, reques
         case detail::send_machine::action::send:
             if (step.delay > clock::duration::zero()) {
                 asio::basic_waitable_timer<clock, asio::wait_traits<clock>, Executor> pause(s->ex, step.delay);
-                co_await pause.async_wait(asio::as_tuple(asio::use_awaitable_t<Executor>{}));
-                if (detail::cancelled(co_await asio::this_coro::cancellation_state))
+                auto const cancellation = co_await asio::this_coro::cancellation_state; // not a temporary: GCC 12
+                if (!detail::cancelled(cancellation))
+                    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable_t<Executor>{}));
+                if (detail::cancelled(cancellation))
                     co_return failed(report(diag, asio::error::operation_aborted,
                                             std::string(beast::http::to_string(req.method())) + " " +
                                                 chain.current_origin.to_string() +
