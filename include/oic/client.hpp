@@ -14,6 +14,9 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <chrono>
+#include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +42,23 @@ struct activation_options {
     bool async = false; ///< `enableAsyncActivationMode`: OIC answers at once, works on in the background
     bool delete_event_subscription =
         false; ///< `deleteEventSubscriptionFlag` (deactivating an event-driven integration)
+};
+
+/// How a call moves a large body, such as an integration archive.
+struct transfer_options {
+    /// The largest body accepted; 0: 2 GiB for a body going to a sink.
+    std::uint64_t max_body_size = 0;
+    /// The limit for the whole call and for each exchange in it; 0: the session's
+    /// (`total_timeout`, `request_timeout`), which suit API calls, not archives on a slow link.
+    http::clock::duration timeout = std::chrono::minutes(10);
+    /// Bytes done and the total when known: at most every 100 ms, and once when the body is whole.
+    std::function<void(http::transfer_progress)> progress{};
+};
+
+/// An archive that `export_integration` wrote.
+struct exported_archive {
+    std::filesystem::path path; ///< empty when it went to a caller's sink
+    std::uint64_t size = 0;     ///< bytes
 };
 
 namespace detail {
@@ -186,7 +206,22 @@ public:
      */
     asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
     call(std::string path, std::string query, http::request request, diagnostics& diag) const {
-        return detail::cancel_as_value(do_call(state_, std::move(path), std::move(query), std::move(request), diag));
+        return detail::cancel_as_value(
+            do_call(state_, std::move(path), std::move(query), std::move(request), nullptr, {}, diag));
+    }
+
+    /**
+     * @brief `call`, with the body of a 2xx answer streamed into `sink` as it arrives (an archive
+     * download): memory stays bounded by the read buffer whatever its size. The reply's message
+     * holds the answer's header, and the body of an answer that is not 2xx. `sink` must outlive
+     * the call; a retry or redirect that brings another 2xx body starts it again
+     * (`body_sink::start`).
+     */
+    asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
+    call(std::string path, std::string query, http::request request, http::body_sink& sink, transfer_options transfer,
+         diagnostics& diag) const {
+        return detail::cancel_as_value(
+            do_call(state_, std::move(path), std::move(query), std::move(request), &sink, std::move(transfer), diag));
     }
 
 private:
@@ -208,21 +243,27 @@ private:
 
     static asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
     do_get(std::shared_ptr<state const> s, std::string path, std::string query, diagnostics& diag) {
-        return do_call(std::move(s), std::move(path), std::move(query), {boost::beast::http::verb::get, "/", 11}, diag);
+        return do_call(std::move(s), std::move(path), std::move(query), {boost::beast::http::verb::get, "/", 11},
+                       nullptr, {}, diag);
     }
 
-    /// `request` (its method, body and fields; the client sets the target, `Accept`, `User-Agent`
-    /// and the token) to `path?query` under the base URL. `s` keeps the state alive for the whole
-    /// call: the caller's handle may go away.
+    /// `request` (its method, body and fields; the client sets the target, `User-Agent`, the
+    /// token, and `Accept` unless set) to `path?query` under the base URL; a 2xx body into `sink`
+    /// when given, under `transfer`. `s` keeps the state alive for the whole call: the caller's
+    /// handle may go away.
     static asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
     do_call(std::shared_ptr<state const> s, std::string path, std::string query, http::request request,
-            diagnostics& diag) {
+            http::body_sink* sink, transfer_options transfer, diagnostics& diag) {
         if (!s->cfg.integration_instance.empty())
             http::append_param(query, "integrationInstance", s->cfg.integration_instance);
         http::urls::url url = s->base;
         url.set_encoded_path(std::string(url.encoded_path()) + path);
         url.set_encoded_query(query);
-        request.set(boost::beast::http::field::accept, "application/json");
+        if (request.find(boost::beast::http::field::accept) == request.end())
+            request.set(boost::beast::http::field::accept, "application/json");
+        std::optional<http::progress_sink> counted; // reports progress, and says how much arrived
+        if (sink)
+            sink = &counted.emplace(*sink, std::move(transfer.progress));
         request.set(boost::beast::http::field::user_agent, "oic/0.1");
 
         for (bool retried = false;; retried = true) {
@@ -235,8 +276,13 @@ private:
                 req.set(boost::beast::http::field::authorization, bearer.reveal());
             }
             // Named: GCC 12 destroys a temporary holding a shared_ptr in a co_await expression twice.
-            http::send_options const options{.policy = s->policy};
+            http::send_options const options{.max_body_size = sink ? transfer.max_body_size : 0,
+                                             .sink = sink,
+                                             .timeout = sink ? transfer.timeout : http::clock::duration{},
+                                             .policy = s->policy};
             auto [ec, answer] = co_await s->session.send(url, std::move(req), options, diag);
+            if (!ec && counted && answer.message.result_int() / 100 == 2)
+                counted->finish();
             // A 401 says nothing of a token the request did not carry (a hop withheld it): the
             // token stays, in this process and in a fleet's store.
             if (!ec && answer.message.result() == boost::beast::http::status::unauthorized && !retried &&
@@ -399,6 +445,50 @@ set_integration_status(basic_client<Executor> client, std::string id, std::strin
     co_return std::tuple{ec, std::move(out)};
 }
 
+/// `GET /integrations/{id}/archive` (Oracle's "Export an Integration"): the archive into `sink`.
+template <class Executor>
+asio::awaitable<std::tuple<error_code, exported_archive>, Executor>
+export_archive(basic_client<Executor> client, std::string id, http::body_sink& sink, transfer_options options,
+               diagnostics& diag) {
+    exported_archive out;
+    if (id.empty())
+        co_return std::tuple{report(diag, error::bad_config, "integration id is empty"), std::move(out)};
+    http::progress_sink counted(sink, std::move(options.progress));
+    options.progress = {};
+    http::request req{boost::beast::http::verb::get, "/", 11};
+    req.set(boost::beast::http::field::accept, "application/octet-stream, application/json;q=0.5");
+    // Named, not temporaries in the co_await expression: GCC 12 (see README).
+    std::string path = std::string(api_item_traits<integration>::path) + "/" + http::path_segment(id) + "/archive";
+    std::string query;
+    auto [ec, url, answer] =
+        co_await client.call(std::move(path), std::move(query), std::move(req), counted, std::move(options), diag);
+    if (!ec)
+        ec = check_api_answer(answer, url, diag);
+    if (!ec) {
+        counted.finish();
+        out.size = counted.progress().done;
+    }
+    co_return std::tuple{ec, std::move(out)};
+}
+
+/// The archive of integration `id` into the file `to`, which appears only whole (`http::file_sink`).
+template <class Executor>
+asio::awaitable<std::tuple<error_code, exported_archive>, Executor>
+export_archive_to_file(basic_client<Executor> client, std::string id, std::filesystem::path to,
+                       transfer_options options, diagnostics& diag) {
+    http::file_sink file;
+    if (auto ec = file.open(to, diag))
+        co_return std::tuple{ec, exported_archive{}};
+    auto [ec, out] = co_await export_archive(client, std::move(id), file, std::move(options), diag);
+    if (ec && file.failed()) // the disk, not the server: name the file
+        ec = file.report_failure(diag);
+    if (!ec)
+        ec = file.commit(diag);
+    if (!ec)
+        out.path = file.target();
+    co_return std::tuple{ec, std::move(out)};
+}
+
 } // namespace detail
 
 /**
@@ -472,6 +562,27 @@ asio::awaitable<integration, Executor> deactivate_integration(basic_client<Execu
                                                               activation_options options = {}) {
     return detail::value_or_throw<integration, Executor>(
         [=](diagnostics& d) { return detail::set_integration_status(client, id, "CONFIGURED", options, d); });
+}
+/**
+ * `export_integration`: the archive (`.iar`) of integration `id` (`CODE|VERSION`), Oracle's
+ * "Export an Integration" (`GET /integrations/{id}/archive`), streamed as it arrives. Into the file
+ * `to`: written beside it under a temporary name and renamed into place once whole with a 2xx
+ * status (after an fsync); whatever fails (the connection, a wrong length, a 423 when the
+ * integration is locked, a full disk), nothing appears under `to` and the error names what failed.
+ * Into a `sink` of the caller's: its bytes as they arrive. Memory stays bounded by the read buffer.
+ */
+template <class Executor>
+asio::awaitable<exported_archive, Executor> export_integration(basic_client<Executor> client, std::string id,
+                                                               std::filesystem::path to,
+                                                               transfer_options options = {}) {
+    return detail::value_or_throw<exported_archive, Executor>(
+        [=](diagnostics& d) { return detail::export_archive_to_file(client, id, to, options, d); });
+}
+template <class Executor>
+asio::awaitable<exported_archive, Executor> export_integration(basic_client<Executor> client, std::string id,
+                                                               http::body_sink& sink, transfer_options options = {}) {
+    return detail::value_or_throw<exported_archive, Executor>(
+        [=, &sink](diagnostics& d) { return detail::export_archive(client, id, sink, options, d); });
 }
 /// @}
 
@@ -548,6 +659,26 @@ auto async_deactivate_integration(basic_client<Executor> client, std::string id,
                                   CompletionToken&& token = {}) {
     return detail::start_set_integration_status(std::move(client), std::move(id), "CONFIGURED", options, nullptr,
                                                 std::forward<CompletionToken>(token));
+}
+/// `export_integration` into a file for any completion token; handler `void(error_code, exported_archive)`.
+template <class Executor,
+          asio::completion_token_for<void(error_code, exported_archive)> CompletionToken = asio::deferred_t>
+auto async_export_integration(basic_client<Executor> client, std::string id, std::filesystem::path to,
+                              transfer_options options, diagnostics& diag, CompletionToken&& token = {}) {
+    return detail::async_run<exported_archive>(
+        client.get_executor(), &diag,
+        [=](diagnostics& d) { return detail::export_archive_to_file(client, id, to, options, d); },
+        std::forward<CompletionToken>(token));
+}
+/// As above, without diagnostics.
+template <class Executor,
+          asio::completion_token_for<void(error_code, exported_archive)> CompletionToken = asio::deferred_t>
+auto async_export_integration(basic_client<Executor> client, std::string id, std::filesystem::path to,
+                              transfer_options options = {}, CompletionToken&& token = {}) {
+    return detail::async_run<exported_archive>(
+        client.get_executor(), nullptr,
+        [=](diagnostics& d) { return detail::export_archive_to_file(client, id, to, options, d); },
+        std::forward<CompletionToken>(token));
 }
 /// @}
 

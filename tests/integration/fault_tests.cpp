@@ -7,7 +7,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
+#include <sys/resource.h>
+
+#include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -321,4 +325,87 @@ TEST_CASE("soak: calls at concurrency 64 with faults in about 5 percent of answe
     CHECK(failures < calls / 10);
     CHECK(stats.open == stats.idle); // nothing left in use
     CHECK(stats.idle <= 64);
+}
+
+TEST_CASE("a failed export leaves nothing under the target's name, and an old file there untouched",
+          "[integration][faults][archive]") {
+    testing::mock_server server;
+    server.set_archive_size(512 * 1024);
+    asio::io_context ioc;
+    auto cfg = config_for(server, server.design_url());
+    cfg.session.retry.max_retries = 0;
+    client c(ioc.get_executor(), cfg);
+    list_query one;
+    one.limit = 1;
+    auto const id = run(ioc, get_integrations(c, one)).items.at(0).id;
+    std::string const archive_path = "/ic/api/integration/v1/integrations/" + http::path_segment(id) + "/archive";
+    scratch_folder folder;
+    auto const target = folder.path() / "hello.iar";
+    { std::ofstream(target) << "the archive exported yesterday"; }
+    auto untouched = [&] {
+        CHECK(folder.names() == std::vector<std::string>{"hello.iar"}); // no temporary file left
+        CHECK(read_file(target) == "the archive exported yesterday");
+    };
+
+    SECTION("a body cut off midway, by a reset or a close before its Content-Length") {
+        server.add_fault(archive_path,
+                         {.kind = GENERATE(fault_kind::reset_mid_body, fault_kind::truncated_body), .count = 1});
+        auto const e = error_of(ioc, export_integration(c, id, target));
+        CHECK(classify(e.code()) == failure_kind::network);
+        CHECK_THAT(e.get_diagnostics().message, Catch::Contains("GET https://") && Catch::Contains("/archive"));
+        untouched();
+    }
+    SECTION("the integration locked: 423, the server's words") {
+        server.set_integration_locked(id, true);
+        auto const e = error_of(ioc, export_integration(c, id, target));
+        CHECK(e.code() == error::api_http_status);
+        CHECK(e.get_diagnostics().http_status == 423);
+        CHECK(e.get_diagnostics().server_code == "Locked");
+        untouched();
+    }
+    SECTION("larger than the call allows: the limit named") {
+        transfer_options small;
+        small.max_body_size = 1000;
+        auto const e = error_of(ioc, export_integration(c, id, target, small));
+        CHECK(e.code() == error::body_too_large);
+        CHECK_THAT(e.get_diagnostics().message, Catch::Contains("1000 bytes"));
+        untouched();
+    }
+    SECTION("the disk full midway (a file size limit stands in for it)") {
+        struct rlimit const was = [] {
+            struct rlimit r {};
+            ::getrlimit(RLIMIT_FSIZE, &r);
+            return r;
+        }();
+        auto const old_handler = std::signal(SIGXFSZ, SIG_IGN); // write() then fails with EFBIG
+        struct rlimit small = was;
+        small.rlim_cur = 100 * 1024;
+        REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+        diagnostics d;
+        auto [ec, archive] = run(ioc, [&]() -> asio::awaitable<std::tuple<error_code, exported_archive>> {
+            co_return co_await async_export_integration(c, id, target, {}, d, asio::as_tuple(asio::use_awaitable));
+        }());
+        ::setrlimit(RLIMIT_FSIZE, &was);
+        std::signal(SIGXFSZ, old_handler);
+        CHECK(ec == boost::system::errc::file_too_large);
+        CHECK_THAT(d.message, Catch::Contains(target.string()) && Catch::Contains("cannot be written"));
+        CHECK(archive.path.empty());
+        untouched();
+    }
+    SECTION("a target that is a folder, or in a folder that does not exist: refused before any request") {
+        server.reset_counters();
+        for (auto const& bad : {folder.path(), folder.path() / "missing" / "hello.iar"}) {
+            INFO(bad);
+            auto const e = error_of(ioc, export_integration(c, id, bad));
+            CHECK_THAT(e.get_diagnostics().message, Catch::Contains(bad.string()));
+        }
+        CHECK(server.get_counters().design_api_requests == 0);
+        untouched();
+    }
+    // The client is whole: the next export succeeds, replacing the old file.
+    server.set_integration_locked(id, false);
+    auto const archive = run(ioc, export_integration(c, id, target));
+    CHECK(archive.size == 512 * 1024);
+    CHECK(testing::sha256_hex(read_file(target)) == server.archive_sha256(id));
+    CHECK(folder.names() == std::vector<std::string>{"hello.iar"});
 }

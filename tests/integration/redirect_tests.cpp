@@ -750,3 +750,54 @@ TEST_CASE("a 303 after a write turns it into a GET without its body", "[integrat
     CHECK(n.design_write_requests == 1);                                                // the POST; the GET is no write
     CHECK(n.design_body_bytes == std::string_view(R"({"status":"ACTIVATED"})").size()); // the body went once
 }
+
+TEST_CASE("export through the runtime host: the archive lands byte-exact under its name, the hop with the token",
+          "[integration][redirect][archive]") {
+    testing::mock_server server;
+    server.set_archive_size(3 * 1024 * 1024 + 17); // many read buffers' worth, and not a round number
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server)); // through the runtime host
+    client on_design(ioc.get_executor(), oic_test::config_for(server, server.design_url()));
+    auto const id = integration_with_status(ioc, on_design, "ACTIVATED");
+    oic_test::scratch_folder folder;
+    auto const target = folder.path() / "hello.iar";
+    server.reset_counters();
+
+    std::vector<http::transfer_progress> reports;
+    transfer_options options;
+    options.progress = [&](http::transfer_progress p) { reports.push_back(p); };
+    auto const archive = run(ioc, export_integration(c, id, target, options));
+    CHECK(archive.path == target);
+    CHECK(archive.size == 3 * 1024 * 1024 + 17);
+    CHECK(folder.names() == std::vector<std::string>{"hello.iar"}); // no temporary file left
+    CHECK(testing::sha256_hex(oic_test::read_file(target)) == server.archive_sha256(id));
+    REQUIRE_FALSE(reports.empty());
+    CHECK(reports.back().done == archive.size); // the last report: whole
+    CHECK(reports.back().total == archive.size);
+    CHECK(std::is_sorted(reports.begin(), reports.end(), [](auto const& a, auto const& b) { return a.done < b.done; }));
+    auto const n = server.get_counters();
+    CHECK(n.runtime_api_requests == 1); // answered 307 to the design host...
+    CHECK(n.design_api_requests == 1);  // ...which served the archive, once
+    CHECK(n.design_authorization_headers == 1);
+
+    // Into a caller's sink, the remembered hop straight to the design host: the same bytes.
+    struct collect final : http::body_sink {
+        std::string bytes;
+        int starts = 0;
+        error_code start(std::optional<std::uint64_t>) override {
+            ++starts;
+            bytes.clear();
+            return {};
+        }
+        error_code write(asio::const_buffer b) override {
+            bytes.append(static_cast<char const*>(b.data()), b.size());
+            return {};
+        }
+    } sink;
+    auto const to_sink = run(ioc, export_integration(c, id, sink));
+    CHECK(to_sink.path.empty());
+    CHECK(to_sink.size == sink.bytes.size());
+    CHECK(sink.starts == 1);
+    CHECK(testing::sha256_hex(sink.bytes) == server.archive_sha256(id));
+    CHECK(server.get_counters().runtime_api_requests == 1); // the hop was remembered
+}

@@ -12,14 +12,21 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
+#include <stdlib.h>
 #include <unistd.h>
 
 namespace oic_test {
@@ -187,5 +194,39 @@ private:
     std::atomic<int> connections_{0};
     std::thread thread_;
 };
+
+/// A fresh folder under the system's temporary folder, removed with what it holds on destruction.
+class scratch_folder {
+public:
+    scratch_folder() {
+        std::string name = (std::filesystem::temp_directory_path() / "oic-test-XXXXXX").string();
+        REQUIRE(::mkdtemp(name.data()) != nullptr);
+        path_ = name;
+    }
+    scratch_folder(scratch_folder const&) = delete;
+    scratch_folder& operator=(scratch_folder const&) = delete;
+    ~scratch_folder() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
+    std::filesystem::path const& path() const { return path_; }
+    /// The names in the folder, sorted: a temporary file left behind shows up here.
+    std::vector<std::string> names() const {
+        std::vector<std::string> out;
+        for (auto const& e : std::filesystem::directory_iterator(path_))
+            out.push_back(e.path().filename().string());
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+
+private:
+    std::filesystem::path path_;
+};
+
+/// A file's bytes.
+inline std::string read_file(std::filesystem::path const& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 } // namespace oic_test

@@ -6,6 +6,7 @@
 
 #include <oic/detail/async_run.hpp>
 #include <oic/error.hpp>
+#include <oic/http/body_sink.hpp>
 #include <oic/http/detail/pool.hpp>
 #include <oic/http/detail/retry.hpp>
 #include <oic/http/detail/send_machine.hpp>
@@ -57,9 +58,17 @@ struct session_options {
 /// Per-call knobs of `basic_session::send`.
 struct send_options {
     bool body_has_credentials = false; ///< client_secret_post: the body may not cross origins
-    std::size_t max_body_size = 0;     ///< 0: the session's limit
-    bool use_redirect_memory = true;   ///< false (token requests): neither use nor learn remembered hops
-    bool retry_safe = false; ///< sent again like an idempotent request although it is not one (token requests)
+    /// 0: the session's limit for answers in memory, 2 GiB for a body going to `sink`.
+    std::uint64_t max_body_size = 0;
+    /// Where the body of a 2xx answer goes instead of `reply::message` (an archive, say): streamed
+    /// as it arrives, memory bounded by the read buffer. Other answers are read into memory. Must
+    /// outlive the call.
+    body_sink* sink = nullptr;
+    /// 0: the session's `total_timeout` for the call and `request_timeout` for each exchange; else
+    /// the limit for both (a transfer that may take longer than an API call).
+    clock::duration timeout{};
+    bool use_redirect_memory = true; ///< false (token requests): neither use nor learn remembered hops
+    bool retry_safe = false;         ///< sent again like an idempotent request although it is not one (token requests)
     /// The credentials, in the headers and the body, belong to the URL's origin alone: never sent to
     /// another, whatever the policy; a 307/308 elsewhere is refused (token requests: a client secret
     /// is not a bearer token).
@@ -266,8 +275,9 @@ private:
     do_send(std::shared_ptr<state> s, urls::url url, request req, send_options so, diagnostics& diag);
 
     static asio::awaitable<std::tuple<error_code, response>, Executor>
-    exchange(state& s, origin const& o, request& req, detail::read_limits limits, clock::time_point deadline,
-             bool resendable, detail::exchange_progress& progress, diagnostics& diag);
+    exchange(state& s, origin const& o, request& req, detail::read_limits limits, body_sink* sink,
+             clock::duration exchange_timeout, clock::time_point deadline, bool resendable,
+             detail::exchange_progress& progress, diagnostics& diag);
 
     std::shared_ptr<state> state_;
 };

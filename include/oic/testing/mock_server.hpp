@@ -20,6 +20,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #ifdef OIC_TESTING_SEPARATE_COMPILATION
 #define OIC_TESTING_DECL
@@ -127,6 +128,16 @@ public:
     /// Removes every redirect-table entry.
     OIC_TESTING_DECL void clear_redirects();
 
+    /// Archives (`GET /integrations/{id}/archive`, "Export an Integration"): every integration's is
+    /// `bytes` long (default 64 KiB), its content a function of the id and the size, and sent with
+    /// its SHA-256 in `X-Content-SHA256`.
+    OIC_TESTING_DECL void set_archive_size(std::size_t bytes);
+    /// The SHA-256 (lowercase hex) of integration `id`'s archive at the current size (compare
+    /// with `sha256_hex` of what arrived).
+    OIC_TESTING_DECL std::string archive_sha256(std::string const& id) const;
+    /// Locks integration `id` (or unlocks it): its export is answered 423 Locked.
+    OIC_TESTING_DECL void set_integration_locked(std::string const& id, bool locked);
+
     /**
      * Makes the next `count` design-time Developer API calls that pass the token check answer `status`
      * with an Oracle-style body (`{"code":"MisdirectedRequest","message":...}` for 421) instead of
@@ -159,6 +170,9 @@ private:
     class impl;
     std::unique_ptr<impl> impl_;
 };
+
+/// The SHA-256 of `bytes`, lowercase hex: what `mock_server::archive_sha256` says of an archive.
+OIC_TESTING_DECL std::string sha256_hex(std::string_view bytes);
 
 } // namespace oic::testing
 

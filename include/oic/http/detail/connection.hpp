@@ -13,6 +13,7 @@
 
 #include <oic/detail/cancelled.hpp>
 #include <oic/error.hpp>
+#include <oic/http/body_sink.hpp>
 #include <oic/http/detail/transport.hpp>
 #include <oic/http/types.hpp>
 #include <oic/http/url.hpp>
@@ -23,6 +24,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -46,10 +48,11 @@ inline bool is_stale_connection(error_code ec) {
            ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated;
 }
 
-/// How much of an answer one read may hold in memory.
+/// How much of an answer one read may hold in memory, and pass to a sink.
 struct read_limits {
     std::size_t body;
     std::size_t header;
+    std::uint64_t sink_body = 0; ///< a 2xx body going to a `body_sink`
 };
 
 /// At most this many interim (1xx) answers are skipped before one is taken as the answer.
@@ -117,10 +120,11 @@ public:
     /// Writes `req` and reads one answer (skipping interim 1xx answers), all before `deadline`:
     /// the deadline interrupts the transport however slowly the server sends. An answer that
     /// arrived whole as the deadline passed is the answer, but the connection is `interrupted()`.
-    asio::awaitable<std::tuple<error_code, response>, Executor> exchange(request& req, read_limits limits,
-                                                                         clock::time_point deadline) {
+    /// With `sink`, the body of a 2xx answer goes there instead of into the answer.
+    asio::awaitable<std::tuple<error_code, response>, Executor>
+    exchange(request& req, read_limits limits, clock::time_point deadline, body_sink* sink = nullptr) {
         armed_deadline armed(timer_, deadline_, deadline);
-        auto [ec, res] = co_await exchange_steps(req, limits);
+        auto [ec, res] = co_await exchange_steps(req, limits, sink);
         armed.disarm();
         if (ec && ec != asio::error::operation_aborted && interrupted())
             ec = beast::error::timeout;
@@ -132,7 +136,8 @@ public:
     bool interrupted() const { return deadline_->expired(); }
 
 private:
-    asio::awaitable<std::tuple<error_code, response>, Executor> exchange_steps(request& req, read_limits limits) {
+    asio::awaitable<std::tuple<error_code, response>, Executor> exchange_steps(request& req, read_limits limits,
+                                                                               body_sink* sink) {
         answer_started_ = false;
         request_written_ = false;
         if (auto ec = serialize(req))
@@ -150,30 +155,51 @@ private:
             request_written_ = request_written_ || r.bytes > 0;
         }
         for (int interim = 0;; ++interim) {
-            beast::http::response_parser<beast::http::string_body> parser;
-            parser.eager(true);
-            parser.body_limit(limits.body);
-            parser.header_limit(static_cast<std::uint32_t>(limits.header));
-            if (auto ec = co_await read_message(parser))
+            // The header first: its status says where the body goes.
+            beast::http::response_parser<beast::http::empty_body> head;
+            head.header_limit(static_cast<std::uint32_t>(limits.header));
+            head.body_limit(std::max<std::uint64_t>(limits.body, limits.sink_body)); // each body's own below
+            if (auto ec = co_await read_message(head, true))
                 co_return std::tuple{ec, response{}};
-            auto const status = parser.get().result_int();
+            auto const status = head.get().result_int();
             if (status / 100 == 1 && status != 101 && interim < max_interim_answers)
                 continue; // 100 Continue, 103 Early Hints: the answer follows
+            auto const length = head.content_length();
+            if (sink && status / 100 == 2) {
+                if (length && *length > limits.sink_body)
+                    co_return std::tuple{error_code(beast::http::error::body_limit), response{}};
+                beast::http::response_parser<sink_body> parser(std::move(head), sink);
+                parser.body_limit(limits.sink_body);
+                parser.eager(true);
+                if (auto ec = co_await read_message(parser, false))
+                    co_return std::tuple{ec, response{}};
+                co_return std::tuple{error_code{}, response(std::move(parser.release().base()))};
+            }
+            if (length && *length > limits.body)
+                co_return std::tuple{error_code(beast::http::error::body_limit), response{}};
+            beast::http::response_parser<beast::http::string_body> parser(std::move(head));
+            parser.eager(true);
+            parser.body_limit(limits.body);
+            if (auto ec = co_await read_message(parser, false))
+                co_return std::tuple{ec, response{}};
             co_return std::tuple{error_code{}, parser.release()};
         }
     }
 
-    /// Reads until `parser` has a whole message, from the buffer first, then from the transport.
-    asio::awaitable<error_code, Executor> read_message(beast::http::response_parser<beast::http::string_body>& parser) {
+    /// Reads until `parser` has a whole header (`header_only`) or message, from the buffer first,
+    /// then from the transport.
+    template <class Parser>
+    asio::awaitable<error_code, Executor> read_message(Parser& parser, bool header_only) {
         for (;;) {
+            // Done already when the header said there is no body (a parser converted from `head`).
+            if (parser.is_done() || (header_only && parser.is_header_done()))
+                co_return error_code{};
             if (buffer_.size() > 0) {
                 error_code ec;
                 std::size_t const used = parser.put(buffer_.data(), ec);
                 buffer_.consume(used);
                 if (ec && ec != beast::http::error::need_more)
                     co_return ec;
-                if (parser.is_done())
-                    co_return error_code{};
                 if (!ec && used > 0)
                     continue; // the parser took a part (the header, say): offer it the rest
             }

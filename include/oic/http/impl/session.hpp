@@ -10,9 +10,9 @@ namespace oic::http {
 
 template <class Executor>
 asio::awaitable<std::tuple<error_code, response>, Executor>
-basic_session<Executor>::exchange(state& s, origin const& o, request& req, detail::read_limits limits,
-                                  clock::time_point deadline, bool resendable, detail::exchange_progress& progress,
-                                  diagnostics& diag) {
+basic_session<Executor>::exchange(state& s, origin const& o, request& req, detail::read_limits limits, body_sink* sink,
+                                  clock::duration exchange_timeout, clock::time_point deadline, bool resendable,
+                                  detail::exchange_progress& progress, diagnostics& diag) {
     progress = {};
     auto failed = [&](error_code ec, std::string message) {
         return std::tuple{oic::detail::report(diag, ec, std::move(message)), response{}};
@@ -22,7 +22,7 @@ basic_session<Executor>::exchange(state& s, origin const& o, request& req, detai
         if (aec)
             co_return std::tuple{aec, response{}};
         auto [ec, res] =
-            co_await conn->exchange(req, limits, std::min(deadline, clock::now() + s.opts.request_timeout));
+            co_await conn->exchange(req, limits, std::min(deadline, clock::now() + exchange_timeout), sink);
         auto const cancellation = co_await asio::this_coro::cancellation_state; // not a temporary: GCC 12
         if (detail::cancelled(cancellation))                                    // the connection is not kept
             co_return failed(asio::error::operation_aborted,
@@ -40,7 +40,9 @@ basic_session<Executor>::exchange(state& s, origin const& o, request& req, detai
         std::string what = std::string(beast::http::to_string(req.method())) + " " + o.to_string() +
                            std::string(req.target().substr(0, req.target().find('?')));
         if (mapped == error::body_too_large)
-            co_return failed(mapped, what + ": answer larger than " + std::to_string(limits.body) + " bytes");
+            co_return failed(mapped, what + ": answer larger than " +
+                                         std::to_string(sink ? limits.sink_body : limits.body) + " bytes" +
+                                         (sink ? " (send_options::max_body_size)" : ""));
         if (mapped == error::response_too_large)
             co_return failed(mapped, what + ": header, chunk framing or trailers larger than the read limits (" +
                                          std::to_string(limits.header) + " bytes of header, " +
@@ -59,9 +61,16 @@ basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, reques
     if (!first)
         co_return failed(
             report(diag, error::bad_url, "not an http(s) URL with a plain host name or IP address: " + redacted(url)));
-    auto const deadline = clock::now() + s->opts.total_timeout;
-    detail::read_limits const limits{so.max_body_size ? so.max_body_size : s->opts.max_body_size,
-                                     s->opts.max_header_size};
+    auto const timeout = so.timeout > clock::duration::zero() ? so.timeout : s->opts.total_timeout;
+    auto const exchange_timeout = so.timeout > clock::duration::zero() ? so.timeout : s->opts.request_timeout;
+    auto const deadline = clock::now() + timeout;
+    constexpr std::uint64_t sink_default = std::uint64_t{2} << 30;
+    detail::read_limits const limits{.body = so.sink || !so.max_body_size ? s->opts.max_body_size
+                                                                          : static_cast<std::size_t>(so.max_body_size),
+                                     .header = s->opts.max_header_size,
+                                     .sink_body = !so.sink           ? 0
+                                                  : so.max_body_size ? so.max_body_size
+                                                                     : sink_default};
 
     // Credentials are set aside and put back on each hop only where allowed.
     std::vector<std::pair<beast::http::field, std::string>> credentials;
@@ -99,8 +108,8 @@ basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, reques
         req.prepare_payload();
 
         detail::exchange_progress progress;
-        auto [ec, res] =
-            co_await exchange(*s, chain.current_origin, req, limits, deadline, settings.retry_safe, progress, diag);
+        auto [ec, res] = co_await exchange(*s, chain.current_origin, req, limits, so.sink, exchange_timeout, deadline,
+                                           settings.retry_safe, progress, diag);
         detail::send_machine::outcome outcome{
             .ec = ec, .answer_started = progress.answer_started, .request_written = progress.request_written};
         if (!ec) {

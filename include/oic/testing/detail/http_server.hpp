@@ -38,11 +38,14 @@
 #include <boost/url/segments_view.hpp>
 #include <boost/url/url_view.hpp>
 
+#include <openssl/evp.h>
+
 #include <chrono>
 #include <cstddef>
 #include <exception>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -83,6 +86,21 @@ inline http_response json_response(unsigned status, json::value const& body) {
 /// An Oracle-style error answer: `{"code": code, "message": message}`.
 inline http_response error_response(unsigned status, std::string_view code, std::string_view message) {
     return json_response(status, json::object{{"code", code}, {"message", message}});
+}
+
+/// SHA-256 of `bytes` as lowercase hex.
+inline std::string sha256_hex(std::string_view bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), digest, &n, EVP_sha256(), nullptr) != 1)
+        throw std::runtime_error("oic::testing: SHA-256 failed");
+    std::string hex;
+    for (unsigned i = 0; i < n; ++i) {
+        constexpr char digits[] = "0123456789abcdef";
+        hex += digits[digest[i] >> 4];
+        hex += digits[digest[i] & 15];
+    }
+    return hex;
 }
 
 /// Path segments captured by `{name}` placeholders of a route pattern, percent-decoded.

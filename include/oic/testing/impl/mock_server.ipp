@@ -21,10 +21,14 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/encoding_opts.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <stdexcept>
 #include <string>
@@ -190,6 +194,46 @@ public:
         design_latency_ = latency;
     }
 
+    // Archives.
+
+    struct archive {
+        std::size_t size = 0;
+        std::shared_ptr<std::string const> bytes;
+        std::string sha256;
+    };
+
+    /// Integration `id`'s archive at the current size, made once per id and size.
+    archive archive_for(std::string const& id) {
+        std::lock_guard lock(archive_mutex_);
+        auto& a = archives_[id];
+        if (a.bytes && a.size == archive_size_)
+            return a;
+        std::string bytes(archive_size_, '\0');
+        std::uint64_t x = std::hash<std::string>{}(id) | 1;
+        for (auto& c : bytes) { // xorshift: bytes that do not compress, different per id
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            c = static_cast<char>(x);
+        }
+        a = {archive_size_, std::make_shared<std::string const>(std::move(bytes)), {}};
+        a.sha256 = detail::sha256_hex(*a.bytes);
+        return a;
+    }
+
+    void set_archive_size(std::size_t bytes) {
+        std::lock_guard lock(archive_mutex_);
+        archive_size_ = bytes;
+    }
+
+    void set_integration_locked(std::string const& id, bool locked) {
+        std::lock_guard lock(archive_mutex_);
+        if (locked)
+            locked_.insert(id);
+        else
+            locked_.erase(id);
+    }
+
     void add_redirect(std::string path, unsigned status, std::string location) {
         std::lock_guard lock(mutex_);
         redirects_[std::move(path)] = redirect_entry{status, std::move(location)};
@@ -328,7 +372,9 @@ private:
             .add(detail::http::verb::get, "/ic/api/integration/v1/integrations/{id}",
                  [this](route_context const& c) { return handle_get_integration(c); })
             .add(detail::http::verb::post, "/ic/api/integration/v1/integrations/{id}",
-                 [this](route_context const& c) { return handle_update_integration(c); });
+                 [this](route_context const& c) { return handle_update_integration(c); })
+            .add(detail::http::verb::get, "/ic/api/integration/v1/integrations/{id}/archive",
+                 [this](route_context const& c) { return handle_export_integration(c); });
     }
 
     void set_up_runtime_listener() {
@@ -477,6 +523,34 @@ private:
         co_return detail::json_response(200, record->json);
     }
 
+    /// `GET /integrations/{id}/archive`: the archive as `application/octet-stream`; 404 for an
+    /// unknown integration, 423 for a locked one.
+    awaitable<http_response> handle_export_integration(route_context const& ctx) {
+        if (auto refusal = admit_design_request(ctx))
+            co_return std::move(*refusal);
+        std::string const id(ctx.params["id"]);
+        {
+            std::shared_lock lock(catalog_mutex_);
+            if (!integrations_->find(id))
+                co_return detail::error_response(404, "NotFound", "Integration '" + id + "' was not found.");
+        }
+        {
+            std::lock_guard lock(archive_mutex_);
+            if (locked_.contains(id))
+                co_return detail::error_response(423, "Locked",
+                                                 "Integration '" + id + "' is locked: it cannot be exported now.");
+        }
+        auto const a = archive_for(id);
+        http_response res{detail::http::status::ok, 11};
+        res.set(detail::http::field::content_type, "application/octet-stream");
+        std::string file = id;
+        std::replace(file.begin(), file.end(), '|', '_');
+        res.set(detail::http::field::content_disposition, "attachment; filename=\"" + file + ".iar\"");
+        res.set("X-Content-SHA256", a.sha256);
+        res.body() = *a.bytes;
+        co_return res;
+    }
+
     template <class Record>
     awaitable<http_response> handle_list(route_context const& ctx, detail::catalog<Record> const& catalog,
                                          detail::list_schema const& schema) {
@@ -612,6 +686,11 @@ private:
     unsigned design_failure_status_ = 0;
     int design_failures_left_ = 0;
 
+    std::mutex archive_mutex_;
+    std::size_t archive_size_ = 64 * 1024;
+    std::unordered_map<std::string, archive> archives_;
+    std::set<std::string> locked_;
+
     // Last, so that stop() can destroy it while everything above is alive.
     std::optional<detail::asio::io_context> ioc_;
     std::thread thread_;
@@ -667,6 +746,20 @@ OIC_TESTING_DECL void mock_server::set_token_latency(std::chrono::milliseconds l
 
 OIC_TESTING_DECL void mock_server::set_design_latency(std::chrono::milliseconds latency) {
     impl_->set_design_latency(latency);
+}
+
+OIC_TESTING_DECL std::string sha256_hex(std::string_view bytes) {
+    return detail::sha256_hex(bytes);
+}
+
+OIC_TESTING_DECL void mock_server::set_archive_size(std::size_t bytes) {
+    impl_->set_archive_size(bytes);
+}
+OIC_TESTING_DECL std::string mock_server::archive_sha256(std::string const& id) const {
+    return impl_->archive_for(id).sha256;
+}
+OIC_TESTING_DECL void mock_server::set_integration_locked(std::string const& id, bool locked) {
+    impl_->set_integration_locked(id, locked);
 }
 
 OIC_TESTING_DECL void mock_server::add_redirect(std::string path, unsigned status, std::string location) {
