@@ -356,4 +356,15 @@ TEST_CASE("RFC 9110 9.2.2: a resubmit answered 503 with Retry-After is not sent 
     auto const later = run(f.ioc, resubmit_errored_instances(f.c, {ids[1]}));
     CHECK(later.invalid_ids == std::vector<std::string>{ids[1]});
     CHECK(f.server.get_counters().design_write_requests == 4);
+
+    // The control: the same fault on an idempotent PUT is sent again, and the counter sees each one.
+    f.server.add_fault(errors + "/resubmit", {.status = 503, .retry_after = "0"});
+    http::request put{boost::beast::http::verb::put, "/", 11};
+    put.body() = "{}";
+    diagnostics d;
+    auto [ec, url, answer] = run(f.ioc, f.c.call(errors + "/resubmit", {}, std::move(put), d));
+    REQUIRE_FALSE(ec);
+    CHECK(answer.message.result_int() == 503);
+    CHECK(answer.retries == 2);
+    CHECK(f.server.get_counters().design_write_requests == 7);
 }
