@@ -682,4 +682,244 @@ auto async_export_integration(basic_client<Executor> client, std::string id, std
 }
 /// @}
 
+// ---------------------------------------------------------------------------------------------------
+// Monitoring: errored instances, resubmitting them, instances (issue 21).
+// ---------------------------------------------------------------------------------------------------
+
+namespace detail {
+
+/// `POST {path}` with `body` (JSON, or nothing when empty), its answer read as a `resubmit_result`.
+/// A POST: never sent twice once written (RFC 9110 9.2.2), a 503 is the answer.
+template <class Executor>
+asio::awaitable<std::tuple<error_code, resubmit_result>, Executor>
+post_resubmit(basic_client<Executor> client, std::string path, std::string body, diagnostics& diag) {
+    resubmit_result out;
+    http::request req{boost::beast::http::verb::post, "/", 11};
+    if (!body.empty()) {
+        req.set(boost::beast::http::field::content_type, "application/json; charset=utf-8");
+        req.body() = std::move(body);
+    }
+    // GCC 12: no temporary holding a string or a shared_ptr inside a co_await expression; the
+    // operation is made first, then awaited.
+    std::string query;
+    auto call = client.call(std::move(path), std::move(query), std::move(req), diag);
+    auto [ec, url, answer] = co_await std::move(call);
+    if (!ec)
+        ec = check_api_answer(answer, url, diag);
+    if (!ec) {
+        std::string what;
+        if (auto pec = read_resubmit(std::move(answer.message.body()), out, what))
+            ec = parse_error(pec, std::move(what), answer, url, diag);
+        out.http_status = answer.message.result_int();
+    }
+    co_return std::tuple{ec, std::move(out)};
+}
+
+/// Oracle's "Resubmit an Errored Integration Instance": `POST /monitoring/errors/{id}/resubmit`.
+template <class Executor>
+asio::awaitable<std::tuple<error_code, resubmit_result>, Executor>
+resubmit_one(basic_client<Executor> client, std::string id, resubmit_options options, diagnostics& diag) {
+    if (id.empty())
+        co_return std::tuple{report(diag, error::bad_config, "errored instance id is empty"), resubmit_result{}};
+    std::string body;
+    if (!options.recovery_trace_level.empty())
+        body = boost::json::serialize(boost::json::object{{"recoveryTraceLevel", options.recovery_trace_level}});
+    std::string path =
+        std::string(api_item_traits<errored_instance>::path) + "/" + http::path_segment(id) + "/resubmit";
+    auto post = post_resubmit(std::move(client), std::move(path), std::move(body), diag);
+    co_return co_await std::move(post);
+}
+
+/// Oracle's "Resubmit Errored Integration Instances": `POST /monitoring/errors/resubmit` with
+/// `{"ids": [...]}`.
+template <class Executor>
+asio::awaitable<std::tuple<error_code, resubmit_result>, Executor>
+resubmit_many(basic_client<Executor> client, std::vector<std::string> ids, diagnostics& diag) {
+    if (ids.empty())
+        co_return std::tuple{report(diag, error::bad_config, "no errored instance ids to resubmit"), resubmit_result{}};
+    boost::json::array list;
+    for (auto const& id : ids) {
+        if (id.empty())
+            co_return std::tuple{report(diag, error::bad_config, "an errored instance id to resubmit is empty"),
+                                 resubmit_result{}};
+        list.emplace_back(id);
+    }
+    std::string body = boost::json::serialize(boost::json::object{{"ids", std::move(list)}});
+    std::string path = std::string(api_item_traits<errored_instance>::path) + "/resubmit";
+    auto post = post_resubmit(std::move(client), std::move(path), std::move(body), diag);
+    co_return co_await std::move(post);
+}
+
+} // namespace detail
+
+/**
+ * @name Monitoring calls
+ * `get_errored_instances`: one page of `GET /ic/api/integration/v1/monitoring/errors` (Oracle's
+ * "Retrieve Errored Instances"); `get_all_errored_instances`: every page, as `get_all_connections`
+ * does. `query.q` is Oracle's filter, e.g. `{timewindow: '1d', code: 'HELLO_WORLD'}` (the service
+ * looks at the past hour unless `timewindow` says otherwise); `query.expand` may be `integration`
+ * or `connection`.
+ *
+ * `get_integration_instances` / `get_all_integration_instances`: `GET .../monitoring/instances`
+ * ("Retrieve Integration Instances"), `q` e.g. `{timewindow: '1d', status: 'FAILED', code: 'X'}`.
+ *
+ * `resubmit_errored_instance`: `POST .../monitoring/errors/{id}/resubmit` ("Resubmit an Errored
+ * Integration Instance"); the id travels as one percent-encoded path segment. An unknown id is
+ * `api_http_status` 404, one that cannot be resubmitted (not recoverable, or no longer errored) 412.
+ * `resubmit_errored_instances`: `POST .../monitoring/errors/resubmit` with `{"ids": [...]}`
+ * ("Resubmit Errored Integration Instances"); the answer sorts the ids into accepted, invalid and
+ * non-recoverable ones. Both are POSTs: through the runtime host its 307 replays them to the
+ * design-time host (the token only where trusted), and once written they are never sent again (a
+ * 503 is the answer, not a retry: resubmitting twice would run an integration twice).
+ *
+ * These throw `error_with_diagnostics`; each has an `async_` form below for any completion token.
+ * @{
+ */
+template <class Executor>
+asio::awaitable<errored_instances_page, Executor> get_errored_instances(basic_client<Executor> client,
+                                                                        list_query query = {}) {
+    return detail::value_or_throw<errored_instances_page, Executor>(
+        [=](diagnostics& d) { return detail::get_page<errored_instance>(client, query, d); });
+}
+template <class Executor>
+asio::awaitable<std::vector<errored_instance>, Executor> get_all_errored_instances(basic_client<Executor> client,
+                                                                                   list_query query = {}) {
+    return detail::value_or_throw<std::vector<errored_instance>, Executor>(
+        [=](diagnostics& d) { return detail::get_all<errored_instance>(client, query, d); });
+}
+template <class Executor>
+asio::awaitable<integration_instances_page, Executor> get_integration_instances(basic_client<Executor> client,
+                                                                                list_query query = {}) {
+    return detail::value_or_throw<integration_instances_page, Executor>(
+        [=](diagnostics& d) { return detail::get_page<integration_instance>(client, query, d); });
+}
+template <class Executor>
+asio::awaitable<std::vector<integration_instance>, Executor>
+get_all_integration_instances(basic_client<Executor> client, list_query query = {}) {
+    return detail::value_or_throw<std::vector<integration_instance>, Executor>(
+        [=](diagnostics& d) { return detail::get_all<integration_instance>(client, query, d); });
+}
+template <class Executor>
+asio::awaitable<resubmit_result, Executor> resubmit_errored_instance(basic_client<Executor> client, std::string id,
+                                                                     resubmit_options options = {}) {
+    return detail::value_or_throw<resubmit_result, Executor>(
+        [=](diagnostics& d) { return detail::resubmit_one(client, id, options, d); });
+}
+template <class Executor>
+asio::awaitable<resubmit_result, Executor> resubmit_errored_instances(basic_client<Executor> client,
+                                                                      std::vector<std::string> ids) {
+    return detail::value_or_throw<resubmit_result, Executor>(
+        [=](diagnostics& d) { return detail::resubmit_many(client, ids, d); });
+}
+/// @}
+
+/**
+ * @name Monitoring calls for any completion token
+ * As the typed calls for any completion token above: handler `void(error_code, T)`, `diag` filled
+ * on failure, default token `asio::deferred`, terminal cancellation.
+ * @{
+ */
+template <class Executor,
+          asio::completion_token_for<void(error_code, errored_instances_page)> CompletionToken = asio::deferred_t>
+auto async_get_errored_instances(basic_client<Executor> client, list_query query, diagnostics& diag,
+                                 CompletionToken&& token = {}) {
+    return detail::async_run<errored_instances_page>(
+        client.get_executor(), &diag,
+        [=](diagnostics& d) { return detail::get_page<errored_instance>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+template <class Executor,
+          asio::completion_token_for<void(error_code, errored_instances_page)> CompletionToken = asio::deferred_t>
+auto async_get_errored_instances(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
+    return detail::async_run<errored_instances_page>(
+        client.get_executor(), nullptr,
+        [=](diagnostics& d) { return detail::get_page<errored_instance>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+template <class Executor, asio::completion_token_for<void(error_code, std::vector<errored_instance>)> CompletionToken =
+                              asio::deferred_t>
+auto async_get_all_errored_instances(basic_client<Executor> client, list_query query, diagnostics& diag,
+                                     CompletionToken&& token = {}) {
+    return detail::async_run<std::vector<errored_instance>>(
+        client.get_executor(), &diag,
+        [=](diagnostics& d) { return detail::get_all<errored_instance>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+template <class Executor, asio::completion_token_for<void(error_code, std::vector<errored_instance>)> CompletionToken =
+                              asio::deferred_t>
+auto async_get_all_errored_instances(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
+    return detail::async_run<std::vector<errored_instance>>(
+        client.get_executor(), nullptr,
+        [=](diagnostics& d) { return detail::get_all<errored_instance>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+template <class Executor,
+          asio::completion_token_for<void(error_code, integration_instances_page)> CompletionToken = asio::deferred_t>
+auto async_get_integration_instances(basic_client<Executor> client, list_query query, diagnostics& diag,
+                                     CompletionToken&& token = {}) {
+    return detail::async_run<integration_instances_page>(
+        client.get_executor(), &diag,
+        [=](diagnostics& d) { return detail::get_page<integration_instance>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+template <class Executor,
+          asio::completion_token_for<void(error_code, integration_instances_page)> CompletionToken = asio::deferred_t>
+auto async_get_integration_instances(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
+    return detail::async_run<integration_instances_page>(
+        client.get_executor(), nullptr,
+        [=](diagnostics& d) { return detail::get_page<integration_instance>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+template <class Executor, asio::completion_token_for<void(error_code, std::vector<integration_instance>)>
+                              CompletionToken = asio::deferred_t>
+auto async_get_all_integration_instances(basic_client<Executor> client, list_query query, diagnostics& diag,
+                                         CompletionToken&& token = {}) {
+    return detail::async_run<std::vector<integration_instance>>(
+        client.get_executor(), &diag,
+        [=](diagnostics& d) { return detail::get_all<integration_instance>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+template <class Executor, asio::completion_token_for<void(error_code, std::vector<integration_instance>)>
+                              CompletionToken = asio::deferred_t>
+auto async_get_all_integration_instances(basic_client<Executor> client, list_query query,
+                                         CompletionToken&& token = {}) {
+    return detail::async_run<std::vector<integration_instance>>(
+        client.get_executor(), nullptr,
+        [=](diagnostics& d) { return detail::get_all<integration_instance>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+template <class Executor,
+          asio::completion_token_for<void(error_code, resubmit_result)> CompletionToken = asio::deferred_t>
+auto async_resubmit_errored_instance(basic_client<Executor> client, std::string id, resubmit_options options,
+                                     diagnostics& diag, CompletionToken&& token = {}) {
+    return detail::async_run<resubmit_result>(
+        client.get_executor(), &diag, [=](diagnostics& d) { return detail::resubmit_one(client, id, options, d); },
+        std::forward<CompletionToken>(token));
+}
+template <class Executor,
+          asio::completion_token_for<void(error_code, resubmit_result)> CompletionToken = asio::deferred_t>
+auto async_resubmit_errored_instance(basic_client<Executor> client, std::string id, resubmit_options options = {},
+                                     CompletionToken&& token = {}) {
+    return detail::async_run<resubmit_result>(
+        client.get_executor(), nullptr, [=](diagnostics& d) { return detail::resubmit_one(client, id, options, d); },
+        std::forward<CompletionToken>(token));
+}
+template <class Executor,
+          asio::completion_token_for<void(error_code, resubmit_result)> CompletionToken = asio::deferred_t>
+auto async_resubmit_errored_instances(basic_client<Executor> client, std::vector<std::string> ids, diagnostics& diag,
+                                      CompletionToken&& token = {}) {
+    return detail::async_run<resubmit_result>(
+        client.get_executor(), &diag, [=](diagnostics& d) { return detail::resubmit_many(client, ids, d); },
+        std::forward<CompletionToken>(token));
+}
+template <class Executor,
+          asio::completion_token_for<void(error_code, resubmit_result)> CompletionToken = asio::deferred_t>
+auto async_resubmit_errored_instances(basic_client<Executor> client, std::vector<std::string> ids,
+                                      CompletionToken&& token = {}) {
+    return detail::async_run<resubmit_result>(
+        client.get_executor(), nullptr, [=](diagnostics& d) { return detail::resubmit_many(client, ids, d); },
+        std::forward<CompletionToken>(token));
+}
+/// @}
+
 } // namespace oic

@@ -1,4 +1,5 @@
-// The oic-connections CLI against the oic-mock-server executable, each in its own process.
+// The oic CLI (and oic-connections, the same program without subcommands) against the oic-mock-server
+// executable, each in its own process.
 
 #include "common.hpp"
 
@@ -289,4 +290,152 @@ TEST_CASE("oic-connections escapes control characters in what servers send", "[c
         CHECK(boost::json::parse(json.out).as_array()[0].at("name").as_string() == "evil\x1b[2J\xc2\x9b"
                                                                                    "31m");
     }
+}
+
+namespace {
+
+/// `oic` with `args`, through the runtime host (trusting the mock's design host), the mock's CA.
+process_result oic_command(mock_process const& mock, std::vector<std::string> args) {
+    std::vector<std::string> argv{OIC_COMMAND_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    for (std::string const& a :
+         {std::string("--cacert"), mock.get("ca_file"), std::string("--trust-host"), design_host(mock)})
+        argv.push_back(a);
+    return run_process(argv, env_for(mock, "runtime_url"));
+}
+
+boost::json::array json_array(process_result const& r) {
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return boost::json::parse(r.out).as_array();
+}
+
+} // namespace
+
+TEST_CASE("oic subcommands against oic-mock-server, through the runtime host", "[cli][monitoring]") {
+    mock_process mock;
+
+    SECTION("connections list: what oic-connections prints") {
+        auto const r = oic_command(mock, {"connections", "list", "--limit", "5"});
+        auto const legacy = run_process(
+            {OIC_CLI_PATH, "--limit", "5", "--cacert", mock.get("ca_file"), "--trust-host", design_host(mock)},
+            env_for(mock, "runtime_url"));
+        CHECK(r.exit_code == 0);
+        CHECK_THAT(r.out, Catch::StartsWith("ID") && Catch::EndsWith("5 connections\n"));
+        CHECK(r.out == legacy.out);
+        CHECK(json_array(oic_command(mock, {"connections", "list", "--all", "--output", "json"})).size() == 120);
+    }
+    SECTION("integrations list, activate, deactivate") {
+        auto const configured = json_array(
+            oic_command(mock, {"integrations", "list", "--q", "{status:'CONFIGURED'}", "--all", "--output", "json"}));
+        REQUIRE_FALSE(configured.empty());
+        for (auto const& x : configured)
+            CHECK(x.at("status") == "CONFIGURED");
+        std::string const id(configured[0].at("id").as_string());
+        auto const on = oic_command(mock, {"integrations", "activate", id});
+        INFO(on.err);
+        CHECK(on.exit_code == 0);
+        CHECK(on.out == id + " ACTIVATED\n");
+        auto const twice = oic_command(mock, {"integrations", "activate", id});
+        CHECK(twice.exit_code == 4); // 412: active already
+        CHECK_THAT(twice.err, Catch::Contains("412"));
+        auto const off = oic_command(mock, {"integrations", "deactivate", id, "--output", "json"});
+        CHECK(off.exit_code == 0);
+        CHECK(boost::json::parse(off.out).at("status") == "CONFIGURED");
+        CHECK(oic_command(mock, {"integrations", "deactivate", "NO_SUCH|01.00.0000"}).exit_code == 4);
+    }
+    SECTION("monitoring errors, resubmit, instances") {
+        auto const errors =
+            json_array(oic_command(mock, {"monitoring", "errors", "--all", "--limit", "4", "--output", "json"}));
+        CHECK(errors.size() == 15);
+        std::vector<std::string> recoverable, stuck;
+        for (auto const& e : errors)
+            (e.at("recoverable").as_bool() ? recoverable : stuck).emplace_back(e.at("id").as_string());
+        REQUIRE(recoverable.size() >= 2);
+        REQUIRE_FALSE(stuck.empty());
+        auto const table = oic_command(mock, {"monitoring", "errors", "--limit", "4"});
+        CHECK(table.exit_code == 0);
+        CHECK_THAT(table.out, Catch::StartsWith("ID") && Catch::Contains("RECOVERABLE") &&
+                                  Catch::EndsWith("4 errored instances\n"));
+
+        auto const one = oic_command(mock, {"monitoring", "resubmit", recoverable[0]});
+        INFO(one.err);
+        CHECK(one.exit_code == 0);
+        CHECK_THAT(one.out, Catch::StartsWith("resubmitted: " + recoverable[0] + "\n"));
+        auto const again = oic_command(mock, {"monitoring", "resubmit", recoverable[0]});
+        CHECK(again.exit_code == 4); // no longer errored: 412
+        CHECK_THAT(again.err, Catch::Contains("412"));
+
+        auto const many = oic_command(mock, {"monitoring", "resubmit", recoverable[1], stuck[0], "NO_SUCH"});
+        CHECK(many.exit_code == 4); // not every one was accepted
+        CHECK_THAT(many.out, Catch::Contains("resubmitted: " + recoverable[1] + "\n") &&
+                                 Catch::Contains("invalid: NO_SUCH\n") &&
+                                 Catch::Contains("not recoverable: " + stuck[0] + "\n"));
+        CHECK_THAT(many.err, Catch::Contains("2 of 3 errored instances were not resubmitted"));
+        CHECK(json_array(oic_command(mock, {"monitoring", "errors", "--all", "--output", "json"})).size() == 13);
+
+        auto const json = oic_command(mock, {"monitoring", "resubmit", recoverable[2], "--output", "json"});
+        CHECK(json.exit_code == 0);
+        CHECK(boost::json::parse(json.out).at("resubmit-successful") == true);
+
+        auto const failed =
+            json_array(oic_command(mock, {"monitoring", "instances", "--q", "{timewindow: '1d', status: 'FAILED'}",
+                                          "--all", "--output", "json"}));
+        CHECK(failed.size() == 12); // 15 failed runs, 3 of them resubmitted since
+        for (auto const& x : failed)
+            CHECK(x.at("status") == "FAILED");
+        auto const runs = oic_command(mock, {"monitoring", "instances", "--all"});
+        CHECK(runs.exit_code == 0);
+        CHECK_THAT(runs.out, Catch::Contains("RESUBMITTED") && Catch::EndsWith("60 instances\n"));
+    }
+    SECTION("usage: the subcommands listed; mistakes exit 2 without echoing what may be a secret") {
+        auto const help = run_process({OIC_COMMAND_PATH, "--help"}, {});
+        CHECK(help.exit_code == 0);
+        for (char const* c :
+             {"connections list", "integrations list", "integrations activate ID", "integrations deactivate ID",
+              "monitoring errors", "monitoring resubmit ID...", "monitoring instances"})
+            CHECK_THAT(help.out, Catch::Contains(c));
+        auto const env = env_for(mock, "runtime_url");
+        auto const none = run_process({OIC_COMMAND_PATH}, env);
+        CHECK(none.exit_code == 2);
+        CHECK_THAT(none.err, Catch::Contains("missing command") && Catch::Contains("monitoring resubmit"));
+        auto const secret = run_process({OIC_COMMAND_PATH, "hunter2-value", "list"}, env);
+        CHECK(secret.exit_code == 2);
+        CHECK_THAT(secret.err, Catch::Contains("unknown command") && !Catch::Contains("hunter2"));
+        auto const extra = run_process({OIC_COMMAND_PATH, "connections", "list", "hunter2-value"}, env);
+        CHECK(extra.exit_code == 2);
+        CHECK_THAT(extra.err, !Catch::Contains("hunter2"));
+        CHECK(run_process({OIC_COMMAND_PATH, "monitoring", "resubmit"}, env).exit_code == 2);
+        CHECK(run_process({OIC_COMMAND_PATH, "integrations", "activate"}, env).exit_code == 2);
+        auto const flag = run_process({OIC_COMMAND_PATH, "integrations", "activate", "X", "--all"}, env);
+        CHECK(flag.exit_code == 2);
+        CHECK_THAT(flag.err, Catch::Contains("--all does not go with 'integrations activate'"));
+        // oic-connections takes no subcommand: a word is an unexpected argument, as it always was.
+        CHECK(run_process({OIC_CLI_PATH, "connections", "list"}, env).exit_code == 2);
+    }
+}
+
+TEST_CASE("oic exits 6 on a conflict (HTTP 409 or 423)", "[cli][monitoring]") {
+    unsigned const status = GENERATE(409u, 423u, 412u);
+    oic_test::raw_server server(
+        [status](boost::asio::ip::tcp::socket& s, std::string const& head, std::atomic<bool> const&) {
+            auto answer = [&](std::string const& line, std::string const& body) {
+                oic_test::raw_server::send(s, "HTTP/1.1 " + line +
+                                                  "\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                                                  "Content-Length: " +
+                                                  std::to_string(body.size()) + "\r\n\r\n" + body);
+            };
+            if (head.starts_with("POST /oauth2/v1/token"))
+                answer("200 OK", R"({"access_token":"abc","token_type":"Bearer","expires_in":3600})");
+            else
+                answer(std::to_string(status) + " Whatever", R"({"code":"Conflict","message":"It is locked."})");
+        });
+    std::map<std::string, std::string> const env{{"OIC_TOKEN_URL", server.url() + "/oauth2/v1/token"},
+                                                 {"OIC_CLIENT_ID", "id"},
+                                                 {"OIC_CLIENT_SECRET", "secret"},
+                                                 {"OIC_BASE_URL", server.url()},
+                                                 {"OIC_INTEGRATION_INSTANCE", "i"}};
+    auto const r = run_process({OIC_COMMAND_PATH, "integrations", "activate", "X|01.00.0000"}, env);
+    CHECK(r.exit_code == (status == 412 ? 4 : 6));
+    CHECK_THAT(r.err, Catch::Contains(std::to_string(status)) && Catch::Contains("It is locked."));
 }

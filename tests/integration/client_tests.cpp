@@ -23,6 +23,7 @@ using oic_test::options_with;
 using oic_test::run;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using namespace std::string_literals;
 
 TEST_CASE("fetch_token over TLS with client_secret_basic and client_secret_post", "[integration][token]") {
     testing::mock_server server;
@@ -913,4 +914,149 @@ TEST_CASE("several clients can share one token", "[integration][token][shared]")
     run(ioc, get_connections(b, one_item()));
     CHECK(server.get_counters().token_requests == 1);
     CHECK(tok.fetches() == 1);
+}
+
+// Monitoring (issue 21): errored instances, instances, and resubmitting errors.
+
+TEST_CASE("monitoring lists: a page with q, every page, through the design and the runtime host; the token only "
+          "where trusted",
+          "[integration][monitoring]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    bool const via_runtime = GENERATE(false, true);
+    INFO((via_runtime ? "runtime" : "design") << " host");
+    client c(ioc.get_executor(), config_for(server, via_runtime ? server.runtime_url() : server.design_url()));
+    std::size_t const failed_runs = (server.options().instances + 2) / 4; // the mock's runs 1, 5, 9, ... failed
+
+    list_query q;
+    q.limit = 4;
+    auto const page = run(ioc, get_errored_instances(c, q));
+    REQUIRE(page.items.size() == 4);
+    CHECK(page.has_more);
+    CHECK(page.total_results == static_cast<std::int64_t>(failed_runs));
+    CHECK(page.url.starts_with(server.design_url()));
+    for (auto const& e : page.items) {
+        CHECK(e.status == "FAILED");
+        CHECK_FALSE(e.integration_code.empty());
+        CHECK_FALSE(e.error_message.empty());
+        CHECK(e.retry_count == 0);
+    }
+
+    // Every page, 4 at a time, is every errored instance once: the failed runs of the instances list.
+    auto const errors = run(ioc, get_all_errored_instances(c, q));
+    std::set<std::string> error_ids;
+    for (auto const& e : errors)
+        error_ids.insert(e.id);
+    CHECK(errors.size() == failed_runs);
+    CHECK(error_ids.size() == failed_runs);
+    list_query failed;
+    failed.q = "{timewindow: '3d', status: 'FAILED'}";
+    failed.limit = 7;
+    std::set<std::string> failed_ids;
+    for (auto const& r : run(ioc, get_all_integration_instances(c, failed))) {
+        CHECK(r.status == "FAILED");
+        failed_ids.insert(r.id);
+    }
+    CHECK(failed_ids == error_ids);
+    list_query every;
+    every.limit = 9;
+    auto const runs = run(ioc, get_all_integration_instances(c, every));
+    CHECK(runs.size() == server.options().instances);
+
+    // q filters: one integration's errors only.
+    list_query one;
+    one.q = "{code: '" + errors.front().integration_code + "'}";
+    one.limit = 1000;
+    auto const filtered = run(ioc, get_errored_instances(c, one));
+    REQUIRE_FALSE(filtered.items.empty());
+    CHECK(filtered.items.size() < errors.size());
+    for (auto const& e : filtered.items)
+        CHECK(e.integration_id() == errors.front().integration_code + "|" + e.integration_version);
+
+    // The async forms, errors as values with the server's words.
+    list_query bad;
+    bad.q = "{timewindow: '5y'}";
+    diagnostics d;
+    auto const [ec, none] = run(ioc, async_get_integration_instances(c, bad, d, asio::as_tuple(asio::use_awaitable)));
+    CHECK(ec == error::api_http_status);
+    CHECK(d.http_status == 400);
+    CHECK_THAT(d.server_message, Catch::Contains("timewindow must be 1h, 6h, 1d, 2d, 3d or RETENTIONPERIOD"));
+    auto const [ec2, all] = run(ioc, async_get_all_errored_instances(c, q, asio::as_tuple(asio::use_awaitable)));
+    CHECK_FALSE(ec2);
+    CHECK(all.size() == failed_runs);
+
+    auto const n = server.get_counters();
+    CHECK(n.design_authorization_headers == n.design_api_requests); // the token reached every design call
+    CHECK(n.foreign_requests == 0);
+    CHECK(n.unauthorized == 0);
+    if (via_runtime) {
+        CHECK(n.runtime_api_requests == 1); // the first call's hop, remembered for the rest
+        CHECK(n.runtime_authorization_headers == 1);
+    } else {
+        CHECK(n.runtime_api_requests == 0);
+    }
+}
+
+TEST_CASE("an id reaches the mock as exactly one path segment, whatever it holds", "[integration][monitoring]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server, server.design_url()));
+    for (std::string const& id :
+         std::vector<std::string>{"a/b", "a?b=c", "a#b", "a%2Fb", "%2E%2E", "..", ".", "../resubmit", "../../instances",
+                                  "x y+z", "tab\there", "nul\0byte"s, "CODE|01.00.0000"}) {
+        INFO(printable(id));
+        server.reset_counters();
+        auto const e = error_of(ioc, resubmit_errored_instance(c, id));
+        CHECK(e.code() == error::api_http_status);
+        auto const& d = e.get_diagnostics();
+        CHECK(d.http_status == 404);
+        // The resubmit route answered, and named the id as it arrived: one segment, decoded to the id.
+        CHECK(d.server_code == "NotFound");
+        CHECK(d.server_message == printable("Errored instance '" + id + "' was not found."));
+        auto const n = server.get_counters();
+        CHECK(n.design_write_requests == 1);
+        CHECK(n.design_api_requests == 1);
+    }
+    CHECK(error_of(ioc, resubmit_errored_instance(c, std::string())).code() == error::bad_config);
+    CHECK(error_of(ioc, resubmit_errored_instances(c, {})).code() == error::bad_config);
+    CHECK(error_of(ioc, resubmit_errored_instances(c, {"a", ""})).code() == error::bad_config);
+
+    // The async form with diagnostics: the unknown id as a value.
+    diagnostics d;
+    auto const [ec, result] = run(ioc, async_resubmit_errored_instance(c, std::string("NO_SUCH_INSTANCE"), {}, d,
+                                                                       asio::as_tuple(asio::use_awaitable)));
+    CHECK(ec == error::api_http_status);
+    CHECK(ec == condition::api);
+    CHECK(d.http_status == 404);
+    CHECK(d.server_code == "NotFound");
+    CHECK_THAT(d.message, Catch::Contains("POST ") && Catch::Contains("/resubmit"));
+}
+
+TEST_CASE("the mock refuses a malformed resubmit body with 400", "[integration][monitoring]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server, server.design_url()));
+    std::string const path = "/ic/api/integration/v1/monitoring/errors/resubmit";
+    auto post = [&](std::string body) {
+        http::request req{boost::beast::http::verb::post, "/", 11};
+        req.set(boost::beast::http::field::content_type, "application/json");
+        req.body() = std::move(body);
+        diagnostics d;
+        auto [ec, url, answer] = run(ioc, c.call(path, {}, std::move(req), d));
+        REQUIRE_FALSE(ec);
+        return answer.message;
+    };
+    for (char const* body : {"", "not json", "[]", "{}", R"({"ids":"a"})", R"({"ids":[]})", R"({"ids":[{}]})"}) {
+        INFO(body);
+        auto const answer = post(body);
+        CHECK(answer.result_int() == 400);
+        CHECK_THAT(answer.body(), Catch::Contains("BadRequest"));
+    }
+    CHECK(post(R"({"ids":["NO_SUCH"]})").result_int() == 202); // well-formed: the id is invalid, the call is not
+    // One id with a body that is not the documented one.
+    resubmit_options verbose;
+    verbose.recovery_trace_level = "Verbose";
+    auto const e = error_of(ioc, resubmit_errored_instance(c, std::string("NO_SUCH"), verbose));
+    CHECK(e.get_diagnostics().http_status == 400);
+    CHECK_THAT(e.get_diagnostics().server_message, Catch::Contains("recoveryTraceLevel must be"));
 }

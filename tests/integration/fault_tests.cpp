@@ -408,4 +408,49 @@ TEST_CASE("a failed export leaves nothing under the target's name, and an old fi
     CHECK(archive.size == 512 * 1024);
     CHECK(testing::sha256_hex(read_file(target)) == server.archive_sha256(id));
     CHECK(folder.names() == std::vector<std::string>{"hello.iar"});
+
+TEST_CASE("RFC 9110 9.2.2: a resubmit answered 503 with Retry-After is not sent again",
+          "[integration][faults][write][monitoring]") {
+    fault_fixture f;
+    list_query all;
+    all.limit = 1000;
+    std::vector<std::string> ids;
+    for (auto const& e : run(f.ioc, get_all_errored_instances(f.c, all)))
+        if (e.recoverable)
+            ids.push_back(e.id);
+    REQUIRE(ids.size() >= 2);
+    std::string const errors = "/ic/api/integration/v1/monitoring/errors";
+    f.server.reset_counters();
+
+    f.server.add_fault(errors + "/" + http::path_segment(ids[0]) + "/resubmit", {.status = 503, .retry_after = "0"});
+    auto const one = error_of(f.ioc, resubmit_errored_instance(f.c, ids[0]));
+    CHECK(one.code() == error::api_http_status);
+    CHECK(one.get_diagnostics().http_status == 503);
+    CHECK_THAT(one.what(), Catch::Contains("Retry-After"));
+    CHECK(f.server.get_counters().design_write_requests == 1); // written once: never again
+    f.server.clear_faults();
+
+    f.server.add_fault(errors + "/resubmit", {.status = 503, .retry_after = "0"});
+    auto const many = error_of(f.ioc, resubmit_errored_instances(f.c, {ids[1]}));
+    CHECK(many.get_diagnostics().http_status == 503);
+    CHECK(f.server.get_counters().design_write_requests == 2);
+    f.server.clear_faults();
+
+    // The server had acted on both before its 503: sending them again would have resubmitted twice.
+    auto const again = error_of(f.ioc, resubmit_errored_instance(f.c, ids[0]));
+    CHECK(again.get_diagnostics().http_status == 412);
+    auto const later = run(f.ioc, resubmit_errored_instances(f.c, {ids[1]}));
+    CHECK(later.invalid_ids == std::vector<std::string>{ids[1]});
+    CHECK(f.server.get_counters().design_write_requests == 4);
+
+    // The control: the same fault on an idempotent PUT is sent again, and the counter sees each one.
+    f.server.add_fault(errors + "/resubmit", {.status = 503, .retry_after = "0"});
+    http::request put{boost::beast::http::verb::put, "/", 11};
+    put.body() = "{}";
+    diagnostics d;
+    auto [ec, url, answer] = run(f.ioc, f.c.call(errors + "/resubmit", {}, std::move(put), d));
+    REQUIRE_FALSE(ec);
+    CHECK(answer.message.result_int() == 503);
+    CHECK(answer.retries == 2);
+    CHECK(f.server.get_counters().design_write_requests == 7);
 }

@@ -7,6 +7,8 @@
 #include <oic/oic.hpp>
 #include <oic/testing/mock_server.hpp>
 
+#include <boost/json/value_from.hpp>
+
 using namespace oic;
 using oic_test::error_of;
 using oic_test::run;
@@ -800,4 +802,103 @@ TEST_CASE("export through the runtime host: the archive lands byte-exact under i
     CHECK(sink.starts == 1);
     CHECK(testing::sha256_hex(sink.bytes) == server.archive_sha256(id));
     CHECK(server.get_counters().runtime_api_requests == 1); // the hop was remembered
+
+TEST_CASE("resubmit through the runtime host: the 307 replays the POST and its body to the design host, with the "
+          "token only where trusted; the hop is remembered",
+          "[integration][redirect][write][monitoring]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server)); // through the runtime host
+    client on_design(ioc.get_executor(), oic_test::config_for(server, server.design_url()));
+    list_query all;
+    all.limit = 1000;
+    auto const errors = run(ioc, get_all_errored_instances(on_design, all));
+    std::vector<std::string> recoverable, stuck;
+    for (auto const& e : errors)
+        (e.recoverable ? recoverable : stuck).push_back(e.id);
+    REQUIRE(recoverable.size() >= 4);
+    REQUIRE_FALSE(stuck.empty());
+    server.reset_counters();
+
+    // Many at once, first: the body goes to the runtime host, and again, whole, to the design host.
+    std::vector<std::string> const ids{recoverable[0], recoverable[1], stuck[0], "NO_SUCH_INSTANCE"};
+    std::uint64_t const body =
+        boost::json::serialize(boost::json::object{{"ids", boost::json::value_from(ids)}}).size();
+    auto const many = run(ioc, resubmit_errored_instances(c, ids));
+    CHECK(many.http_status == 202);
+    CHECK(many.accepted_ids == std::vector<std::string>{recoverable[0], recoverable[1]});
+    CHECK(many.non_recoverable_ids == std::vector<std::string>{stuck[0]});
+    CHECK(many.invalid_ids == std::vector<std::string>{"NO_SUCH_INSTANCE"});
+    CHECK(many.accepted == true);
+    CHECK_FALSE(many.recovery_job_id.empty());
+    auto n = server.get_counters();
+    CHECK(n.runtime_write_requests == 1); // answered 307
+    CHECK(n.runtime_body_bytes == body);
+    CHECK(n.runtime_authorization_headers == 1); // the configured base URL's host is trusted
+    CHECK(n.design_write_requests == 1);         // replayed once, body and all
+    CHECK(n.design_body_bytes == body);
+    CHECK(n.design_authorization_headers == 1);
+    CHECK(n.foreign_requests == 0);
+
+    // One, through the remembered hop: straight to the design host.
+    auto const one = run(ioc, resubmit_errored_instance(c, recoverable[2]));
+    CHECK(one.http_status == 200);
+    CHECK(one.accepted == true);
+    CHECK_FALSE(one.recovery_job_id.empty());
+    n = server.get_counters();
+    CHECK(n.runtime_write_requests == 1);
+    CHECK(n.design_write_requests == 2);
+    CHECK(n.design_body_bytes == body); // no body for one without options
+    CHECK(n.design_authorization_headers == 2);
+
+    // Resubmitted errors left the list; their runs say so.
+    auto const left = run(ioc, get_all_errored_instances(on_design, all));
+    CHECK(left.size() == errors.size() - 3);
+    for (auto const& e : left)
+        CHECK(std::find(recoverable.begin(), recoverable.begin() + 3, e.id) == recoverable.begin() + 3);
+    list_query run_of;
+    run_of.q = "{id: '" + recoverable[2] + "'}";
+    auto const runs = run(ioc, get_integration_instances(on_design, run_of));
+    REQUIRE(runs.items.size() == 1);
+    CHECK(runs.items[0].status == "RESUBMITTED");
+
+    // Again: no longer errored (412), and the non-recoverable one cannot be resubmitted either.
+    auto const again = error_of(ioc, resubmit_errored_instance(c, recoverable[0]));
+    CHECK(again.code() == error::api_http_status);
+    CHECK(again.get_diagnostics().http_status == 412);
+    CHECK(error_of(ioc, resubmit_errored_instance(c, stuck[0])).get_diagnostics().http_status == 412);
+
+    // With a trace level: the documented body, replayed too.
+    resubmit_options audit;
+    audit.recovery_trace_level = "Audit";
+    client fresh(ioc.get_executor(), config_for(server)); // no hop remembered yet
+    server.reset_counters();
+    diagnostics d;
+    auto const [ec, traced] =
+        run(ioc, async_resubmit_errored_instance(fresh, recoverable[3], audit, d, asio::as_tuple(asio::use_awaitable)));
+    n = server.get_counters();
+    std::uint64_t const audit_body = std::string_view(R"({"recoveryTraceLevel":"Audit"})").size();
+    CHECK(n.runtime_body_bytes == audit_body);
+    CHECK(n.design_body_bytes == audit_body);
+    CHECK(n.runtime_write_requests == 1);
+    CHECK(n.design_write_requests == 1);
+    CHECK_FALSE(ec);
+    CHECK(traced.accepted == true);
+}
+
+TEST_CASE("a resubmit redirected to an untrusted host sends it neither the body nor the token",
+          "[integration][redirect][write][monitoring][security]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), oic_test::config_for(server, server.design_url()));
+    std::string const path = "/ic/api/integration/v1/monitoring/errors/resubmit";
+    server.add_redirect(path, GENERATE(307u, 308u), server.foreign_url() + path);
+    server.reset_counters();
+    auto const e = error_of(ioc, resubmit_errored_instances(c, {"A", "B"}));
+    CHECK(e.code() == error::redirect_refused);
+    auto const n = server.get_counters();
+    CHECK(n.foreign_requests == 0);
+    CHECK(n.foreign_body_bytes == 0);
+    CHECK(n.foreign_authorization_headers == 0);
+    CHECK(n.design_write_requests == 1);
 }

@@ -5,10 +5,12 @@
 #include <oic/oic.hpp>
 #include <oic/redis/detail/sealed_token.hpp>
 #include <oic/testing/detail/integration_catalog.hpp>
+#include <oic/testing/detail/monitoring_catalog.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/url/parse_query.hpp>
 
+#include <set>
 #include <sstream>
 
 #include <sys/socket.h>
@@ -345,6 +347,168 @@ TEST_CASE("integrations parse into their model, and errors name the item type", 
     auto const not_json = error_of([] { parse_page<integration>("<html>"); });
     CHECK(not_json.code() == error::api_not_json);
     CHECK_THAT(not_json.what(), Catch::Contains("integrations answer is not JSON"));
+}
+
+TEST_CASE("errored instances and instances parse into their models; errors name the field", "[unit][api][monitoring]") {
+    auto const errors = parse_page<errored_instance>(
+        R"({"items":[{"id":"2HVm-j8dEfG8Ab8Y-P4nAQ","integration":{"code":"ASYNC_MAIN","version":"01.00.0000",)"
+        R"("name":"Async Main","links":[{"rel":"self"}]},"errorCode":"500","errorMessage":"Invalid product",)"
+        R"("errorDetails":"Invalid product 'iCar'","faultId":"f-1","recoverable":true,"retryCount":2,)"
+        R"("status":"FAILED","creationDate":"2026-04-23T14:10:50.525+0000","primaryName":"Order",)"
+        R"("primaryValue":"O-1","connection":{"code":"X"},"currentTraceLevel":"Debug"},)"
+        R"({"id":"B","integration":null,"recoverable":false}],"hasMore":true,"totalResults":7})");
+    REQUIRE(errors.items.size() == 2);
+    auto const& e = errors.items[0];
+    CHECK(e.id == "2HVm-j8dEfG8Ab8Y-P4nAQ");
+    CHECK(e.integration_code == "ASYNC_MAIN");
+    CHECK(e.integration_version == "01.00.0000");
+    CHECK(e.integration_name == "Async Main");
+    CHECK(e.integration_id() == "ASYNC_MAIN|01.00.0000");
+    CHECK(e.error_code == "500");
+    CHECK(e.error_message == "Invalid product");
+    CHECK(e.error_details == "Invalid product 'iCar'");
+    CHECK(e.fault_id == "f-1");
+    CHECK(e.recoverable);
+    CHECK(e.retry_count == 2);
+    CHECK(e.status == "FAILED");
+    CHECK(e.creation_date == "2026-04-23T14:10:50.525+0000");
+    CHECK(e.primary_name == "Order");
+    CHECK(e.primary_value == "O-1");
+    CHECK(e.raw().at("currentTraceLevel") == "Debug"); // unmodelled fields stay reachable
+    CHECK(errors.items[1].integration_code.empty());
+    CHECK(errors.items[1].integration_id().empty());
+    CHECK_FALSE(errors.items[1].recoverable);
+    CHECK(errors.has_more);
+    CHECK(errors.total_results == 7);
+
+    auto const runs = parse_page<integration_instance>(
+        R"({"items":[{"id":"I-1","integrationId":"HELLO","integrationName":"Hello","integrationVersion":"01.00.0000",)"
+        R"("status":"COMPLETED","creationDate":"c","lastTrackedTime":"t","runId":"r"}],"hasMore":false})");
+    REQUIRE(runs.items.size() == 1);
+    CHECK(runs.items[0].id == "I-1");
+    CHECK(runs.items[0].integration_id == "HELLO");
+    CHECK(runs.items[0].integration_name == "Hello");
+    CHECK(runs.items[0].integration_version == "01.00.0000");
+    CHECK(runs.items[0].status == "COMPLETED");
+    CHECK(runs.items[0].last_tracked_time == "t");
+    CHECK(runs.items[0].run_id == "r");
+
+    CHECK_THAT(error_of([] { parse_page<errored_instance>(R"({"items":[{"integration":{"version":1}}]})"); }).what(),
+               Catch::Contains("items[0].integration.version is not a string"));
+    CHECK_THAT(error_of([] { parse_page<errored_instance>(R"({"items":[{"integration":"X"}]})"); }).what(),
+               Catch::Contains("items[0].integration is not an object"));
+    CHECK_THAT(error_of([] { parse_page<errored_instance>(R"({"items":[{"recoverable":"yes"}]})"); }).what(),
+               Catch::Contains("items[0].recoverable is not a boolean"));
+    CHECK_THAT(error_of([] { parse_item<integration_instance>(R"({"status":3})"); }).what(),
+               Catch::Contains("instance.status is not a string"));
+    CHECK_THAT(error_of([] { parse_page<errored_instance>("<html>"); }).what(),
+               Catch::Contains("errored instances answer is not JSON"));
+    // A connection's nested object is still its adapter, not an errored instance's integration.
+    CHECK(parse_item<connection>(R"({"integration":{"code":1},"adapterType":{"name":"rest"}})").adapter.name == "rest");
+}
+
+TEST_CASE("resubmit answers: Oracle's hyphenated names, camelCase, ids as numbers, no body",
+          "[unit][api][monitoring]") {
+    auto const many = parse_resubmit_result(
+        202, R"({"accepted-ids":["a","b"],"invalid-ids":[19],"non-recoverable-ids":["c"],"message":"2 of 4",)"
+             R"("recovery-job-id":"77","resubmit-requested":true,"resubmitted-instances-count":2})");
+    CHECK(many.http_status == 202);
+    CHECK(many.accepted_ids == std::vector<std::string>{"a", "b"});
+    CHECK(many.invalid_ids == std::vector<std::string>{"19"});
+    CHECK(many.non_recoverable_ids == std::vector<std::string>{"c"});
+    CHECK(many.message == "2 of 4");
+    CHECK(many.recovery_job_id == "77");
+    CHECK(many.accepted == true);
+    CHECK_THAT(many.json, Catch::Contains("resubmitted-instances-count"));
+
+    auto const camel =
+        parse_resubmit_result(200, R"({"acceptedIds":["x"],"recoveryJobId":12,"resubmitSuccessful":false})");
+    CHECK(camel.accepted_ids == std::vector<std::string>{"x"});
+    CHECK(camel.recovery_job_id == "12");
+    CHECK(camel.accepted == false);
+
+    auto const none = parse_resubmit_result(202, "");
+    CHECK(none.http_status == 202);
+    CHECK_FALSE(none.accepted);
+    CHECK(none.accepted_ids.empty());
+
+    auto const not_json = error_of([] { parse_resubmit_result(200, "<html>"); });
+    CHECK(not_json.code() == error::api_not_json);
+    CHECK_THAT(error_of([] { parse_resubmit_result(202, R"({"accepted-ids":"a"})"); }).what(),
+               Catch::Contains("accepted-ids is not an array"));
+    CHECK_THAT(error_of([] { parse_resubmit_result(202, R"({"invalid-ids":["a",{}]})"); }).what(),
+               Catch::Contains("invalid-ids[1] is not a string or an integer"));
+    CHECK_THAT(error_of([] { parse_resubmit_result(200, R"({"resubmit-successful":"yes"})"); }).what(),
+               Catch::Contains("resubmit-successful is not a boolean"));
+    CHECK(error_of([] { parse_resubmit_result(200, "[]"); }).code() == error::api_bad_field_type);
+}
+
+TEST_CASE("the mock's monitoring data: failed runs are the errored instances; a resubmit takes one off the list",
+          "[unit][mock][monitoring]") {
+    namespace td = oic::testing::detail;
+    auto const conns = td::make_connection_catalog(120, "https://design");
+    auto const ints = td::make_integration_catalog(40, "https://design", conns.records());
+    auto data = td::make_monitoring_data(60, "https://design", ints.records());
+    auto const again = td::make_monitoring_data(60, "https://design", ints.records());
+    REQUIRE(data.instances.records().size() == 60);
+    REQUIRE(data.errors.records().size() == 15);
+    std::set<std::string> codes, ids;
+    for (std::size_t i = 0; i < data.instances.records().size(); ++i) {
+        auto const& r = data.instances.records()[i];
+        CHECK(r.id == again.instances.records()[i].id); // deterministic
+        CHECK(r.id.size() == 22);
+        codes.insert(r.code);
+        ids.insert(r.id);
+        CHECK((r.status == "FAILED") == (data.errors.find(r.id) != nullptr));
+    }
+    CHECK(ids.size() == 60);
+    CHECK(codes.size() == 4);
+    std::size_t recoverable = 0;
+    for (auto const& e : data.errors.records())
+        recoverable += e.recoverable;
+    CHECK(recoverable == 10);
+
+    auto const list_errors = [&] {
+        td::list_request all;
+        all.limit = 1000;
+        all.filter.conditions.push_back({"status", "FAILED", false});
+        return data.errors.list(all).at("items").as_array();
+    };
+    auto const it = std::find_if(data.errors.records().begin(), data.errors.records().end(),
+                                 [](auto const& e) { return e.recoverable; });
+    auto const stuck = std::find_if(data.errors.records().begin(), data.errors.records().end(),
+                                    [](auto const& e) { return !e.recoverable; });
+    REQUIRE(it != data.errors.records().end());
+    REQUIRE(stuck != data.errors.records().end());
+    std::string const id = it->id;
+    CHECK(td::resubmit(data, id) == td::resubmit_outcome::accepted);
+    CHECK(td::resubmit(data, id) == td::resubmit_outcome::not_errored);
+    CHECK(td::resubmit(data, stuck->id) == td::resubmit_outcome::not_recoverable);
+    CHECK(td::resubmit(data, "NO_SUCH_ID") == td::resubmit_outcome::not_found);
+    auto const listed = list_errors();
+    CHECK(listed.size() == 14);
+    CHECK(std::none_of(listed.begin(), listed.end(), [&](auto const& x) { return x.at("id").as_string() == id; }));
+    CHECK(data.instances.find(id)->status == "RESUBMITTED");
+    CHECK(data.errors.find(id)->json.at("retryCount") == 1);
+
+    // q: the documented timewindow values are checked and filter nothing; code filters.
+    auto parse = [](std::string_view q, td::list_schema const& schema) {
+        std::string encoded;
+        oic::http::append_param(encoded, "q", q);
+        return td::parse_list_request(boost::urls::parse_query(encoded).value(), schema);
+    };
+    auto request = parse("{timewindow: '3d', code: '" + it->code + "'}", td::errored_instance_schema());
+    auto const filtered =
+        data.errors.list(td::without_time_window(std::get<td::list_request>(request))).at("items").as_array();
+    REQUIRE_FALSE(filtered.empty());
+    CHECK(filtered.size() < 15);
+    for (auto const& x : filtered)
+        CHECK(x.at("integration").at("code").as_string() == it->code);
+    auto const refused = parse("{timewindow: '5y'}", td::errored_instance_schema());
+    REQUIRE(std::holds_alternative<td::query_error>(refused));
+    CHECK_THAT(std::get<td::query_error>(refused).message, Catch::Contains("timewindow must be 1h, 6h"));
+    auto const failed = parse("{status: 'FAILED'}", td::integration_instance_schema());
+    CHECK(data.instances.list(std::get<td::list_request>(failed)).at("totalResults") == 14); // one was resubmitted
 }
 
 TEST_CASE("the mock's list query language", "[unit][mock]") {

@@ -30,8 +30,11 @@ struct mock_options {
     std::string integration_instance = "mockinstance-abc123-fr";
     /// How long issued tokens stay valid; `expires_in` is this, rounded up to whole seconds.
     std::chrono::milliseconds token_lifetime{3600000};
-    std::size_t connections = 120;  ///< Size of the generated connection data set.
-    std::size_t integrations = 40;  ///< Size of the generated integration data set.
+    std::size_t connections = 120; ///< Size of the generated connection data set.
+    std::size_t integrations = 40; ///< Size of the generated integration data set.
+    /// Runs of (up to four of) the activated integrations for `GET /monitoring/instances`; every
+    /// fourth failed and is an errored instance of `GET /monitoring/errors`.
+    std::size_t instances = 60;
     unsigned redirect_status = 307; ///< What the runtime host answers API calls with (300..399).
     /// Directory for the CA file. Empty: a fresh directory under the system temp directory, removed
     /// again by the server's destructor. A given directory is created if needed and left in place.

@@ -43,6 +43,10 @@ namespace oic::testing {
  *   `GET /ic/api/integration/v1/integrations[/{id}]` with a Bearer token from the token host and
  *   `integrationInstance`; the data sets are `options().connections` and `options().integrations`
  *   generated items; the lists take `q`, `limit`, `offset` and `orderBy`.
+ * - Design-time host, monitoring: `GET .../monitoring/errors` and `GET .../monitoring/instances`
+ *   (paged, `q` on `code`, `version`, `timewindow`, and `primaryValue` or `id`/`status`), `POST
+ *   .../monitoring/errors/{id}/resubmit` and `POST .../monitoring/errors/resubmit` (`{"ids":[...]}`):
+ *   `options().instances` runs of a few integrations; a resubmitted error leaves the errors list.
  * - Runtime host: every `/ic/api/...` request is redirected (`redirect_status`) to the same path and
  *   query on the design-time host. It never serves data.
  * - Foreign host (`foreign_address`, another host than the others): a host the client must not

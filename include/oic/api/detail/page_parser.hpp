@@ -7,6 +7,7 @@
 
 #include <oic/api/connection.hpp>
 #include <oic/api/integration.hpp>
+#include <oic/api/monitoring.hpp>
 #include <oic/error.hpp>
 
 #include <boost/config.hpp>
@@ -37,12 +38,28 @@ struct api_item_traits<connection> {
     static constexpr std::string_view path = "/ic/api/integration/v1/connections";
     static constexpr std::string_view answer = "connections answer";
     static constexpr std::string_view item = "connection";
+    static constexpr std::string_view nested = "adapterType"; ///< the one nested object the model reads
 };
 template <>
 struct api_item_traits<integration> {
     static constexpr std::string_view path = "/ic/api/integration/v1/integrations";
     static constexpr std::string_view answer = "integrations answer";
     static constexpr std::string_view item = "integration";
+    static constexpr std::string_view nested = "";
+};
+template <>
+struct api_item_traits<errored_instance> {
+    static constexpr std::string_view path = "/ic/api/integration/v1/monitoring/errors";
+    static constexpr std::string_view answer = "errored instances answer";
+    static constexpr std::string_view item = "errored instance";
+    static constexpr std::string_view nested = "integration";
+};
+template <>
+struct api_item_traits<integration_instance> {
+    static constexpr std::string_view path = "/ic/api/integration/v1/monitoring/instances";
+    static constexpr std::string_view answer = "instances answer";
+    static constexpr std::string_view item = "instance";
+    static constexpr std::string_view nested = "";
 };
 
 // Key tables, one line per JSON key, by length first: a key is compared with the names of its own
@@ -50,7 +67,7 @@ struct api_item_traits<integration> {
 // memory, the three pointers stalled the load that followed each call.
 // clang-format off
 
-/// The flat fields of a connection (its nested ones are the handler's `adapter` and `properties`).
+/// The flat fields of a connection (its nested ones are `adapterType` and `connectionProperties`).
 BOOST_FORCEINLINE field_target select_field(connection& c, std::string_view key) {
     switch (key.size()) {
     case 2:
@@ -135,7 +152,90 @@ BOOST_FORCEINLINE field_target select_field(integration& x, std::string_view key
     return {};
 }
 
+BOOST_FORCEINLINE field_target select_field(errored_instance& x, std::string_view key) {
+    switch (key.size()) {
+    case 2:
+        if (key == "id") return {&x.id};
+        break;
+    case 5:
+        if (key == "runId") return {&x.run_id};
+        break;
+    case 6:
+        if (key == "status") return {&x.status};
+        break;
+    case 7:
+        if (key == "faultId") return {&x.fault_id};
+        break;
+    case 9:
+        if (key == "errorCode") return {&x.error_code};
+        break;
+    case 10:
+        if (key == "retryCount") return {nullptr, &x.retry_count};
+        break;
+    case 11:
+        if (key == "recoverable") return {nullptr, nullptr, &x.recoverable};
+        if (key == "primaryName") return {&x.primary_name};
+        break;
+    case 12:
+        if (key == "errorMessage") return {&x.error_message};
+        if (key == "errorDetails") return {&x.error_details};
+        if (key == "creationDate") return {&x.creation_date};
+        if (key == "primaryValue") return {&x.primary_value};
+        break;
+    case 15:
+        if (key == "lastTrackedTime") return {&x.last_tracked_time};
+        break;
+    default: break;
+    }
+    return {};
+}
+
+BOOST_FORCEINLINE field_target select_field(integration_instance& x, std::string_view key) {
+    switch (key.size()) {
+    case 2:
+        if (key == "id") return {&x.id};
+        break;
+    case 5:
+        if (key == "runId") return {&x.run_id};
+        break;
+    case 6:
+        if (key == "status") return {&x.status};
+        break;
+    case 12:
+        if (key == "creationDate") return {&x.creation_date};
+        break;
+    case 13:
+        if (key == "integrationId") return {&x.integration_id};
+        break;
+    case 15:
+        if (key == "integrationName") return {&x.integration_name};
+        if (key == "lastTrackedTime") return {&x.last_tracked_time};
+        break;
+    case 18:
+        if (key == "integrationVersion") return {&x.integration_version};
+        break;
+    default: break;
+    }
+    return {};
+}
+
 // clang-format on
+
+/// The string fields of the nested object an item type reads (`api_item_traits::nested`).
+inline std::string* select_nested(connection& c, std::string_view key) {
+    auto& a = c.adapter;
+    return key == "name" ? &a.name : key == "displayName" ? &a.display_name : key == "type" ? &a.type : nullptr;
+}
+inline std::string* select_nested(errored_instance& x, std::string_view key) {
+    return key == "code"      ? &x.integration_code
+           : key == "version" ? &x.integration_version
+           : key == "name"    ? &x.integration_name
+                              : nullptr;
+}
+template <class Item>
+std::string* select_nested(Item&, std::string_view) {
+    return nullptr;
+}
 
 /// Reads a page of `Item` (or one `Item`) as the parser walks it; see the file comment.
 template <class Item>
@@ -171,7 +271,7 @@ public:
             item_ = &page_->items.back();
             push(level::item);
             return true;
-        case slot::adapter: push(level::adapter); return true;
+        case slot::nested: push(level::nested); return true;
         case slot::property:
             if constexpr (std::is_same_v<Item, connection>)
                 item_->properties.emplace_back();
@@ -284,9 +384,9 @@ public:
 
 private:
     /// What an object or array at some depth is.
-    enum class level { envelope, items, item, adapter, properties, property };
+    enum class level { envelope, items, item, nested, properties, property }; // nested: `api_item_traits::nested`
     /// What the next value is for.
-    enum class slot { document, value, items, item, adapter, properties, property, skip };
+    enum class slot { document, value, items, item, nested, properties, property, skip };
 
     bool skipping() const noexcept { return skip_depth_ > 0; }
     bool skip_begin() {
@@ -346,14 +446,10 @@ private:
         case level::item: return select_item(key);
         default: break;
         }
+        if (levels_.back() == level::nested)
+            target_.string = select_nested(*item_, key);
         if constexpr (std::is_same_v<Item, connection>) {
-            if (levels_.back() == level::adapter) {
-                auto& a = item_->adapter;
-                target_.string = key == "name"          ? &a.name
-                                 : key == "displayName" ? &a.display_name
-                                 : key == "type"        ? &a.type
-                                                        : nullptr;
-            } else if (levels_.back() == level::property) {
+            if (levels_.back() == level::property) {
                 auto& p = item_->properties.back();
                 target_.string = key == "propertyName"    ? &p.name
                                  : key == "propertyValue" ? &p.value
@@ -398,11 +494,11 @@ private:
     }
 
     bool select_item(std::string_view key) {
+        if (!api_item_traits<Item>::nested.empty() && key == api_item_traits<Item>::nested) {
+            expect_ = slot::nested;
+            return true;
+        }
         if constexpr (std::is_same_v<Item, connection>) {
-            if (key == "adapterType") {
-                expect_ = slot::adapter;
-                return true;
-            }
             if (key == "connectionProperties") {
                 item_->properties.clear();
                 expect_ = slot::properties;
@@ -459,7 +555,7 @@ private:
             switch (levels_[d]) {
             case level::envelope: p = std::string(api_item_traits<Item>::answer); break;
             case level::items: p = "items[" + std::to_string(index_[index++]) + "]"; break;
-            case level::adapter: p += ".adapterType"; break;
+            case level::nested: p += "." + std::string(api_item_traits<Item>::nested); break;
             case level::properties: p += ".connectionProperties[" + std::to_string(index_[index++]) + "]"; break;
             default: break;
             }
@@ -467,7 +563,7 @@ private:
         switch (expect_) {
         case slot::items: return "items";
         case slot::document: return std::string(page_ ? api_item_traits<Item>::answer : api_item_traits<Item>::item);
-        case slot::adapter: return p + ".adapterType";
+        case slot::nested: return p + "." + std::string(api_item_traits<Item>::nested);
         case slot::properties: return p + ".connectionProperties";
         default: break;
         }

@@ -9,6 +9,7 @@
 #include <oic/testing/detail/connection_catalog.hpp>
 #include <oic/testing/detail/http_server.hpp>
 #include <oic/testing/detail/integration_catalog.hpp>
+#include <oic/testing/detail/monitoring_catalog.hpp>
 #include <oic/testing/detail/token_endpoint.hpp>
 #include <oic/testing/test_ca.hpp>
 
@@ -151,9 +152,11 @@ public:
         connections_.emplace(detail::make_connection_catalog(options_.connections, design_url_));
         integrations_.emplace(
             detail::make_integration_catalog(options_.integrations, design_url_, connections_->records()));
+        monitoring_.emplace(detail::make_monitoring_data(options_.instances, design_url_, integrations_->records()));
 
         set_up_token_listener();
         set_up_design_listener();
+        set_up_monitoring_routes();
         set_up_runtime_listener();
         set_up_foreign_listener();
         start(std::move(token), token_listener_, host::token);
@@ -670,6 +673,152 @@ private:
                     detail::replace_all(entry.location, "{query}", std::string_view(target.encoded_query())));
         return res;
     }
+
+    // Monitoring (design-time host): errored instances, resubmitting them, instances.
+
+    void set_up_monitoring_routes() {
+        design_listener_.routes
+            .add(detail::http::verb::get, "/ic/api/integration/v1/monitoring/errors",
+                 [this](route_context const& c) { return handle_list_monitoring(c, true); })
+            .add(detail::http::verb::post, "/ic/api/integration/v1/monitoring/errors/resubmit",
+                 [this](route_context const& c) { return handle_resubmit_many(c); })
+            .add(detail::http::verb::post, "/ic/api/integration/v1/monitoring/errors/{id}/resubmit",
+                 [this](route_context const& c) { return handle_resubmit_one(c); })
+            .add(detail::http::verb::get, "/ic/api/integration/v1/monitoring/instances",
+                 [this](route_context const& c) { return handle_list_monitoring(c, false); });
+    }
+
+    /// `GET /monitoring/errors` (only instances still errored) or `GET /monitoring/instances`.
+    awaitable<http_response> handle_list_monitoring(route_context const& ctx, bool errors) {
+        if (auto refusal = admit_design_request(ctx))
+            co_return std::move(*refusal);
+        auto request = detail::parse_list_request(query_params(ctx), errors ? detail::errored_instance_schema()
+                                                                            : detail::integration_instance_schema());
+        if (auto const* error = std::get_if<detail::query_error>(&request))
+            co_return detail::error_response(400, "BadRequest", error->message);
+        auto list = detail::without_time_window(std::move(std::get<detail::list_request>(request)));
+        std::shared_lock lock(catalog_mutex_);
+        if (!errors)
+            co_return detail::json_response(200, monitoring_->instances.list(list));
+        list.filter.conditions.push_back({"status", "FAILED", false}); // a resubmitted one is no longer errored
+        co_return detail::json_response(200, monitoring_->errors.list(list));
+    }
+
+    /// The JSON object of a write call's body, or the 400/415 answer that refuses it.
+    static std::variant<boost::json::object, http_response> json_object_body(route_context const& ctx,
+                                                                             std::string_view what) {
+        auto const type = ctx.request[detail::http::field::content_type];
+        if (!detail::beast::iequals(type.substr(0, type.find(';')), "application/json"))
+            return detail::error_response(415, "UnsupportedMediaType", "The body must be application/json.");
+        boost::system::error_code ec;
+        auto body = boost::json::parse(ctx.request.body(), ec);
+        if (ec || !body.is_object())
+            return detail::error_response(400, "BadRequest", "The body must be a JSON object: " + std::string(what));
+        return std::move(body.as_object());
+    }
+
+    std::string next_recovery_job_id() {
+        std::lock_guard lock(mutex_);
+        return std::to_string(++recovery_jobs_);
+    }
+
+    /**
+     * `POST /monitoring/errors/{id}/resubmit` (Oracle's "Resubmit an Errored Integration Instance"),
+     * without a body or with `{"recoveryTraceLevel": "Production"|"Audit"|"Debug"}`: 200 with
+     * Oracle's `ErrorResubmitRs`; 404 for an unknown id, 412 for one that is not recoverable or no
+     * longer errored.
+     */
+    awaitable<http_response> handle_resubmit_one(route_context const& ctx) {
+        if (auto refusal = admit_design_request(ctx))
+            co_return std::move(*refusal);
+        if (!ctx.request.body().empty()) {
+            auto body = json_object_body(ctx, "{\"recoveryTraceLevel\": \"Audit\"} or nothing.");
+            if (auto* refusal = std::get_if<http_response>(&body))
+                co_return std::move(*refusal);
+            auto const& object = std::get<boost::json::object>(body);
+            auto const* level = object.if_contains("recoveryTraceLevel");
+            if (level && (!level->is_string() || (level->get_string() != "Production" &&
+                                                  level->get_string() != "Audit" && level->get_string() != "Debug")))
+                co_return detail::error_response(400, "BadRequest",
+                                                 "recoveryTraceLevel must be Production, Audit or Debug.");
+        }
+        std::string const id(ctx.params["id"]);
+        detail::resubmit_outcome outcome;
+        {
+            std::unique_lock lock(catalog_mutex_);
+            outcome = detail::resubmit(*monitoring_, id);
+        }
+        switch (outcome) {
+        case detail::resubmit_outcome::not_found:
+            co_return detail::error_response(404, "NotFound", "Errored instance '" + id + "' was not found.");
+        case detail::resubmit_outcome::not_recoverable:
+            co_return detail::error_response(412, "PreconditionFailed",
+                                             "Errored instance '" + id +
+                                                 "' is not recoverable: it cannot be resubmitted.");
+        case detail::resubmit_outcome::not_errored:
+            co_return detail::error_response(412, "PreconditionFailed",
+                                             "Instance '" + id + "' was resubmitted already: it is not errored now.");
+        case detail::resubmit_outcome::accepted: break;
+        }
+        co_return detail::json_response(200, boost::json::object{
+                                                 {"message", "Resubmit of instance '" + id + "' requested."},
+                                                 {"recovery-job-id", next_recovery_job_id()},
+                                                 {"resubmit-successful", true},
+                                             });
+    }
+
+    /**
+     * `POST /monitoring/errors/resubmit` with `{"ids": [...]}` (Oracle's "Resubmit Errored
+     * Integration Instances"; ids as strings or integers): 202 with Oracle's `ErrorsBulkResubmitRs`,
+     * each id accepted, invalid (unknown, or no longer errored) or non-recoverable. A malformed
+     * body, or no ids, is 400.
+     */
+    awaitable<http_response> handle_resubmit_many(route_context const& ctx) {
+        if (auto refusal = admit_design_request(ctx))
+            co_return std::move(*refusal);
+        auto body = json_object_body(ctx, "{\"ids\": [\"id\", ...]}.");
+        if (auto* refusal = std::get_if<http_response>(&body))
+            co_return std::move(*refusal);
+        auto const* ids = std::get<boost::json::object>(body).if_contains("ids");
+        if (!ids || !ids->is_array() || ids->get_array().empty())
+            co_return detail::error_response(400, "BadRequest", "The body must hold a non-empty array \"ids\".");
+        std::vector<std::string> wanted;
+        for (auto const& id : ids->get_array()) {
+            if (id.is_string())
+                wanted.emplace_back(id.get_string());
+            else if (id.is_int64() || id.is_uint64())
+                wanted.push_back(boost::json::serialize(id));
+            else
+                co_return detail::error_response(400, "BadRequest", "Each of \"ids\" must be a string or an integer.");
+        }
+        boost::json::array accepted, invalid, non_recoverable;
+        {
+            std::unique_lock lock(catalog_mutex_);
+            for (auto const& id : wanted) {
+                switch (detail::resubmit(*monitoring_, id)) {
+                case detail::resubmit_outcome::accepted: accepted.emplace_back(id); break;
+                case detail::resubmit_outcome::not_recoverable: non_recoverable.emplace_back(id); break;
+                case detail::resubmit_outcome::not_found:
+                case detail::resubmit_outcome::not_errored: invalid.emplace_back(id); break;
+                }
+            }
+        }
+        std::size_t const count = accepted.size();
+        boost::json::object answer{
+            {"accepted-ids", std::move(accepted)},
+            {"invalid-ids", std::move(invalid)},
+            {"non-recoverable-ids", std::move(non_recoverable)},
+            {"message", std::to_string(count) + " of " + std::to_string(wanted.size()) + " instances resubmitted."},
+            {"resubmit-requested", count > 0},
+            {"resubmitted-instances-count", count},
+        };
+        if (count > 0)
+            answer["recovery-job-id"] = next_recovery_job_id();
+        co_return detail::json_response(202, answer);
+    }
+
+    std::optional<detail::monitoring_data> monitoring_; // under catalog_mutex_: a resubmit changes it
+    std::uint64_t recovery_jobs_ = 0;                   // under mutex_
 
     mutable std::shared_mutex catalog_mutex_; // activation changes an integration's status
     std::optional<detail::catalog<detail::connection_record>> connections_;
