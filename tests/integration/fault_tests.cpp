@@ -408,6 +408,7 @@ TEST_CASE("a failed export leaves nothing under the target's name, and an old fi
     CHECK(archive.size == 512 * 1024);
     CHECK(testing::sha256_hex(read_file(target)) == server.archive_sha256(id));
     CHECK(folder.names() == std::vector<std::string>{"hello.iar"});
+}
 
 TEST_CASE("RFC 9110 9.2.2: a resubmit answered 503 with Retry-After is not sent again",
           "[integration][faults][write][monitoring]") {

@@ -802,6 +802,7 @@ TEST_CASE("export through the runtime host: the archive lands byte-exact under i
     CHECK(sink.starts == 1);
     CHECK(testing::sha256_hex(sink.bytes) == server.archive_sha256(id));
     CHECK(server.get_counters().runtime_api_requests == 1); // the hop was remembered
+}
 
 TEST_CASE("resubmit through the runtime host: the 307 replays the POST and its body to the design host, with the "
           "token only where trusted; the hop is remembered",
