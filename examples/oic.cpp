@@ -5,8 +5,8 @@
 //   oic integrations activate ID         oic monitoring instances [--q EXPR]
 //   oic integrations deactivate ID
 //
-// Built twice from this file: `oic`, and `oic-connections` (OIC_CLI_CONNECTIONS_ONLY), which takes
-// no subcommand and is `oic connections list`, as it always was.
+// `oic-connections` is a link to `oic`: called by that name it takes no subcommand and is
+// `oic connections list`, as it always was.
 //
 // Works against a real instance and against oic-mock-server. The client secret is read only from
 // OIC_CLIENT_SECRET or --client-secret-file, never from a flag value (flags end up in shell history
@@ -33,6 +33,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -44,14 +45,14 @@ namespace {
 
 namespace asio = boost::asio;
 
-#ifdef OIC_CLI_CONNECTIONS_ONLY
-constexpr char program[] = "oic-connections";
-constexpr char usage_head[] = R"(usage: oic-connections [options]
+// Called as `oic-connections` (a link to `oic`): no subcommand, `oic connections list` as it always was.
+bool connections_only = false;
+char const* program = "oic";
+
+constexpr char connections_usage_head[] = R"(usage: oic-connections [options]
 
 Lists the connections (what `oic connections list` does).
 )";
-#else
-constexpr char program[] = "oic";
 constexpr char usage_head[] = R"(usage: oic COMMAND [ARGS] [options]
 
 Commands:
@@ -63,7 +64,6 @@ Commands:
   monitoring resubmit ID...   resubmit errored instances; exit 4 unless every one was accepted
   monitoring instances        integration instances, e.g. --q "{timewindow: '1d', status: 'FAILED'}"
 )";
-#endif
 
 constexpr char usage_options[] = R"(
 Connection settings (each also from the environment variable shown):
@@ -434,11 +434,11 @@ constexpr command commands[] = {
 /// The command named by the words before any option; errors never echo a word that is not a
 /// command's (it may be a secret typed in the wrong place).
 command const* find_command(std::vector<std::string> const& words) {
-#ifdef OIC_CLI_CONNECTIONS_ONLY
-    if (!words.empty())
-        throw usage_error("unexpected argument (not shown: it may hold a secret)");
-    return &commands[0];
-#else
+    if (connections_only) {
+        if (!words.empty())
+            throw usage_error("unexpected argument (not shown: it may hold a secret)");
+        return &commands[0];
+    }
     if (words.empty())
         throw usage_error("missing command: one of " + command_list());
     bool group_known = false;
@@ -451,7 +451,6 @@ command const* find_command(std::vector<std::string> const& words) {
         throw usage_error((words.size() < 2 ? "missing action after '" : "unknown action after '") + words[0] +
                           "'; commands: " + command_list());
     throw usage_error("unknown command (not shown: it may hold a secret); commands: " + command_list());
-#endif
 }
 
 options parse_options(int argc, char** argv) {
@@ -497,13 +496,11 @@ options parse_options(int argc, char** argv) {
             throw usage_error("--client-secret options are not accepted (value not shown): use OIC_CLIENT_SECRET or "
                               "--client-secret-file");
         if (!arg.starts_with("--")) {
-#ifdef OIC_CLI_CONNECTIONS_ONLY
-            throw usage_error("unexpected argument #" + std::to_string(i) + " (not shown: it may hold a secret)");
-#else
+            if (connections_only)
+                throw usage_error("unexpected argument #" + std::to_string(i) + " (not shown: it may hold a secret)");
             // The command's words come first; what follows them are its operands.
             (words.size() < 2 ? words : o.operands).push_back(arg);
             continue;
-#endif
         }
         if (!strings.contains(arg) && arg != "--limit" && arg != "--offset" && arg != "--timeout" &&
             arg != "--max-redirects" && arg != "--trust-host" && arg != "--client-auth")
@@ -592,12 +589,16 @@ asio::awaitable<int> run(options o) {
 } // namespace
 
 int main(int argc, char** argv) {
+    if (argc > 0 && std::filesystem::path(argv[0]).filename() == "oic-connections") {
+        connections_only = true;
+        program = "oic-connections";
+    }
     options opts;
     try {
         opts = parse_options(argc, argv);
     } catch (usage_error const& e) {
         if (*e.what() == '\0') {
-            std::cout << usage_head << usage_options;
+            std::cout << (connections_only ? connections_usage_head : usage_head) << usage_options;
             return 0;
         }
         std::cerr << program << ": " << e.what() << " (see --help)\n";

@@ -349,8 +349,10 @@ template <class Item, class Executor>
 asio::awaitable<std::tuple<error_code, page<Item>>, Executor> get_page(basic_client<Executor> client, list_query query,
                                                                        diagnostics& diag) {
     page<Item> out;
-    auto [ec, url, answer] =
-        co_await client.get(std::string(api_item_traits<Item>::path), to_query_string(query), diag);
+    // Named, not temporaries in the co_await expression: GCC 12 (see README).
+    std::string path(api_item_traits<Item>::path);
+    std::string query_string = to_query_string(query);
+    auto [ec, url, answer] = co_await client.get(std::move(path), std::move(query_string), diag);
     if (!ec)
         ec = check_api_answer(answer, url, diag);
     if (!ec) {
@@ -370,8 +372,8 @@ asio::awaitable<std::tuple<error_code, Item>, Executor> get_item(basic_client<Ex
     if (id.empty())
         co_return std::tuple{report(diag, error::bad_config, std::string(api_item_traits<Item>::item) + " id is empty"),
                              std::move(out)};
-    auto [ec, url, answer] = co_await client.get(
-        std::string(api_item_traits<Item>::path) + "/" + http::path_segment(id), std::move(query), diag);
+    std::string path = std::string(api_item_traits<Item>::path) + "/" + http::path_segment(id); // named: GCC 12
+    auto [ec, url, answer] = co_await client.get(std::move(path), std::move(query), diag);
     if (!ec)
         ec = check_api_answer(answer, url, diag);
     if (!ec) {
@@ -429,9 +431,8 @@ set_integration_status(basic_client<Executor> client, std::string id, std::strin
     req.set("X-HTTP-Method-Override", "PATCH");
     req.set(boost::beast::http::field::content_type, "application/json; charset=utf-8");
     req.body() = boost::json::serialize(boost::json::object{{"status", status}});
-    auto [ec, url, answer] =
-        co_await client.call(std::string(api_item_traits<integration>::path) + "/" + http::path_segment(id),
-                             std::move(query), std::move(req), diag);
+    std::string path = std::string(api_item_traits<integration>::path) + "/" + http::path_segment(id); // GCC 12
+    auto [ec, url, answer] = co_await client.call(std::move(path), std::move(query), std::move(req), diag);
     if (!ec)
         ec = check_api_answer(answer, url, diag);
     if (!ec && answer.message.body().empty()) { // nothing to read: what was asked is what holds
