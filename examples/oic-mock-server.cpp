@@ -43,6 +43,7 @@ SIGTERM.
   --token-lifetime SECS   lifetime of issued tokens, may be fractional (default 3600)
   --token-latency MS      the token endpoint answers this many milliseconds late (default 0)
   --connections N         size of the connection data set (default 120)
+  --archive-size BYTES    size of every integration's archive (default 65536)
   --redirect-status N     status of the runtime host's redirects, 300-399 (default 307)
   --ca-dir DIR            where to write the test CA file (default: a temporary directory)
   --help                  show this help and exit
@@ -116,6 +117,8 @@ bool parse_command_line(int argc, char** argv, oic::testing::mock_options& optio
             token_latency = std::chrono::milliseconds(parse_number<long>(arg, value(), 0, 600000));
         } else if (arg == "--connections") {
             options.connections = parse_number<std::size_t>(arg, value(), 0, 1000000);
+        } else if (arg == "--archive-size") {
+            options.archive_size = parse_number<std::size_t>(arg, value(), 0, std::size_t{4} << 30);
         } else if (arg == "--redirect-status") {
             options.redirect_status = parse_number<unsigned>(arg, value(), 300, 399);
         } else if (arg == "--ca-dir") {

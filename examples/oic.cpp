@@ -12,7 +12,8 @@
 // OIC_CLIENT_SECRET or --client-secret-file, never from a flag value (flags end up in shell history
 // and in `ps`), and nothing that may be a secret is echoed in an error. Text from servers is printed
 // with control characters escaped. Exit codes: 0 ok, 2 bad usage or config, 3 token endpoint
-// refused, 4 API error, 5 network, TLS or timeout, 6 conflict (HTTP 409 or 423).
+// refused, 4 API error, 5 network, TLS or timeout, 6 conflict (HTTP 409 or 423), 7 a local file
+// could not be written.
 
 #include <oic/oic.hpp>
 
@@ -60,6 +61,9 @@ Commands:
   integrations list           one page of integrations (--all: every page)
   integrations activate ID    activate integration ID (CODE|VERSION)
   integrations deactivate ID  deactivate integration ID
+  integrations export ID -o FILE
+                              the integration's archive (.iar) into FILE, which appears only
+                              whole; a progress bar on stderr when it is a terminal
   monitoring errors           errored instances (--all: every page)
   monitoring resubmit ID...   resubmit errored instances; exit 4 unless every one was accepted
   monitoring instances        integration instances, e.g. --q "{timewindow: '1d', status: 'FAILED'}"
@@ -94,7 +98,7 @@ Query (the list commands):
   --output table|json         json: the API's own objects (an array for the lists)
 
 Exit codes: 0 ok, 2 bad usage or config, 3 token endpoint refused, 4 API error, 5 network/TLS/timeout,
-6 conflict (HTTP 409 or 423).
+6 conflict (HTTP 409 or 423), 7 a local file could not be written.
 )";
 
 struct usage_error : std::runtime_error {
@@ -112,6 +116,7 @@ struct options {
     bool allow_readable_secret_file = false;
     command const* cmd = nullptr;
     std::vector<std::string> operands; ///< the command's own arguments (ids)
+    std::string output_file;           ///< -o FILE (export)
 };
 
 int parse_int(std::string const& flag, std::string const& v, int min) {
@@ -315,6 +320,37 @@ asio::awaitable<int> integrations_deactivate(oic::client client, options const& 
     return set_integration_status(std::move(client), o, false);
 }
 
+/// One line of progress, redrawn in place: "12.0 MiB of 50.0 MiB (24%)".
+void print_progress(oic::http::transfer_progress const& p) {
+    auto mib = [](std::uint64_t n) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(n) / (1024.0 * 1024.0));
+        return std::string(text);
+    };
+    std::cerr << '\r' << mib(p.done);
+    if (p.total && *p.total > 0)
+        std::cerr << " of " << mib(*p.total) << " (" << p.done * 100 / *p.total << "%)";
+    std::cerr << "   " << std::flush;
+}
+
+/// `integrations export ID -o FILE`: the archive streamed into FILE, which appears only whole.
+asio::awaitable<int> integrations_export(oic::client client, options const& o) {
+    oic::transfer_options t;
+    bool const bar = ::isatty(STDERR_FILENO) == 1; // a progress bar for a person, nothing in a log
+    if (bar)
+        t.progress = print_progress;
+    std::string const& id = o.operands.front();
+    auto op = oic::export_integration(client, id, std::filesystem::path(o.output_file), t);
+    auto const archive = co_await std::move(op);
+    if (bar)
+        std::cerr << '\n';
+    if (o.json)
+        print_json(boost::json::object{{"id", id}, {"path", archive.path.string()}, {"bytes", archive.size}});
+    else
+        std::cout << cell(archive.path.string()) << ": " << archive.size << " bytes\n";
+    co_return 0;
+}
+
 asio::awaitable<int> monitoring_errors(oic::client client, options const& o) {
     auto const items = co_await list_items<oic::errored_instance>(
         client, o, [](auto c, auto q) { return oic::get_errored_instances(c, q); },
@@ -419,6 +455,7 @@ constexpr command commands[] = {
      integrations_list},
     {"integrations", "activate", "ID", 1, 1, {"--output"}, integrations_activate},
     {"integrations", "deactivate", "ID", 1, 1, {"--output"}, integrations_deactivate},
+    {"integrations", "export", "ID", 1, 1, {"-o", "--output"}, integrations_export},
     {"monitoring", "errors", "", 0, 0, {"--q", "--limit", "--offset", "--all", "--output"}, monitoring_errors},
     {"monitoring", "resubmit", "ID", 1, many, {"--output"}, monitoring_resubmit},
     {"monitoring", "instances", "", 0, 0, {"--q", "--limit", "--offset", "--all", "--output"}, monitoring_instances},
@@ -495,6 +532,13 @@ options parse_options(int argc, char** argv) {
         if (arg.starts_with("--client-secret") && arg != "--client-secret-file")
             throw usage_error("--client-secret options are not accepted (value not shown): use OIC_CLIENT_SECRET or "
                               "--client-secret-file");
+        if (arg == "-o") { // the file a command writes
+            if (i + 1 >= argc)
+                throw usage_error("-o needs a file name");
+            o.output_file = argv[++i];
+            used.push_back(arg);
+            continue;
+        }
         if (!arg.starts_with("--")) {
             if (connections_only)
                 throw usage_error("unexpected argument #" + std::to_string(i) + " (not shown: it may hold a secret)");
@@ -543,6 +587,8 @@ options parse_options(int argc, char** argv) {
         throw usage_error("'" + std::string(o.cmd->group) + " " + std::string(o.cmd->action) + "' takes " +
                           (o.cmd->max_operands == 0 ? "no arguments" : "one " + std::string(o.cmd->operand)) +
                           " (more not shown: they may hold a secret)");
+    if (o.cmd->run == integrations_export && o.output_file.empty())
+        throw usage_error("'integrations export' needs -o FILE");
     if (output != "table" && output != "json")
         throw usage_error("--output expects table or json, got '" + oic::printable(output) + "'");
     o.json = output == "json";
@@ -575,8 +621,15 @@ int exit_code(oic::error_with_diagnostics const& e) {
         unsigned const status = e.get_diagnostics().http_status;
         return status == 409 || status == 423 ? 6 : 4; // exists, or locked: a conflict to resolve first
     }
-    case oic::failure_kind::network: return 5;
+    case oic::failure_kind::network: break;
     }
+    // The library reports a file it cannot write (an export's target) with the system's code.
+    using boost::system::errc::errc_t;
+    for (auto const local : {errc_t::no_space_on_device, errc_t::file_too_large, errc_t::read_only_file_system,
+                             errc_t::permission_denied, errc_t::operation_not_permitted, errc_t::is_a_directory,
+                             errc_t::no_such_file_or_directory, errc_t::not_a_directory})
+        if (e.code() == local)
+            return 7;
     return 5;
 }
 

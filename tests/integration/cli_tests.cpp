@@ -388,6 +388,29 @@ TEST_CASE("oic subcommands against oic-mock-server, through the runtime host", "
         CHECK(runs.exit_code == 0);
         CHECK_THAT(runs.out, Catch::Contains("RESUBMITTED") && Catch::EndsWith("60 instances\n"));
     }
+    SECTION("integrations export: the archive whole under its name, or nothing and a clear exit code") {
+        auto const first = json_array(oic_command(mock, {"integrations", "list", "--limit", "1", "--output", "json"}));
+        std::string const id(first.at(0).at("id").as_string());
+        oic_test::scratch_folder folder;
+        auto const target = (folder.path() / "one.iar").string();
+        auto const r = oic_command(mock, {"integrations", "export", id, "-o", target});
+        INFO(r.err);
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == target + ": 65536 bytes\n");
+        CHECK(r.err.empty()); // stderr is no terminal here: no progress bar
+        // The bytes the mock sends for this id (a function of the id and the size, in any process).
+        oic::testing::mock_server same_data;
+        CHECK(oic::testing::sha256_hex(oic_test::read_file(target)) == same_data.archive_sha256(id));
+
+        auto const unknown = oic_command(mock, {"integrations", "export", "NO_SUCH|01.00.0000", "-o", target + "2"});
+        CHECK(unknown.exit_code == 4);
+        auto const no_folder =
+            oic_command(mock, {"integrations", "export", id, "-o", (folder.path() / "missing" / "x.iar").string()});
+        CHECK(no_folder.exit_code == 7);
+        CHECK_THAT(no_folder.err, Catch::Contains("missing/x.iar"));
+        CHECK(oic_command(mock, {"integrations", "export", id}).exit_code == 2); // no -o
+        CHECK(folder.names() == std::vector<std::string>{"one.iar"});
+    }
     SECTION("usage: the subcommands listed; mistakes exit 2 without echoing what may be a secret") {
         auto const help = run_process({OIC_COMMAND_PATH, "--help"}, {});
         CHECK(help.exit_code == 0);

@@ -43,6 +43,9 @@ struct mock_options {
     std::chrono::milliseconds idle_timeout{30000};
     /// Seeds the choice of faults given with a probability: the same seed, the same faults.
     unsigned fault_seed = 1;
+    /// Size of every integration's archive (`GET /integrations/{id}/archive`); see also
+    /// `mock_server::set_archive_size`.
+    std::size_t archive_size = 64 * 1024;
 };
 
 /// A misbehaviour a @ref mock_server can put into its answers (see `mock_server::add_fault`).

@@ -130,6 +130,7 @@ public:
         : options_(validated(std::move(options))), certificates_(make_test_certificates()), ca_dir_(options_.ca_dir),
           tokens_({options_.client_id, options_.client_secret, options_.scope, options_.token_lifetime}) {
         options_.ca_dir = ca_dir_.path().string();
+        archive_size_ = options_.archive_size;
         write_ca_file();
         if (options_.tls)
             tls_.emplace(make_test_server_context(certificates_));
@@ -836,7 +837,7 @@ private:
     int design_failures_left_ = 0;
 
     std::mutex archive_mutex_;
-    std::size_t archive_size_ = 64 * 1024;
+    std::size_t archive_size_ = 0;
     std::unordered_map<std::string, archive> archives_;
     std::set<std::string> locked_;
 
