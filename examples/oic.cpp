@@ -64,6 +64,9 @@ Commands:
   integrations export ID -o FILE
                               the integration's archive (.iar) into FILE, which appears only
                               whole; a progress bar on stderr when it is a terminal
+  integrations import FILE [--replace]
+                              an archive into the instance: added (exit 6 if it exists), or with
+                              --replace, replacing the one there; streamed from disk
   monitoring errors           errored instances (--all: every page)
   monitoring resubmit ID...   resubmit errored instances; exit 4 unless every one was accepted
   monitoring instances        integration instances, e.g. --q "{timewindow: '1d', status: 'FAILED'}"
@@ -98,7 +101,7 @@ Query (the list commands):
   --output table|json         json: the API's own objects (an array for the lists)
 
 Exit codes: 0 ok, 2 bad usage or config, 3 token endpoint refused, 4 API error, 5 network/TLS/timeout,
-6 conflict (HTTP 409 or 423), 7 a local file could not be written.
+6 conflict (HTTP 409 or 423), 7 a local file could not be read or written.
 )";
 
 struct usage_error : std::runtime_error {
@@ -111,6 +114,7 @@ struct options {
     oic::client_config config;
     oic::list_query query;
     bool all = false;
+    bool replace = false; ///< --replace (import)
     bool json = false;
     std::string redirect_auth = "trusted";
     bool allow_readable_secret_file = false;
@@ -351,6 +355,27 @@ asio::awaitable<int> integrations_export(oic::client client, options const& o) {
     co_return 0;
 }
 
+/// `integrations import FILE [--replace]`: the archive streamed from FILE.
+asio::awaitable<int> integrations_import(oic::client client, options const& o) {
+    oic::transfer_options t;
+    bool const bar = ::isatty(STDERR_FILENO) == 1;
+    if (bar)
+        t.progress = print_progress;
+    std::filesystem::path const file = o.operands.front();
+    auto const mode = o.replace ? oic::import_mode::replace : oic::import_mode::add;
+    auto op = oic::import_integration(client, file, mode, t);
+    auto const imported = co_await std::move(op);
+    if (bar)
+        std::cerr << '\n';
+    if (o.json)
+        print_json(boost::json::object{
+            {"id", imported.id}, {"path", file.string()}, {"bytes", imported.size}, {"replaced", o.replace}});
+    else
+        std::cout << (o.replace ? "replaced " : "imported ") << cell(imported.id.empty() ? file.string() : imported.id)
+                  << " (" << imported.size << " bytes)\n";
+    co_return 0;
+}
+
 asio::awaitable<int> monitoring_errors(oic::client client, options const& o) {
     auto const items = co_await list_items<oic::errored_instance>(
         client, o, [](auto c, auto q) { return oic::get_errored_instances(c, q); },
@@ -456,6 +481,7 @@ constexpr command commands[] = {
     {"integrations", "activate", "ID", 1, 1, {"--output"}, integrations_activate},
     {"integrations", "deactivate", "ID", 1, 1, {"--output"}, integrations_deactivate},
     {"integrations", "export", "ID", 1, 1, {"-o", "--output"}, integrations_export},
+    {"integrations", "import", "FILE", 1, 1, {"--replace", "--output"}, integrations_import},
     {"monitoring", "errors", "", 0, 0, {"--q", "--limit", "--offset", "--all", "--output"}, monitoring_errors},
     {"monitoring", "resubmit", "ID", 1, many, {"--output"}, monitoring_resubmit},
     {"monitoring", "instances", "", 0, 0, {"--q", "--limit", "--offset", "--all", "--output"}, monitoring_instances},
@@ -522,6 +548,11 @@ options parse_options(int argc, char** argv) {
             throw usage_error("");
         if (arg == "--all") {
             o.all = true;
+            used.push_back(arg);
+            continue;
+        }
+        if (arg == "--replace") {
+            o.replace = true;
             used.push_back(arg);
             continue;
         }
@@ -617,17 +648,17 @@ int exit_code(oic::error_with_diagnostics const& e) {
     switch (oic::classify(e.code())) {
     case oic::failure_kind::config: return 2;
     case oic::failure_kind::token_endpoint: return 3;
-    case oic::failure_kind::api: {
-        unsigned const status = e.get_diagnostics().http_status;
-        return status == 409 || status == 423 ? 6 : 4; // exists, or locked: a conflict to resolve first
-    }
+    case oic::failure_kind::api:
+        return e.code() == oic::error::api_conflict ? 6 : 4; // exists, or locked: a conflict to resolve first
     case oic::failure_kind::network: break;
     }
-    // The library reports a file it cannot write (an export's target) with the system's code.
+    // The library reports a file it cannot write (an export's target) or read (an import's
+    // archive) with the system's code.
     using boost::system::errc::errc_t;
-    for (auto const local : {errc_t::no_space_on_device, errc_t::file_too_large, errc_t::read_only_file_system,
-                             errc_t::permission_denied, errc_t::operation_not_permitted, errc_t::is_a_directory,
-                             errc_t::no_such_file_or_directory, errc_t::not_a_directory})
+    for (auto const local :
+         {errc_t::no_space_on_device, errc_t::file_too_large, errc_t::read_only_file_system, errc_t::permission_denied,
+          errc_t::operation_not_permitted, errc_t::is_a_directory, errc_t::no_such_file_or_directory,
+          errc_t::not_a_directory, errc_t::illegal_byte_sequence, errc_t::io_error, errc_t::invalid_argument})
         if (e.code() == local)
             return 7;
     return 5;

@@ -55,6 +55,18 @@ struct transfer_options {
     std::function<void(http::transfer_progress)> progress{};
 };
 
+/// What `import_integration` does: add an integration that must not exist yet (Oracle's
+/// "Import(Add) an Integration", `POST`), or replace one that exists ("Import(Replace)", `PUT`).
+enum class import_mode { add, replace };
+
+/// An archive that `import_integration` sent.
+struct imported_archive {
+    /// The integration's id (`CODE|VERSION`), from the answer's `Location` (add) or body
+    /// (replace); empty when the server named none.
+    std::string id;
+    std::uint64_t size = 0; ///< bytes of the archive
+};
+
 /// An archive that `export_integration` wrote.
 struct exported_archive {
     std::filesystem::path path; ///< empty when it went to a caller's sink
@@ -110,7 +122,11 @@ inline error_code check_api_answer(http::reply const& r, http::urls::url_view as
         d.message += ": the token was not sent to " + origin_text(r.url) +
                      " (a redirect hop withheld it; to send it there, trust that host: client_config::trusted_hosts, "
                      "CLI --trust-host)";
-    return report(diag, status == 401 ? error::api_unauthorized : error::api_http_status, std::move(d));
+    auto const code = status == 401                    ? error::api_unauthorized
+                      : status == 404                  ? error::api_not_found
+                      : status == 409 || status == 423 ? error::api_conflict
+                                                       : error::api_http_status;
+    return report(diag, code, std::move(d));
 }
 
 /// The error of an answer a parser refused: names the field, and the call for a body that is not JSON.
@@ -224,6 +240,20 @@ public:
             do_call(state_, std::move(path), std::move(query), std::move(request), &sink, std::move(transfer), diag));
     }
 
+    /**
+     * @brief `call`, with the request's body read from `source` as it is sent (an archive upload):
+     * memory stays bounded by one write buffer whatever its size. `request.body()` must be empty;
+     * the client sets `Content-Length`, and `Expect: 100-continue` above
+     * `http::session_options::expect_continue_above`. A 307/308 or a 401 retry reads the source
+     * again from the start (`http::body_source::rewind`). `source` must outlive the call.
+     */
+    asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
+    call(std::string path, std::string query, http::request request, http::body_source& source,
+         transfer_options transfer, diagnostics& diag) const {
+        return detail::cancel_as_value(do_call(state_, std::move(path), std::move(query), std::move(request), nullptr,
+                                               std::move(transfer), diag, &source));
+    }
+
 private:
     struct state;
 
@@ -253,7 +283,7 @@ private:
     /// handle may go away.
     static asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
     do_call(std::shared_ptr<state const> s, std::string path, std::string query, http::request request,
-            http::body_sink* sink, transfer_options transfer, diagnostics& diag) {
+            http::body_sink* sink, transfer_options transfer, diagnostics& diag, http::body_source* source = nullptr) {
         if (!s->cfg.integration_instance.empty())
             http::append_param(query, "integrationInstance", s->cfg.integration_instance);
         http::urls::url url = s->base;
@@ -264,6 +294,9 @@ private:
         std::optional<http::progress_sink> counted; // reports progress, and says how much arrived
         if (sink)
             sink = &counted.emplace(*sink, std::move(transfer.progress));
+        std::optional<http::progress_source> read; // the same, for a body going up
+        if (source)
+            source = &read.emplace(*source, std::move(transfer.progress));
         request.set(boost::beast::http::field::user_agent, "oic/0.1");
 
         for (bool retried = false;; retried = true) {
@@ -278,11 +311,14 @@ private:
             // Named: GCC 12 destroys a temporary holding a shared_ptr in a co_await expression twice.
             http::send_options const options{.max_body_size = sink ? transfer.max_body_size : 0,
                                              .sink = sink,
-                                             .timeout = sink ? transfer.timeout : http::clock::duration{},
+                                             .source = source,
+                                             .timeout = sink || source ? transfer.timeout : http::clock::duration{},
                                              .policy = s->policy};
             auto [ec, answer] = co_await s->session.send(url, std::move(req), options, diag);
             if (!ec && counted && answer.message.result_int() / 100 == 2)
                 counted->finish();
+            if (!ec && read && answer.message.result_int() / 100 == 2)
+                read->finish();
             // A 401 says nothing of a token the request did not carry (a hop withheld it): the
             // token stays, in this process and in a fleet's store.
             if (!ec && answer.message.result() == boost::beast::http::status::unauthorized && !retried &&
@@ -490,6 +526,59 @@ export_archive_to_file(basic_client<Executor> client, std::string id, std::files
     co_return std::tuple{ec, std::move(out)};
 }
 
+/// The id an import's answer names: the last segment of `Location` (add), or the body's `id`.
+inline std::string imported_id(http::reply const& r) {
+    if (auto loc = r.message.find(boost::beast::http::field::location); loc != r.message.end())
+        if (auto u = http::urls::parse_uri_reference(loc->value()); u && !u->segments().empty())
+            return u->segments().back();
+    boost::system::error_code ec;
+    auto const v = boost::json::parse(r.message.body(), ec);
+    if (auto const* obj = !ec ? v.if_object() : nullptr)
+        if (auto const* id = obj->if_contains("id"); id && id->is_string())
+            return std::string(id->get_string());
+    return {};
+}
+
+/// `POST` (add) or `PUT` (replace) `/integrations/archive` (Oracle's "Import an Integration"):
+/// `archive` as the `file` part of a `multipart/form-data` body, streamed as it is sent.
+template <class Executor>
+asio::awaitable<std::tuple<error_code, imported_archive>, Executor>
+import_archive(basic_client<Executor> client, http::body_source& archive, std::string filename, import_mode mode,
+               transfer_options options, diagnostics& diag) {
+    imported_archive out;
+    http::multipart_source body(archive, "file", filename);
+    http::request req{mode == import_mode::add ? boost::beast::http::verb::post : boost::beast::http::verb::put, "/",
+                      11};
+    req.set(boost::beast::http::field::content_type, body.content_type());
+    // Named, not temporaries in the co_await expression: GCC 12 (see README).
+    std::string path = std::string(api_item_traits<integration>::path) + "/archive";
+    std::string query;
+    auto [ec, url, answer] =
+        co_await client.call(std::move(path), std::move(query), std::move(req), body, std::move(options), diag);
+    if (!ec)
+        ec = check_api_answer(answer, url, diag);
+    if (ec == error::api_conflict && mode == import_mode::add)
+        diag.message += ": it exists already (import it with import_mode::replace, CLI --replace)";
+    else if (ec == error::api_not_found && mode == import_mode::replace)
+        diag.message += ": there is none to replace (import it with import_mode::add, CLI without --replace)";
+    if (!ec) {
+        out.id = imported_id(answer);
+        out.size = archive.size();
+    }
+    co_return std::tuple{ec, std::move(out)};
+}
+
+/// The archive in the file `from` (checked before any request: it exists, is a file, is readable).
+template <class Executor>
+asio::awaitable<std::tuple<error_code, imported_archive>, Executor>
+import_archive_from_file(basic_client<Executor> client, std::filesystem::path from, import_mode mode,
+                         transfer_options options, diagnostics& diag) {
+    http::file_source file;
+    if (auto ec = file.open(from, diag))
+        co_return std::tuple{ec, imported_archive{}};
+    co_return co_await import_archive(client, file, from.filename().string(), mode, std::move(options), diag);
+}
+
 } // namespace detail
 
 /**
@@ -585,6 +674,32 @@ asio::awaitable<exported_archive, Executor> export_integration(basic_client<Exec
     return detail::value_or_throw<exported_archive, Executor>(
         [=, &sink](diagnostics& d) { return detail::export_archive(client, id, sink, options, d); });
 }
+/**
+ * `import_integration`: an integration archive (`.iar`, as `export_integration` wrote it) into
+ * this instance, Oracle's "Import(Add) an Integration" (`POST /integrations/archive`;
+ * `error::api_conflict` when it exists) or, with `import_mode::replace`, "Import(Replace)" (`PUT`;
+ * `error::api_not_found` when there is none). The archive is the `file` part of a
+ * `multipart/form-data` body streamed from disk: memory stays bounded by one write buffer. Above
+ * 1 MiB the request asks `Expect: 100-continue`, so the runtime host's redirect comes before the
+ * body: through the runtime URL the body goes to the design host only (and with the hop
+ * remembered, the next import goes there straight). A file that is missing, a folder or
+ * unreadable fails before any request, naming it. A POST is never sent twice once written.
+ */
+template <class Executor>
+asio::awaitable<imported_archive, Executor>
+import_integration(basic_client<Executor> client, std::filesystem::path from, import_mode mode = import_mode::add,
+                   transfer_options options = {}) {
+    return detail::value_or_throw<imported_archive, Executor>(
+        [=](diagnostics& d) { return detail::import_archive_from_file(client, from, mode, options, d); });
+}
+/// As above, the archive read from `archive` (it must outlive the call) and sent as `filename`.
+template <class Executor>
+asio::awaitable<imported_archive, Executor>
+import_integration(basic_client<Executor> client, http::body_source& archive, std::string filename,
+                   import_mode mode = import_mode::add, transfer_options options = {}) {
+    return detail::value_or_throw<imported_archive, Executor>(
+        [=, &archive](diagnostics& d) { return detail::import_archive(client, archive, filename, mode, options, d); });
+}
 /// @}
 
 /**
@@ -679,6 +794,27 @@ auto async_export_integration(basic_client<Executor> client, std::string id, std
     return detail::async_run<exported_archive>(
         client.get_executor(), nullptr,
         [=](diagnostics& d) { return detail::export_archive_to_file(client, id, to, options, d); },
+        std::forward<CompletionToken>(token));
+}
+/// `import_integration` from a file for any completion token; handler `void(error_code, imported_archive)`.
+template <class Executor,
+          asio::completion_token_for<void(error_code, imported_archive)> CompletionToken = asio::deferred_t>
+auto async_import_integration(basic_client<Executor> client, std::filesystem::path from, import_mode mode,
+                              transfer_options options, diagnostics& diag, CompletionToken&& token = {}) {
+    return detail::async_run<imported_archive>(
+        client.get_executor(), &diag,
+        [=](diagnostics& d) { return detail::import_archive_from_file(client, from, mode, options, d); },
+        std::forward<CompletionToken>(token));
+}
+/// As above, without diagnostics.
+template <class Executor,
+          asio::completion_token_for<void(error_code, imported_archive)> CompletionToken = asio::deferred_t>
+auto async_import_integration(basic_client<Executor> client, std::filesystem::path from,
+                              import_mode mode = import_mode::add, transfer_options options = {},
+                              CompletionToken&& token = {}) {
+    return detail::async_run<imported_archive>(
+        client.get_executor(), nullptr,
+        [=](diagnostics& d) { return detail::import_archive_from_file(client, from, mode, options, d); },
         std::forward<CompletionToken>(token));
 }
 /// @}

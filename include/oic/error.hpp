@@ -38,6 +38,8 @@ enum class error {
     api_not_json,       ///< the answer is not JSON
     api_bad_field_type, ///< a field has the wrong JSON type
     api_too_many_pages, ///< a walk over pages passed the configured page limit
+    api_not_found,      ///< 404: no such item (an unknown id, a replace of an integration never imported)
+    api_conflict,       ///< 409 or 423: the item exists already, or is locked
 
     // redirects
     redirect_refused,          ///< the redirect policy chose not to follow; diagnostics hold the status
@@ -47,6 +49,7 @@ enum class error {
     redirect_downgrade,        ///< https -> http
     redirect_body_credentials, ///< client credentials (a body with them, a client secret) would be re-sent to another
                                ///< origin
+    body_not_replayable,       ///< a 307/308 or a retry needs the request body again and its source cannot rewind
 
     // token store (Redis): a store that fails falls back to fetching in-process; these name why
     store_refused,   ///< Redis answered an error (AUTH refused, a command not allowed)
@@ -78,12 +81,15 @@ public:
         case error::api_not_json: return "API answer is not JSON";
         case error::api_bad_field_type: return "API answer has a field of the wrong type";
         case error::api_too_many_pages: return "API kept answering hasMore past the page limit";
+        case error::api_not_found: return "API answered not found";
+        case error::api_conflict: return "API answered a conflict (exists already, or locked)";
         case error::redirect_refused: return "redirect not followed by policy";
         case error::too_many_redirects: return "too many redirects";
         case error::redirect_loop: return "redirect loop";
         case error::redirect_bad_location: return "bad redirect Location";
         case error::redirect_downgrade: return "redirect from https to http refused";
         case error::redirect_body_credentials: return "refusing to re-send client credentials to another origin";
+        case error::body_not_replayable: return "the request body cannot be sent again";
         case error::store_refused: return "token store refused the command";
         case error::store_bad_reply: return "token store answered something unexpected";
         }
@@ -156,7 +162,7 @@ inline bool detail::condition_category_impl::equivalent(error_code const& ec, in
     case condition::configuration:
         return ours && (e == error::bad_url || e == error::insecure_transport || e == error::bad_config);
     case condition::token_endpoint: return ours && e >= error::token_rejected && e <= error::token_unsupported_type;
-    case condition::api: return ours && e >= error::api_http_status && e <= error::redirect_body_credentials;
+    case condition::api: return ours && e >= error::api_http_status && e <= error::body_not_replayable;
     case condition::network:
         return ours ? e == error::timeout || e == error::body_too_large || e == error::response_too_large ||
                           e >= error::store_refused

@@ -659,7 +659,7 @@ TEST_CASE("get_connection fetches one connection by id", "[integration][api]") {
     CHECK(one.json() == first.json());
 
     auto const missing = error_of(ioc, get_connection(c, std::string("NO_SUCH_CONNECTION")));
-    CHECK(missing.code() == error::api_http_status);
+    CHECK(missing.code() == error::api_not_found);
     CHECK(missing.get_diagnostics().http_status == 404);
     // An id is one path segment: it cannot climb to another path.
     for (char const* id : {"../connections", "..", "."}) {
@@ -711,7 +711,7 @@ TEST_CASE("integrations: a page with q and paging, every page, one by id", "[int
     diagnostics d;
     auto const [ec, none] =
         run(ioc, async_get_integration(c, std::string("NOPE|01.00.0000"), d, asio::as_tuple(asio::use_awaitable)));
-    CHECK(ec == error::api_http_status);
+    CHECK(ec == error::api_not_found);
     CHECK(d.http_status == 404);
     CHECK(d.server_code == "NotFound");
 
@@ -1007,7 +1007,7 @@ TEST_CASE("an id reaches the mock as exactly one path segment, whatever it holds
         INFO(printable(id));
         server.reset_counters();
         auto const e = error_of(ioc, resubmit_errored_instance(c, id));
-        CHECK(e.code() == error::api_http_status);
+        CHECK(e.code() == error::api_not_found);
         auto const& d = e.get_diagnostics();
         CHECK(d.http_status == 404);
         // The resubmit route answered, and named the id as it arrived: one segment, decoded to the id.
@@ -1025,7 +1025,7 @@ TEST_CASE("an id reaches the mock as exactly one path segment, whatever it holds
     diagnostics d;
     auto const [ec, result] = run(ioc, async_resubmit_errored_instance(c, std::string("NO_SUCH_INSTANCE"), {}, d,
                                                                        asio::as_tuple(asio::use_awaitable)));
-    CHECK(ec == error::api_http_status);
+    CHECK(ec == error::api_not_found);
     CHECK(ec == condition::api);
     CHECK(d.http_status == 404);
     CHECK(d.server_code == "NotFound");

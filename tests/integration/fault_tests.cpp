@@ -358,7 +358,7 @@ TEST_CASE("a failed export leaves nothing under the target's name, and an old fi
     SECTION("the integration locked: 423, the server's words") {
         server.set_integration_locked(id, true);
         auto const e = error_of(ioc, export_integration(c, id, target));
-        CHECK(e.code() == error::api_http_status);
+        CHECK(e.code() == error::api_conflict);
         CHECK(e.get_diagnostics().http_status == 423);
         CHECK(e.get_diagnostics().server_code == "Locked");
         untouched();

@@ -753,6 +753,67 @@ TEST_CASE("a 303 after a write turns it into a GET without its body", "[integrat
     CHECK(n.design_body_bytes == std::string_view(R"({"status":"ACTIVATED"})").size()); // the body went once
 }
 
+TEST_CASE("a body from a source: a 307 reads it again from the start; one that cannot rewind is a clear error, a "
+          "303 drops it",
+          "[integration][redirect][write][upload]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server)); // through the runtime host
+    client on_design(ioc.get_executor(), oic_test::config_for(server, server.design_url()));
+    auto const id = integration_with_status(ioc, on_design, "CONFIGURED");
+    std::string const item = "/ic/api/integration/v1/integrations/" + http::path_segment(id);
+    std::string const json = R"({"status":"ACTIVATED"})";
+    auto activation = [] {
+        http::request post{boost::beast::http::verb::post, "/", 11};
+        post.set("X-HTTP-Method-Override", "PATCH");
+        post.set(boost::beast::http::field::content_type, "application/json");
+        return post;
+    };
+    /// Readable once, like a pipe.
+    struct once_source final : http::body_source {
+        http::string_source inner;
+        bool started = false;
+        explicit once_source(std::string s) : inner(std::move(s)) {}
+        std::uint64_t size() const override { return inner.size(); }
+        std::size_t read(asio::mutable_buffer b, error_code& ec) override {
+            started = true;
+            return inner.read(b, ec);
+        }
+        bool rewind() override { return !started; }
+    };
+    server.reset_counters();
+
+    // Sent to the runtime host, which answers 307 after reading it: it cannot be replayed.
+    once_source once(json);
+    diagnostics d;
+    auto [ec, url, answer] = run(ioc, c.call(item, {}, activation(), once, {}, d));
+    CHECK(ec == error::body_not_replayable);
+    CHECK(d.message.find("cannot be read again") != std::string::npos);
+    auto n = server.get_counters();
+    CHECK(n.runtime_body_bytes == json.size());
+    CHECK(n.design_write_requests == 0); // never a partial or empty body in its place
+
+    // One that rewinds: replayed whole to the design host.
+    http::string_source text(json);
+    std::tie(ec, url, answer) = run(ioc, c.call(item, {}, activation(), text, {}, d));
+    REQUIRE_FALSE(ec);
+    CHECK(answer.message.result_int() == 200);
+    n = server.get_counters();
+    CHECK(n.runtime_body_bytes == 2 * json.size());
+    CHECK(n.design_write_requests == 1);
+    CHECK(n.design_body_bytes == json.size());
+    CHECK(run(ioc, get_integration(on_design, id)).status == "ACTIVATED");
+
+    // A 303 turns it into a GET without the body, its length or its type.
+    server.add_redirect(item + "/request", 303, server.design_url() + item + "?{query}");
+    text.rewind();
+    std::tie(ec, url, answer) = run(ioc, on_design.call(item + "/request", {}, activation(), text, {}, d));
+    REQUIRE_FALSE(ec);
+    CHECK(answer.message.result_int() == 200);
+    CHECK(answer.method == boost::beast::http::verb::get);
+    CHECK(server.get_counters().design_body_bytes == 2 * json.size());
+}
+
 TEST_CASE("export through the runtime host: the archive lands byte-exact under its name, the hop with the token",
           "[integration][redirect][archive]") {
     testing::mock_server server;

@@ -1182,6 +1182,114 @@ TEST_CASE("printable escapes what a terminal or a log would obey", "[unit][text]
     CHECK(printable("back\\x1b") == "back\\\\x1b");
 }
 
+namespace {
+/// Everything `source` gives, read `piece` bytes at a time; the error, if one ends it.
+std::pair<std::string, error_code> drain(http::body_source& source, std::size_t piece) {
+    std::string out, buf(piece, '\0');
+    for (;;) {
+        error_code ec;
+        auto const n = source.read(asio::buffer(buf), ec);
+        if (ec || n == 0)
+            return {out, ec};
+        out.append(buf, 0, n);
+    }
+}
+
+/// A source that can be read once only, like a pipe.
+struct once_source final : http::body_source {
+    http::string_source inner;
+    bool started = false;
+    explicit once_source(std::string s) : inner(std::move(s)) {}
+    std::uint64_t size() const override { return inner.size(); }
+    std::size_t read(asio::mutable_buffer b, error_code& ec) override {
+        started = true;
+        return inner.read(b, ec);
+    }
+    bool rewind() override { return !started; }
+};
+} // namespace
+
+TEST_CASE("a multipart body: framing, the boundary checked across every split, rewind", "[unit][upload]") {
+    std::string const content = "PK\x03\x04 an archive\r\n-- not a boundary --B12 nor this\r\n";
+    http::string_source file(content);
+    http::multipart_source body(file, "file", "my \"odd\"\nname.iar", "application/octet-stream", "B123");
+    std::string const expected =
+        "--B123\r\nContent-Disposition: form-data; name=\"file\"; filename=\"my _odd__name.iar\""
+        "\r\nContent-Type: application/octet-stream\r\n\r\n" +
+        content + "\r\n--B123--\r\n";
+    CHECK(body.content_type() == "multipart/form-data; boundary=B123");
+    CHECK(body.size() == expected.size());
+    for (std::size_t piece = 1; piece <= expected.size() + 1; ++piece) {
+        REQUIRE(body.rewind());
+        auto const [bytes, ec] = drain(body, piece);
+        REQUIRE_FALSE(ec);
+        REQUIRE(bytes == expected);
+    }
+
+    // The boundary in the content, at any offset and across any split, ends the body with an
+    // error that says so (the server would otherwise end the part there).
+    for (std::size_t at = 0; at <= 20; at += 5) {
+        std::string holding = std::string(at, 'x') + "--B123" + std::string(7, 'y');
+        for (std::size_t piece = 1; piece <= holding.size() + 1; ++piece) {
+            http::string_source inner(holding);
+            http::multipart_source colliding(inner, "file", "a.iar", "application/octet-stream", "B123");
+            auto const [bytes, ec] = drain(colliding, piece);
+            REQUIRE(ec);
+            CHECK(colliding.describe(ec).find("boundary --B123") != std::string::npos);
+        }
+    }
+
+    // A random boundary: 36 characters, a new one each time.
+    http::string_source a(content), b(content);
+    http::multipart_source one(a, "file", "x"), two(b, "file", "x");
+    CHECK(one.boundary().size() == 36);
+    CHECK(one.boundary() != two.boundary());
+
+    // Rewinding needs the content again only once it was read.
+    once_source once(content);
+    http::multipart_source over_once(once, "file", "x", "application/octet-stream", "B123");
+    CHECK(over_once.rewind());
+    CHECK(drain(over_once, 10).first.size() == over_once.size());
+    CHECK_FALSE(over_once.rewind());
+}
+
+TEST_CASE("a file source names the file that cannot be sent, before any request", "[unit][upload]") {
+    oic_test::scratch_folder folder;
+    diagnostics d;
+    http::file_source missing;
+    CHECK(missing.open(folder.path() / "nope.iar", d) == boost::system::errc::no_such_file_or_directory);
+    CHECK(d.message.find("nope.iar cannot be read") != std::string::npos);
+    http::file_source a_folder;
+    CHECK(a_folder.open(folder.path(), d) == boost::system::errc::is_a_directory);
+    CHECK(d.message.find("is a folder") != std::string::npos);
+
+    auto const path = folder.path() / "a.iar";
+    std::ofstream(path, std::ios::binary) << std::string(100'000, 'z');
+    http::file_source file;
+    REQUIRE_FALSE(file.open(path, d));
+    CHECK(file.size() == 100'000);
+    CHECK(drain(file, 4096).first == std::string(100'000, 'z'));
+    REQUIRE(file.rewind());
+    std::filesystem::resize_file(path, 10); // shrinks while it is sent
+    auto const [bytes, ec] = drain(file, 4096);
+    CHECK(ec);
+    CHECK(bytes.size() == 10);
+    CHECK(file.describe(ec) == path.string() + " changed while it was being sent");
+
+    // Progress: counted, reported, started again by a rewind.
+    http::string_source text(std::string(1000, 'q'));
+    std::vector<http::transfer_progress> reports;
+    http::progress_source counted(
+        text, [&](http::transfer_progress p) { reports.push_back(p); }, std::chrono::seconds(0));
+    (void)drain(counted, 100);
+    REQUIRE(reports.size() == 10);
+    CHECK(reports.back().done == 1000);
+    CHECK(reports.back().total == 1000);
+    REQUIRE(counted.rewind());
+    (void)drain(counted, 1000);
+    CHECK(reports.back().done == 1000);
+}
+
 TEST_CASE("error conditions group codes from every category", "[unit][error]") {
     namespace aerr = boost::asio::error;
     struct row {

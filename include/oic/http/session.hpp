@@ -7,6 +7,7 @@
 #include <oic/detail/async_run.hpp>
 #include <oic/error.hpp>
 #include <oic/http/body_sink.hpp>
+#include <oic/http/body_source.hpp>
 #include <oic/http/detail/pool.hpp>
 #include <oic/http/detail/retry.hpp>
 #include <oic/http/detail/send_machine.hpp>
@@ -52,6 +53,11 @@ struct session_options {
     /// a timer would keep an idle io_context's run() from returning).
     clock::duration idle_timeout = std::chrono::seconds(50);
     int max_redirects = 5; ///< hop limit per call
+    /// A request body from a `body_source` larger than this is sent with `Expect: 100-continue`:
+    /// a redirect or a refusal (401, 413) comes before the body goes (curl's threshold).
+    std::uint64_t expect_continue_above = 1024 * 1024;
+    /// How long to wait for `100 Continue` before sending the body anyway (curl: 1 s).
+    clock::duration expect_continue_wait = std::chrono::seconds(1);
     retry_options retry{}; ///< when a call is sent again; `max_retries = 0` switches retries off
 };
 
@@ -64,6 +70,10 @@ struct send_options {
     /// as it arrives, memory bounded by the read buffer. Other answers are read into memory. Must
     /// outlive the call.
     body_sink* sink = nullptr;
+    /// Where the request's body comes from instead of `request::body()` (which must be empty): read
+    /// as it is sent, memory bounded by one write buffer; read again from the start (`rewind`) when
+    /// a 307/308 or a retry replays it. Must outlive the call.
+    body_source* source = nullptr;
     /// 0: the session's `total_timeout` for the call and `request_timeout` for each exchange; else
     /// the limit for both (a transfer that may take longer than an API call).
     clock::duration timeout{};
@@ -275,7 +285,7 @@ private:
     do_send(std::shared_ptr<state> s, urls::url url, request req, send_options so, diagnostics& diag);
 
     static asio::awaitable<std::tuple<error_code, response>, Executor>
-    exchange(state& s, origin const& o, request& req, detail::read_limits limits, body_sink* sink,
+    exchange(state& s, origin const& o, request& req, detail::read_limits limits, body_sink* sink, body_source* source,
              clock::duration exchange_timeout, clock::time_point deadline, bool resendable,
              detail::exchange_progress& progress, diagnostics& diag);
 

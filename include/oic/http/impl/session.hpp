@@ -11,8 +11,8 @@ namespace oic::http {
 template <class Executor>
 asio::awaitable<std::tuple<error_code, response>, Executor>
 basic_session<Executor>::exchange(state& s, origin const& o, request& req, detail::read_limits limits, body_sink* sink,
-                                  clock::duration exchange_timeout, clock::time_point deadline, bool resendable,
-                                  detail::exchange_progress& progress, diagnostics& diag) {
+                                  body_source* source, clock::duration exchange_timeout, clock::time_point deadline,
+                                  bool resendable, detail::exchange_progress& progress, diagnostics& diag) {
     progress = {};
     auto failed = [&](error_code ec, std::string message) {
         return std::tuple{oic::detail::report(diag, ec, std::move(message)), response{}};
@@ -21,14 +21,15 @@ basic_session<Executor>::exchange(state& s, origin const& o, request& req, detai
         auto [aec, conn] = co_await s.pool.acquire(o, *s.tls, s.opts.connect_timeout, deadline, diag);
         if (aec)
             co_return std::tuple{aec, response{}};
-        auto [ec, res] =
-            co_await conn->exchange(req, limits, std::min(deadline, clock::now() + exchange_timeout), sink);
+        auto [ec, res] = co_await conn->exchange(req, limits, std::min(deadline, clock::now() + exchange_timeout), sink,
+                                                 {source, s.opts.expect_continue_wait});
         auto const cancellation = co_await asio::this_coro::cancellation_state; // not a temporary: GCC 12
         if (detail::cancelled(cancellation))                                    // the connection is not kept
             co_return failed(asio::error::operation_aborted,
                              std::string(beast::http::to_string(req.method())) + " " + o.to_string() + ": cancelled");
         if (!ec) {
-            conn.keep_alive(res.keep_alive() && conn->drained() && !conn->interrupted());
+            // An answer that came while the body was still going leaves the request unfinished.
+            conn.keep_alive(res.keep_alive() && conn->drained() && !conn->interrupted() && conn->request_whole());
             co_return std::tuple{error_code{}, std::move(res)};
         }
         progress = {conn->request_written(), conn->answer_started()};
@@ -39,6 +40,11 @@ basic_session<Executor>::exchange(state& s, origin const& o, request& req, detai
         auto const mapped = detail::map_transport_error(ec);
         std::string what = std::string(beast::http::to_string(req.method())) + " " + o.to_string() +
                            std::string(req.target().substr(0, req.target().find('?')));
+        if (conn->source_failed())
+            co_return failed(ec, what + ": the request body failed: " + source->describe(ec));
+        if (mapped == error::body_not_replayable)
+            co_return failed(mapped, what + ": the request body was sent once and cannot be read again (its source "
+                                            "cannot rewind), and a redirect (307, 308) or a retry needs it");
         if (mapped == error::body_too_large)
             co_return failed(mapped, what + ": answer larger than " +
                                          std::to_string(sink ? limits.sink_body : limits.body) + " bytes" +
@@ -61,6 +67,9 @@ basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, reques
     if (!first)
         co_return failed(
             report(diag, error::bad_url, "not an http(s) URL with a plain host name or IP address: " + redacted(url)));
+    if (so.source && !req.body().empty())
+        co_return failed(report(diag, error::bad_config, "a request has a body in memory and a body source"));
+    body_source* source = so.source; // none after a 303
     auto const timeout = so.timeout > clock::duration::zero() ? so.timeout : s->opts.total_timeout;
     auto const exchange_timeout = so.timeout > clock::duration::zero() ? so.timeout : s->opts.request_timeout;
     auto const deadline = clock::now() + timeout;
@@ -106,10 +115,15 @@ basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, reques
             else
                 req.set(field, value);
         req.prepare_payload();
+        if (source) {
+            req.content_length(source->size());
+            if (source->size() > s->opts.expect_continue_above)
+                req.set(beast::http::field::expect, "100-continue");
+        }
 
         detail::exchange_progress progress;
-        auto [ec, res] = co_await exchange(*s, chain.current_origin, req, limits, so.sink, exchange_timeout, deadline,
-                                           settings.retry_safe, progress, diag);
+        auto [ec, res] = co_await exchange(*s, chain.current_origin, req, limits, so.sink, source, exchange_timeout,
+                                           deadline, settings.retry_safe, progress, diag);
         detail::send_machine::outcome outcome{
             .ec = ec, .answer_started = progress.answer_started, .request_written = progress.request_written};
         if (!ec) {
@@ -149,6 +163,8 @@ basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, reques
             }
             if (step.clear_body) {
                 req.body().clear();
+                source = nullptr;
+                req.erase(beast::http::field::expect);
                 req.erase(beast::http::field::content_type);
             }
             break;
