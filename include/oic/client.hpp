@@ -589,7 +589,7 @@ import_archive_from_file(basic_client<Executor> client, std::filesystem::path fr
  * `client_config::max_pages` pages (then `error::api_too_many_pages`). `get_connection` /
  * `get_integration`: one item by id (`HELLO_WORLD|01.00.0000` for an integration); the id is
  * encoded as one path segment (`.`, `..`, `/` and `|` included), so no id reaches another path,
- * and an empty id is `error::bad_config`; an unknown id is `api_http_status` with HTTP 404.
+ * and an empty id is `error::bad_config`; an unknown id is `api_not_found` (HTTP 404).
  *
  * These coroutines throw `error_with_diagnostics` (token errors, `api_*` errors naming the field
  * or the status). Each has an `async_` form below for any completion token, which reports
@@ -902,7 +902,7 @@ resubmit_many(basic_client<Executor> client, std::vector<std::string> ids, diagn
  *
  * `resubmit_errored_instance`: `POST .../monitoring/errors/{id}/resubmit` ("Resubmit an Errored
  * Integration Instance"); the id travels as one percent-encoded path segment. An unknown id is
- * `api_http_status` 404, one that cannot be resubmitted (not recoverable, or no longer errored) 412.
+ * `api_not_found` (404), one that cannot be resubmitted (not recoverable, or no longer errored) 412.
  * `resubmit_errored_instances`: `POST .../monitoring/errors/resubmit` with `{"ids": [...]}`
  * ("Resubmit Errored Integration Instances"); the answer sorts the ids into accepted, invalid and
  * non-recoverable ones. Both are POSTs: through the runtime host its 307 replays them to the
