@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Archive export through the runtime host (issue 21): `oic integrations export` against curl
-# (`--location-trusted -o`, the token fetched by curl too), an archive of MIB MiB from
-# oic-mock-server over TLS on 127.0.0.1. Per client: seconds, MiB/s, peak RSS of the process and
-# its growth over the same client's smallest call (one page of connections), the API requests each
-# host saw, and whether the file is byte-exact (SHA-256 against the mock's X-Content-SHA256).
+# Archive export and import through the runtime host (issue 21): `oic integrations export` and
+# `oic integrations import --replace` against curl (`--location-trusted`, `-o` and `-X PUT -F
+# file=@...`, the token fetched by curl too), an archive of MIB MiB from oic-mock-server over TLS on
+# 127.0.0.1. Per client and direction: seconds, MiB/s, peak RSS of the process and its growth over
+# the same client's smallest call (one page of connections), the API requests and request-body bytes
+# each host saw, and (export) whether the file is byte-exact (SHA-256 against X-Content-SHA256).
 # Writes benchmarks/results/archive.json and a markdown table on stdout.
 #
 # Usage: scripts/bench-archive.sh [MIB]   (default 50)
@@ -62,9 +63,9 @@ measure() {
 }
 
 rows=()
-run_client() { # NAME FILE BASELINE_CMD... -- EXPORT_CMD...
-  local name=$1 file=$2
-  shift 2
+run_client() { # OP NAME FILE BASELINE_CMD... -- CMD...
+  local op=$1 name=$2 file=$3
+  shift 3
   local base=()
   while [ "$1" != -- ]; do base+=("$1"); shift; done
   shift
@@ -77,28 +78,38 @@ run_client() { # NAME FILE BASELINE_CMD... -- EXPORT_CMD...
   local sum exact
   sum=$(sha256sum "$file" | cut -d' ' -f1)
   exact=$([ "$sum" = "$expected" ] && echo true || echo false)
-  local runtime_requests design_requests design_tokens
-  runtime_requests=$(($(jq .runtime_api_requests <<<"$after") - $(jq .runtime_api_requests <<<"$before")))
-  design_requests=$(($(jq .design_api_requests <<<"$after") - $(jq .design_api_requests <<<"$before")))
-  design_tokens=$(($(jq .design_authorization_headers <<<"$after") - $(jq .design_authorization_headers <<<"$before")))
-  rows+=("$(jq -n --arg client "$name" --argjson mib "$mib" --argjson seconds "$seconds" --argjson peak "$peak" \
-    --argjson base "$base_peak" --argjson exact "$exact" --argjson rt "$runtime_requests" \
-    --argjson dt "$design_requests" --argjson tok "$design_tokens" \
-    '{client: $client, mib: $mib, seconds: $seconds, mib_per_s: ($mib / ([$seconds, 0.001] | max)),
+  [ "$op" = import ] && exact=null
+  delta() { echo $(($(jq ".$1" <<<"$after") - $(jq ".$1" <<<"$before"))); }
+  rows+=("$(jq -n --arg op "$op" --arg client "$name" --argjson mib "$mib" --argjson seconds "$seconds" \
+    --argjson peak "$peak" --argjson base "$base_peak" --argjson exact "$exact" \
+    --argjson rt "$(delta runtime_api_requests)" --argjson dt "$(delta design_api_requests)" \
+    --argjson tok "$(delta design_authorization_headers)" --argjson rb "$(delta runtime_body_bytes)" \
+    --argjson db "$(delta design_body_bytes)" \
+    '{op: $op, client: $client, mib: $mib, seconds: $seconds, mib_per_s: ($mib / ([$seconds, 0.001] | max)),
       peak_rss_kib: $peak, baseline_rss_kib: $base, rss_growth_kib: ($peak - $base), byte_exact: $exact,
-      runtime_requests: $rt, design_requests: $dt, design_requests_with_token: $tok}')")
-  log "$name: ${seconds} s, peak RSS ${peak} KiB (baseline ${base_peak}), byte-exact $exact"
+      runtime_requests: $rt, design_requests: $dt, design_requests_with_token: $tok,
+      runtime_body_bytes: $rb, design_body_bytes: $db}')")
+  log "$op $name: ${seconds} s, peak RSS ${peak} KiB (baseline ${base_peak}), byte-exact $exact"
 }
 
-run_client oic "$tmp/oic.iar" "${oic[@]}" connections list --limit 1 -- \
+run_client export oic "$tmp/oic.iar" "${oic[@]}" connections list --limit 1 -- \
   "${oic[@]}" integrations export "$id" -o "$tmp/oic.iar"
 
-run_client "curl --location-trusted" "$tmp/curl.iar" "${curl[@]}" -o /dev/null "$page_url" -- \
+run_client export "curl --location-trusted" "$tmp/curl.iar" "${curl[@]}" -o /dev/null "$page_url" -- \
   "${curl[@]}" -o "$tmp/curl.iar" "$archive_url"
+
+# The exported archive back in, replacing the integration: the runtime host answers the PUT's
+# `Expect: 100-continue` with its 307, so the body should reach the design host only.
+import_url="$runtime/ic/api/integration/v1/integrations/archive?integrationInstance=$instance"
+run_client import oic "$tmp/oic.iar" "${oic[@]}" connections list --limit 1 -- \
+  "${oic[@]}" integrations import "$tmp/oic.iar" --replace
+
+run_client import "curl --location-trusted" "$tmp/curl.iar" "${curl[@]}" -o /dev/null "$page_url" -- \
+  "${curl[@]}" -o /dev/null -X PUT -F "file=@$tmp/curl.iar;type=application/octet-stream" "$import_url"
 
 mkdir -p benchmarks/results
 printf '%s\n' "${rows[@]}" | jq -s --arg date "$(date -u +%F)" '{date: $date, rows: .}' >benchmarks/results/archive.json
-echo "| client | MiB | s | MiB/s | peak RSS | growth over one page | byte-exact | runtime / design requests (with token) |"
-echo "|---|---|---|---|---|---|---|---|"
-jq -r '.rows[] | "| \(.client) | \(.mib) | \(.seconds) | \(.mib_per_s * 10 | round / 10) | \(.peak_rss_kib) KiB | \(.rss_growth_kib) KiB | \(.byte_exact) | \(.runtime_requests) / \(.design_requests) (\(.design_requests_with_token)) |"' \
+echo "| | client | MiB | s | MiB/s | peak RSS | growth over one page | byte-exact | runtime / design requests (with token) | body bytes to runtime / design |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+jq -r '.rows[] | "| \(.op) | \(.client) | \(.mib) | \(.seconds) | \(.mib_per_s * 10 | round / 10) | \(.peak_rss_kib) KiB | \(.rss_growth_kib) KiB | \(.byte_exact // "-") | \(.runtime_requests) / \(.design_requests) (\(.design_requests_with_token)) | \(.runtime_body_bytes) / \(.design_body_bytes) |"' \
   benchmarks/results/archive.json

@@ -7,6 +7,8 @@
 #include <oic/oic.hpp>
 #include <oic/testing/mock_server.hpp>
 
+#include <limits>
+
 #include <boost/json/value_from.hpp>
 
 using namespace oic;
@@ -863,6 +865,173 @@ TEST_CASE("export through the runtime host: the archive lands byte-exact under i
     CHECK(sink.starts == 1);
     CHECK(testing::sha256_hex(sink.bytes) == server.archive_sha256(id));
     CHECK(server.get_counters().runtime_api_requests == 1); // the hop was remembered
+}
+
+namespace {
+/// A mock archive of `size` bytes for integration `id`, written to `folder/name`.
+std::filesystem::path archive_file(oic_test::scratch_folder const& folder, std::string const& name,
+                                   std::string const& id, std::size_t size) {
+    auto const path = folder.path() / name;
+    std::ofstream(path, std::ios::binary) << testing::make_mock_archive(id, size);
+    return path;
+}
+} // namespace
+
+TEST_CASE("import through the runtime host: Expect keeps the body off it, the archive reaches the design host once "
+          "and byte-exact, the hop serves the next imports",
+          "[integration][redirect][import]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server)); // through the runtime host
+    client on_design(ioc.get_executor(), oic_test::config_for(server, server.design_url()));
+    oic_test::scratch_folder folder;
+    std::string const id = "NEW_ONE|01.00.0000";
+    std::size_t const size = 20 * 1024 * 1024 + 3;
+    auto const file = archive_file(folder, "new one.iar", id, size);
+    server.reset_counters();
+
+    std::vector<http::transfer_progress> reports;
+    transfer_options options;
+    options.progress = [&](http::transfer_progress p) { reports.push_back(p); };
+    auto const in = run(ioc, import_integration(c, file, import_mode::add, options));
+    CHECK(in.id == id);
+    CHECK(in.size == size);
+    auto n = server.get_counters();
+    CHECK(n.runtime_write_requests == 1); // the POST's header: answered 307 before its body
+    CHECK(n.runtime_body_bytes == 0);
+    CHECK(n.runtime_authorization_headers == 1);
+    CHECK(n.design_write_requests == 1);
+    CHECK(n.design_body_bytes > size); // the archive and its multipart envelope, once
+    CHECK(n.design_body_bytes < size + 1024);
+    CHECK(n.design_authorization_headers == 1);
+    auto const landed = server.last_import(id);
+    REQUIRE(landed);
+    CHECK(landed->size == size);
+    CHECK(landed->sha256 == testing::sha256_hex(oic_test::read_file(file)));
+    CHECK(landed->filename == "new one.iar");
+    CHECK(landed->imports == 1);
+    CHECK(run(ioc, get_integration(on_design, id)).id == id);
+    REQUIRE_FALSE(reports.empty());
+    CHECK(reports.back().done == n.design_body_bytes); // the last report: all of it went
+    CHECK(reports.back().total == n.design_body_bytes);
+
+    // Again: it exists (409, a typed error that says what to do); the hop learned above takes the
+    // POST straight to the design host.
+    auto const again = error_of(ioc, import_integration(c, file));
+    CHECK(again.code() == error::api_conflict);
+    CHECK(again.get_diagnostics().http_status == 409);
+    CHECK(std::string(again.what()).find("import_mode::replace") != std::string::npos);
+    // Replaced, through the hop too.
+    auto const replaced = run(ioc, import_integration(c, file, import_mode::replace));
+    CHECK(replaced.size == size);
+    n = server.get_counters();
+    CHECK(n.runtime_write_requests == 1);
+    CHECK(n.runtime_body_bytes == 0);
+    CHECK(server.last_import(id)->imports == 2);
+
+    // A replace of one that was never imported: 404, typed.
+    auto const other = archive_file(folder, "other.iar", "NEVER_SEEN|01.00.0000", 4096);
+    auto const missing = error_of(ioc, import_integration(c, other, import_mode::replace));
+    CHECK(missing.code() == error::api_not_found);
+    CHECK(std::string(missing.what()).find("import_mode::add") != std::string::npos);
+    CHECK_FALSE(server.last_import("NEVER_SEEN|01.00.0000"));
+}
+
+TEST_CASE("import: a server that answers mid-upload stops it at once, and one that ignores Expect gets the body "
+          "after the wait",
+          "[integration][redirect][import]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    oic_test::scratch_folder folder;
+    std::string const id = "MID_UPLOAD|01.00.0000";
+    std::size_t const size = 24 * 1024 * 1024;
+    auto const file = archive_file(folder, "a.iar", id, size);
+
+    SECTION("no Expect: the runtime host's 307 arrives while the body goes; the body is replayed to the design "
+            "host") {
+        auto cfg = config_for(server);
+        cfg.session.expect_continue_above = std::numeric_limits<std::uint64_t>::max();
+        client c(ioc.get_executor(), cfg);
+        server.reset_counters();
+        auto const in = run(ioc, import_integration(c, file));
+        CHECK(in.id == id);
+        auto const n = server.get_counters();
+        CHECK(n.runtime_body_bytes < size); // stopped before the end
+        CHECK(n.design_write_requests == 1);
+        CHECK(server.last_import(id)->imports == 1);
+        CHECK(server.last_import(id)->sha256 == testing::sha256_hex(oic_test::read_file(file)));
+        CHECK(c.session().stats().open == c.session().stats().idle); // nothing left in use
+    }
+    SECTION("a server that never answers 100 Continue: the body goes after expect_continue_wait") {
+        server.set_honour_expect(false);
+        auto cfg = oic_test::config_for(server, server.design_url());
+        cfg.session.expect_continue_wait = std::chrono::milliseconds(300);
+        client c(ioc.get_executor(), cfg);
+        auto const started = std::chrono::steady_clock::now();
+        auto const in = run(ioc, import_integration(c, file));
+        CHECK(in.id == id);
+        CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(300));
+        CHECK(server.last_import(id)->imports == 1);
+    }
+}
+
+TEST_CASE("import refuses bad input before any request, and never sends a body or a token where it must not",
+          "[integration][redirect][import][security]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), oic_test::config_for(server, server.design_url()));
+    oic_test::scratch_folder folder;
+    server.reset_counters();
+
+    // A missing file, a folder: named, before the token is even fetched.
+    auto const missing = error_of(ioc, import_integration(c, folder.path() / "nope.iar"));
+    CHECK(missing.code() == boost::system::errc::no_such_file_or_directory);
+    CHECK(std::string(missing.what()).find("nope.iar cannot be read") != std::string::npos);
+    auto const a_folder = error_of(ioc, import_integration(c, folder.path()));
+    CHECK(a_folder.code() == boost::system::errc::is_a_directory);
+    CHECK(server.get_counters().token_requests == 0);
+
+    // A content that holds the multipart boundary: the upload stops, nothing is imported.
+    std::string const id = "HOLDS_IT|01.00.0000";
+    std::string content = testing::make_mock_archive(id, 3 * 1024 * 1024);
+    content.replace(2 * 1024 * 1024, 8, "\r\n--B123");
+    http::string_source inner(content);
+    http::multipart_source body(inner, "file", "x.iar", "application/octet-stream", "B123");
+    http::request put{boost::beast::http::verb::put, "/", 11};
+    put.set(boost::beast::http::field::content_type, body.content_type());
+    diagnostics d;
+    auto [ec, url, answer] =
+        run(ioc, c.call("/ic/api/integration/v1/integrations/archive", {}, std::move(put), body, {}, d));
+    CHECK(ec == boost::system::errc::illegal_byte_sequence);
+    CHECK(d.message.find("holds the multipart boundary --B123") != std::string::npos);
+    CHECK_FALSE(server.last_import(id));
+
+    // A 307 of the POST to an untrusted host: refused; neither body nor token goes there, and the
+    // design host, answering before the body (Expect), got none of it either.
+    auto const file = archive_file(folder, "b.iar", "SENT_NOWHERE|01.00.0000", 2 * 1024 * 1024);
+    std::string const path = "/ic/api/integration/v1/integrations/archive";
+    server.add_redirect(path, 307, server.foreign_url() + path);
+    server.reset_counters();
+    auto const refused = error_of(ioc, import_integration(c, file));
+    CHECK(refused.code() == error::redirect_refused);
+    auto const n = server.get_counters();
+    CHECK(n.foreign_requests == 0);
+    CHECK(n.foreign_body_bytes == 0);
+    CHECK(n.design_body_bytes == 0);
+    server.clear_redirects();
+
+    // A POST answered 503 with Retry-After is not sent again; a PUT is.
+    server.add_fault(path, {.kind = testing::fault_kind::status, .status = 503, .retry_after = "0", .count = 1});
+    server.reset_counters();
+    auto const post = error_of(ioc, import_integration(c, file));
+    CHECK(post.code() == error::api_http_status);
+    CHECK(post.get_diagnostics().http_status == 503);
+    CHECK(server.get_counters().design_write_requests == 1);
+    server.add_fault(path, {.kind = testing::fault_kind::status, .status = 503, .retry_after = "0", .count = 1});
+    server.reset_counters();
+    auto const put_again = run(ioc, import_integration(c, file, import_mode::replace));
+    CHECK(put_again.id == "SENT_NOWHERE|01.00.0000");
+    CHECK(server.get_counters().design_write_requests == 2);
 }
 
 TEST_CASE("resubmit through the runtime host: the 307 replays the POST and its body to the design host, with the "
