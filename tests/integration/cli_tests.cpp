@@ -411,12 +411,37 @@ TEST_CASE("oic subcommands against oic-mock-server, through the runtime host", "
         CHECK(oic_command(mock, {"integrations", "export", id}).exit_code == 2); // no -o
         CHECK(folder.names() == std::vector<std::string>{"one.iar"});
     }
+    SECTION("integrations import: added, exit 6 when it exists, --replace, exit 7 for a file that cannot be read") {
+        oic_test::scratch_folder folder;
+        auto const fresh = folder.path() / "fresh.iar";
+        std::ofstream(fresh, std::ios::binary) << oic::testing::make_mock_archive("FRESH|01.00.0000", 100'000);
+        auto const added = oic_command(mock, {"integrations", "import", fresh.string()});
+        INFO(added.err);
+        CHECK(added.exit_code == 0);
+        CHECK(added.out == "imported FRESH|01.00.0000 (100000 bytes)\n");
+        CHECK(added.err.empty()); // no terminal: no progress bar
+        auto const exists = oic_command(mock, {"integrations", "import", fresh.string()});
+        CHECK(exists.exit_code == 6);
+        CHECK_THAT(exists.err, Catch::Contains("409") && Catch::Contains("--replace"));
+        auto const replaced =
+            oic_command(mock, {"integrations", "import", fresh.string(), "--replace", "--output", "json"});
+        CHECK(replaced.exit_code == 0);
+        auto const json = boost::json::parse(replaced.out);
+        CHECK(json.at("id") == "FRESH|01.00.0000");
+        CHECK(json.at("bytes") == 100'000);
+        CHECK(json.at("replaced") == true);
+        auto const missing = oic_command(mock, {"integrations", "import", (folder.path() / "nope.iar").string()});
+        CHECK(missing.exit_code == 7);
+        CHECK_THAT(missing.err, Catch::Contains("nope.iar cannot be read"));
+        CHECK(oic_command(mock, {"integrations", "import", folder.path().string()}).exit_code == 7); // a folder
+        CHECK(oic_command(mock, {"integrations", "import"}).exit_code == 2);
+    }
     SECTION("usage: the subcommands listed; mistakes exit 2 without echoing what may be a secret") {
         auto const help = run_process({OIC_COMMAND_PATH, "--help"}, {});
         CHECK(help.exit_code == 0);
-        for (char const* c :
-             {"connections list", "integrations list", "integrations activate ID", "integrations deactivate ID",
-              "monitoring errors", "monitoring resubmit ID...", "monitoring instances"})
+        for (char const* c : {"connections list", "integrations list", "integrations activate ID",
+                              "integrations deactivate ID", "integrations import FILE [--replace]", "monitoring errors",
+                              "monitoring resubmit ID...", "monitoring instances"})
             CHECK_THAT(help.out, Catch::Contains(c));
         auto const env = env_for(mock, "runtime_url");
         auto const none = run_process({OIC_COMMAND_PATH}, env);

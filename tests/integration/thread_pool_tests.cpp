@@ -12,10 +12,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iterator>
 #include <mutex>
@@ -303,6 +305,47 @@ TEST_CASE("a thread pool: 8 clients share one session, answers late, deadlines p
         auto const st = session.stats();
         CHECK(st.open == st.idle);
         clients.clear();
+        pool.join();
+    }
+    CHECK(open_descriptors() == descriptors);
+}
+
+TEST_CASE("a thread pool: imports cancelled from their strands while they wait for 100 Continue, upload or read "
+          "the answer end at once, the pool whole",
+          "[integration][threads][cancel][import]") {
+    auto const descriptors = open_descriptors();
+    {
+        testing::mock_server server;
+        server.set_honour_expect(false); // every import waits for 100 Continue first (up to 200 ms)
+        asio::thread_pool pool(4);
+        auto cfg = config_for(server, server.design_url());
+        cfg.session.max_connections = 4;
+        cfg.session.expect_continue_wait = 200ms;
+        client c(pool.get_executor(), cfg);
+        oic_test::scratch_folder folder;
+        auto const file = folder.path() / "a.iar";
+        std::ofstream(file, std::ios::binary) << testing::make_mock_archive("IMPORTED|01.00.0000", 3 * 1024 * 1024);
+        asio::co_spawn(pool, import_integration(c, file), asio::use_future).get(); // the storm replaces it
+
+        std::mt19937 random(7);
+        std::vector<std::chrono::milliseconds> delays;
+        for (int i = 0; i < 24; ++i)
+            delays.push_back(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 400)(random)));
+        auto const r = storm_on_pool(
+            pool, 24, 6,
+            [&](int i) { return i % 4 == 3 ? std::nullopt : std::optional(delays[static_cast<std::size_t>(i)]); },
+            [&](int, auto handler) {
+                async_import_integration(c, file, import_mode::replace, {}, std::move(handler));
+            });
+        INFO(r.describe());
+        CHECK(r.not_once == 0);
+        CHECK(r.others.empty());
+        CHECK(r.ok + r.cancelled == 24);
+        CHECK(r.ok >= 6); // the ones never cancelled, at least
+        CHECK(r.cancelled > 0);
+        CHECK(r.slowest_cancel < 150ms); // at once, not when the wait, the upload or the server ends
+        auto const st = c.session().stats();
+        CHECK(st.open == st.idle);
         pool.join();
     }
     CHECK(open_descriptors() == descriptors);
