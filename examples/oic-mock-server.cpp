@@ -43,7 +43,8 @@ SIGTERM.
   --token-lifetime SECS   lifetime of issued tokens, may be fractional (default 3600)
   --token-latency MS      the token endpoint answers this many milliseconds late (default 0)
   --connections N         size of the connection data set (default 120)
-  --archive-size BYTES    size of every integration's archive (default 65536)
+  --archive-size BYTES    size of every integration's archive, at least 256 (default 65536)
+  --no-expect             ignore Expect: 100-continue (never send 100 Continue)
   --redirect-status N     status of the runtime host's redirects, 300-399 (default 307)
   --ca-dir DIR            where to write the test CA file (default: a temporary directory)
   --help                  show this help and exit
@@ -118,7 +119,11 @@ bool parse_command_line(int argc, char** argv, oic::testing::mock_options& optio
         } else if (arg == "--connections") {
             options.connections = parse_number<std::size_t>(arg, value(), 0, 1000000);
         } else if (arg == "--archive-size") {
-            options.archive_size = parse_number<std::size_t>(arg, value(), 0, std::size_t{4} << 30);
+            options.archive_size =
+                parse_number<std::size_t>(arg, value(), oic::testing::min_archive_size, std::size_t{4} << 30);
+        } else if (arg == "--no-expect") {
+            flag();
+            options.honour_expect = false;
         } else if (arg == "--redirect-status") {
             options.redirect_status = parse_number<unsigned>(arg, value(), 300, 399);
         } else if (arg == "--ca-dir") {

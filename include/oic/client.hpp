@@ -291,11 +291,11 @@ private:
         url.set_encoded_query(query);
         if (request.find(boost::beast::http::field::accept) == request.end())
             request.set(boost::beast::http::field::accept, "application/json");
-        std::optional<http::progress_sink> counted; // reports progress, and says how much arrived
-        if (sink)
+        std::optional<http::progress_sink> counted; // reports progress, when asked
+        if (sink && transfer.progress)
             sink = &counted.emplace(*sink, std::move(transfer.progress));
         std::optional<http::progress_source> read; // the same, for a body going up
-        if (source)
+        if (source && transfer.progress)
             source = &read.emplace(*source, std::move(transfer.progress));
         request.set(boost::beast::http::field::user_agent, "oic/0.1");
 

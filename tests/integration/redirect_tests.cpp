@@ -1,15 +1,26 @@
 // The redirect engine over TLS: who gets the token, chains, loops, downgrades, bad Locations,
 // remembered hops, and the token endpoint going through the same engine; then the same promises
-// tried as an attacker would, and hostile byte streams that must end in bounded errors.
+// tried as an attacker would, and hostile byte streams that must end in bounded errors; last,
+// uploads (importing archives): what a host answers before the body, and what it read of it.
 
 #include "common.hpp"
 
 #include <oic/oic.hpp>
 #include <oic/testing/mock_server.hpp>
 
-#include <limits>
-
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/value_from.hpp>
+#include <boost/url/parse.hpp>
+
+#include <cstdlib>
+#include <limits>
+#include <sstream>
 
 using namespace oic;
 using oic_test::error_of;
@@ -1132,4 +1143,552 @@ TEST_CASE("a resubmit redirected to an untrusted host sends it neither the body 
     CHECK(n.foreign_body_bytes == 0);
     CHECK(n.foreign_authorization_headers == 0);
     CHECK(n.design_write_requests == 1);
+}
+
+// ---- Importing archives: uploads the mock reads as they arrive, answers before their body -------
+
+namespace {
+
+namespace bhttp = boost::beast::http;
+using raw_response = bhttp::response<bhttp::string_body>;
+
+constexpr char archive_path[] = "/ic/api/integration/v1/integrations/archive";
+/// Quoted in Content-Type: it holds characters a token may not.
+constexpr char form_boundary[] = "oic-test Boundary'()+_,./:=?5Qx";
+
+std::string form_type() {
+    return std::string("multipart/form-data; boundary=\"") + form_boundary + "\"";
+}
+
+/// A form with a text part, then the part `file` holding `content`.
+std::string archive_form(std::string_view content, std::string_view filename = "flow.iar") {
+    std::string const dash = std::string("--") + form_boundary;
+    return dash + "\r\nContent-Disposition: form-data; name=\"comment\"\r\n\r\nimported by a test\r\n" + dash +
+           "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + std::string(filename) +
+           "\"\r\nContent-Type: application/octet-stream\r\n\r\n" + std::string(content) + "\r\n" + dash + "--\r\n";
+}
+
+/// `method` of `body` to the import route through `c` (with its token and integrationInstance).
+http::reply send_import(asio::io_context& ioc, client const& c, bhttp::verb method, std::string body,
+                        std::string const& content_type = form_type()) {
+    http::request req{method, "/", 11};
+    req.set(bhttp::field::content_type, content_type);
+    req.body() = std::move(body);
+    req.prepare_payload();
+    diagnostics d;
+    auto [ec, url, answer] = run(ioc, c.call(archive_path, {}, std::move(req), d));
+    REQUIRE_FALSE(ec);
+    return answer;
+}
+
+/// The `message` of an Oracle-style error body.
+std::string error_message(std::string const& body) {
+    boost::system::error_code ec;
+    auto const v = boost::json::parse(body, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("message"))
+        return "(not an error body: " + body + ")";
+    return std::string(v.at("message").as_string());
+}
+
+/// `Bearer <token>` from the mock's token endpoint.
+std::string bearer_for(asio::io_context& ioc, testing::mock_server const& m) {
+    http::session session(ioc.get_executor(), {.ca_file = m.ca_file()});
+    auto const token = run(ioc, fetch_token(session, oic_test::credentials_for(m)));
+    return "Bearer " + std::string(token.value.reveal());
+}
+
+/// The request head of an upload to the import route: with `Content-Length: length`, or chunked
+/// when there is none.
+std::string upload_head(bhttp::verb method, testing::mock_server const& m, std::string const& bearer,
+                        std::optional<std::size_t> length, bool expect_continue) {
+    std::string head = std::string(bhttp::to_string(method)) + " " + archive_path +
+                       "?integrationInstance=" + m.options().integration_instance + " HTTP/1.1\r\nHost: oic\r\n";
+    if (!bearer.empty())
+        head += "Authorization: " + bearer + "\r\n";
+    head += "Content-Type: " + form_type() + "\r\n";
+    head += length ? "Content-Length: " + std::to_string(*length) + "\r\n" : "Transfer-Encoding: chunked\r\n";
+    if (expect_continue)
+        head += "Expect: 100-continue\r\n";
+    return head + "\r\n";
+}
+
+/**
+ * One TLS connection to a mock host, HTTP/1.1 written by hand: for what the library never sends
+ * (`Expect: 100-continue`, a body in pieces of chosen sizes, each its own TLS record) and for
+ * reading answers between pieces. Every operation gives up after 10 s.
+ */
+class raw_tls {
+public:
+    raw_tls(asio::io_context& ioc, std::string const& ca_file)
+        : tls_(context_for(ca_file)), stream_(ioc.get_executor(), tls_) {}
+
+    asio::awaitable<void> connect(std::string const& base_url) {
+        auto const url = boost::urls::parse_uri(base_url).value();
+        asio::ip::tcp::endpoint const peer(asio::ip::make_address(url.host()),
+                                           static_cast<unsigned short>(std::stoi(url.port())));
+        stream_.next_layer().expires_after(10s);
+        co_await stream_.next_layer().async_connect(peer, asio::use_awaitable);
+        co_await stream_.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
+    }
+
+    /// Writes `bytes` in pieces of at most `piece` bytes, one write (one TLS record) each.
+    asio::awaitable<void> send(std::string_view bytes, std::size_t piece = 16 * 1024) {
+        for (std::size_t at = 0; at < bytes.size(); at += piece) {
+            stream_.next_layer().expires_after(10s);
+            co_await asio::async_write(stream_, asio::buffer(bytes.substr(at, piece)), asio::use_awaitable);
+        }
+    }
+
+    /// Reads one answer, interim (`100 Continue`) or final.
+    asio::awaitable<raw_response> read() {
+        bhttp::response_parser<bhttp::string_body> parser;
+        stream_.next_layer().expires_after(10s);
+        co_await bhttp::async_read(stream_, buffer_, parser, asio::use_awaitable);
+        co_return parser.release();
+    }
+
+    /// Reads until the server closes the connection: true if it did within 10 s.
+    asio::awaitable<bool> closed_by_server() {
+        stream_.next_layer().expires_after(10s);
+        char sink[4096];
+        for (;;) {
+            auto [ec, n] = co_await stream_.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+            if (ec)
+                co_return ec != boost::beast::error::timeout;
+        }
+    }
+
+    /// Closes the connection without a word, as a client that gives up does.
+    void close() { stream_.next_layer().socket().close(); }
+
+private:
+    static asio::ssl::context context_for(std::string const& ca_file) {
+        asio::ssl::context tls(asio::ssl::context::tls_client);
+        tls.load_verify_file(ca_file);
+        tls.set_verify_mode(asio::ssl::verify_peer);
+        return tls;
+    }
+
+    asio::ssl::context tls_;
+    boost::beast::ssl_stream<boost::beast::tcp_stream> stream_;
+    boost::beast::flat_buffer buffer_;
+};
+
+} // namespace
+
+TEST_CASE("import an archive: 204 with Location, 409 for an existing one; replace: 200, 404, 423; byte-exact",
+          "[integration][upload]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), oic_test::config_for(server, server.design_url()));
+    std::string const id = "IMPORTED_FLOW|01.00.0000";
+    auto const archive = testing::make_mock_archive(id, 300 * 1024 + 7);
+    auto const form = archive_form(archive);
+    server.reset_counters();
+
+    auto const added = send_import(ioc, c, bhttp::verb::post, form);
+    CHECK(added.message.result_int() == 204);
+    CHECK(added.message[bhttp::field::location] ==
+          server.design_url() + "/ic/api/integration/v1/integrations/IMPORTED_FLOW%7C01.00.0000");
+    auto const first = server.last_import(id);
+    REQUIRE(first);
+    CHECK(*first == testing::imported_archive{archive.size(), testing::sha256_hex(archive), "flow.iar", 1});
+    auto n = server.get_counters();
+    CHECK(n.design_api_requests == 1);
+    CHECK(n.design_write_requests == 1);
+    CHECK(n.design_body_bytes == form.size());
+
+    // The new integration, as the item and in the lists.
+    auto const item = run(ioc, get_integration(c, id));
+    CHECK(item.status == "CONFIGURED");
+    CHECK(item.code == "IMPORTED_FLOW");
+    CHECK(item.version == "01.00.0000");
+    CHECK(item.name == "IMPORTED_FLOW");
+    integrations_query by_name;
+    by_name.q = "{name: 'IMPORTED_FLOW'}";
+    CHECK(run(ioc, get_integrations(c, by_name)).items.size() == 1);
+    CHECK(run(ioc, get_integrations(c, integrations_query{})).total_results == 41);
+
+    // Added again: 409, nothing recorded.
+    auto const again = send_import(ioc, c, bhttp::verb::post, form);
+    CHECK(again.message.result_int() == 409);
+    CHECK(error_message(again.message.body()) == "Integration 'IMPORTED_FLOW|01.00.0000' already exists.");
+    CHECK(server.last_import(id)->imports == 1);
+
+    // Replaced: 200 with the integration as GET gives it, and the new file recorded.
+    auto const newer = testing::make_mock_archive(id, 64 * 1024);
+    auto const replaced = send_import(ioc, c, bhttp::verb::put, archive_form(newer, "newer.iar"));
+    CHECK(replaced.message.result_int() == 200);
+    CHECK(boost::json::parse(replaced.message.body()) ==
+          run(ioc, c.get_json("/ic/api/integration/v1/integrations/" + http::path_segment(id))));
+    CHECK(*server.last_import(id) ==
+          testing::imported_archive{newer.size(), testing::sha256_hex(newer), "newer.iar", 2});
+
+    // Replacing one that does not exist: 404, nothing recorded.
+    std::string const missing = "NO_SUCH_FLOW|01.00.0000";
+    auto const absent = send_import(ioc, c, bhttp::verb::put, archive_form(testing::make_mock_archive(missing, 1000)));
+    CHECK(absent.message.result_int() == 404);
+    CHECK(error_message(absent.message.body()) == "Integration 'NO_SUCH_FLOW|01.00.0000' was not found.");
+    CHECK_FALSE(server.last_import(missing));
+
+    // Locked: 423.
+    server.set_integration_locked(id, true);
+    auto const locked = send_import(ioc, c, bhttp::verb::put, archive_form(newer));
+    CHECK(locked.message.result_int() == 423);
+    CHECK(server.last_import(id)->imports == 2);
+    server.set_integration_locked(id, false);
+
+    // What the mock exports imports again, as the same integration.
+    auto const existing = integration_with_status(ioc, c, "ACTIVATED");
+    oic_test::scratch_folder folder;
+    auto const exported = run(ioc, export_integration(c, existing, folder.path() / "exported.iar"));
+    auto const bytes = oic_test::read_file(exported.path);
+    CHECK(send_import(ioc, c, bhttp::verb::put, archive_form(bytes)).message.result_int() == 200);
+    REQUIRE(server.last_import(existing));
+    CHECK(server.last_import(existing)->sha256 == server.archive_sha256(existing));
+    CHECK(server.last_import(existing)->size == bytes.size());
+    CHECK(send_import(ioc, c, bhttp::verb::post, archive_form(bytes)).message.result_int() == 409);
+}
+
+TEST_CASE("import through the runtime host: the 307 replays the upload to the design host; the runtime host reads "
+          "a small body first, drops a large one after answering",
+          "[integration][upload][redirect]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    auto const size = GENERATE(std::size_t{200 * 1024}, std::size_t{2 * 1024 * 1024 + 3});
+    CAPTURE(size);
+    std::string const id = "VIA_RUNTIME|01.00.0000";
+    auto const archive = testing::make_mock_archive(id, size);
+    auto const form = archive_form(archive);
+    client c(ioc.get_executor(), config_for(server)); // through the runtime host
+    server.reset_counters();
+    auto const answer = send_import(ioc, c, bhttp::verb::post, form);
+    CHECK(answer.message.result_int() == 204);
+    REQUIRE(server.last_import(id));
+    CHECK(server.last_import(id)->sha256 == testing::sha256_hex(archive));
+    auto const n = server.get_counters();
+    CHECK(n.runtime_write_requests == 1);
+    CHECK(n.redirects == 1);
+    CHECK(n.runtime_body_bytes == form.size()); // the client sent it whole (no Expect), the host read it all
+    CHECK(n.design_write_requests == 1);
+    CHECK(n.design_body_bytes == form.size());
+    CHECK(n.design_authorization_headers == 1);
+}
+
+TEST_CASE("a malformed upload gets 400 naming what is wrong, and imports nothing", "[integration][upload]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), oic_test::config_for(server, server.design_url()));
+    std::string const id = "MALFORMED|01.00.0000";
+    auto const archive = testing::make_mock_archive(id, 5000);
+    std::string const dash = std::string("--") + form_boundary;
+    std::string const whole = archive_form(archive);
+    std::string const file_part = "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.iar\"\r\n\r\n";
+    struct refused {
+        std::string what, body, content_type;
+        unsigned status;
+        std::string message;
+    };
+    std::vector<refused> const cases{
+        {"no close delimiter", whole.substr(0, whole.size() - dash.size() - 4), form_type(), 400,
+         "The multipart body ended before its close delimiter --" + std::string(form_boundary) + "--."},
+        {"no file part",
+         dash + "\r\nContent-Disposition: form-data; name=\"upload\"\r\n\r\n" + archive + "\r\n" + dash + "--",
+         form_type(), 400, "No file is uploaded: the form has no part named \"file\"."},
+        {"two file parts", dash + file_part + archive + "\r\n" + dash + file_part + archive + "\r\n" + dash + "--",
+         form_type(), 400, "The form has more than one part named \"file\"."},
+        {"a part without Content-Disposition",
+         dash + "\r\nContent-Type: application/octet-stream\r\n\r\n" + archive + "\r\n" + dash + "--", form_type(), 400,
+         "A part has no Content-Disposition header (RFC 7578 requires form-data with a name)."},
+        {"no boundary", whole, "multipart/form-data", 400,
+         "The multipart/form-data Content-Type has no boundary parameter."},
+        {"a boundary over 70 characters", whole, "multipart/form-data; boundary=" + std::string(71, 'b'), 400,
+         "The multipart boundary '" + std::string(71, 'b') + "' is invalid"},
+        {"a boundary with a character RFC 2046 does not allow", whole, "multipart/form-data; boundary=\"a[b]\"", 400,
+         "The multipart boundary 'a[b]' is invalid"},
+        {"another boundary than the body's", whole, "multipart/form-data; boundary=other", 400,
+         "ended before its close delimiter --other-- (and before any delimiter line)."},
+        {"not a form", archive, "application/octet-stream", 415,
+         "The body must be multipart/form-data, not 'application/octet-stream'."},
+        {"no body", "", form_type(), 400, "ended before its close delimiter"},
+        {"a file that is no mock archive", archive_form("PK\x03\x04 a zip file\n"), form_type(), 400,
+         "The file is not an integration archive: its first line is not 'OIC-MOCK-IAR CODE|VERSION'."},
+        {"an archive id without a version", archive_form("OIC-MOCK-IAR JUST_A_CODE\nbytes"), form_type(), 400,
+         "The file is not an integration archive"},
+    };
+    server.reset_counters();
+    for (auto const& r : cases) {
+        CAPTURE(r.what);
+        auto const answer = send_import(ioc, c, bhttp::verb::post, r.body, r.content_type);
+        CHECK(answer.message.result_int() == r.status);
+        CHECK_THAT(error_message(answer.message.body()), Catch::Contains(r.message));
+    }
+    auto const n = server.get_counters();
+    CHECK(n.design_api_requests == cases.size()); // each passed the token check on its header
+    CHECK_FALSE(server.last_import(id));
+    CHECK_FALSE(server.last_import("JUST_A_CODE"));
+    CHECK(run(ioc, get_integrations(c, integrations_query{})).total_results == 40);
+    // Still well: the same upload, well formed.
+    CHECK(send_import(ioc, c, bhttp::verb::post, whole).message.result_int() == 204);
+}
+
+TEST_CASE("an upload in pieces of 1 to 7 bytes, each its own TLS record, with the boundary in the file where it is no "
+          "delimiter, imports byte-exact; chunked too",
+          "[integration][upload]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    auto const bearer = bearer_for(ioc, server);
+    std::string const id = "PIECES_FLOW|01.00.0000";
+    std::string const b = form_boundary;
+    // After LF, CR or text, or after CRLF but cut short: legal content, whatever the read sizes.
+    std::string const content = testing::make_mock_archive(id, 600) + "--" + b + "\n--" + b + "\r--" + b +
+                                "--\r\n-\r\n--" + b.substr(0, b.size() - 1) + "\r\r\n\r";
+    auto const form = archive_form(content);
+    server.reset_counters();
+
+    raw_tls post(ioc, server.ca_file());
+    auto const added = run(ioc, [&]() -> asio::awaitable<raw_response> {
+        co_await post.connect(server.design_url());
+        co_await post.send(upload_head(bhttp::verb::post, server, bearer, form.size(), false));
+        for (std::size_t at = 0, k = 0; at < form.size(); ++k) {
+            std::size_t const n = 1 + k % 7;
+            co_await post.send(std::string_view(form).substr(at, n));
+            at += n;
+        }
+        co_return co_await post.read();
+    }());
+    CHECK(added.result_int() == 204);
+    REQUIRE(server.last_import(id));
+    CHECK(*server.last_import(id) ==
+          testing::imported_archive{content.size(), testing::sha256_hex(content), "flow.iar", 1});
+    CHECK(server.get_counters().design_body_bytes == form.size());
+
+    // Chunked, chunks of 1 to 300 bytes (framing is not counted as body).
+    raw_tls put(ioc, server.ca_file());
+    auto const replaced = run(ioc, [&]() -> asio::awaitable<raw_response> {
+        co_await put.connect(server.design_url());
+        co_await put.send(upload_head(bhttp::verb::put, server, bearer, std::nullopt, false));
+        for (std::size_t at = 0, k = 0; at < form.size(); ++k) {
+            std::size_t const n = std::min(form.size() - at, 1 + (k * 37) % 300);
+            std::ostringstream size;
+            size << std::hex << n;
+            co_await put.send(size.str() + "\r\n" + form.substr(at, n) + "\r\n");
+            at += n;
+        }
+        co_await put.send("0\r\n\r\n");
+        co_return co_await put.read();
+    }());
+    CHECK(replaced.result_int() == 200);
+    CHECK(server.last_import(id)->imports == 2);
+    CHECK(server.last_import(id)->sha256 == testing::sha256_hex(content));
+    CHECK(server.get_counters().design_body_bytes == 2 * form.size());
+}
+
+TEST_CASE("Expect: 100-continue: the runtime host's 307, a refused token and a missing route come before any body "
+          "byte; an accepted upload gets 100 Continue",
+          "[integration][upload][redirect]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    auto const bearer = bearer_for(ioc, server);
+    std::string const id = "EXPECT_FLOW|01.00.0000";
+    auto const form = archive_form(testing::make_mock_archive(id, 3 * 1024 * 1024));
+    auto const head = upload_head(bhttp::verb::post, server, bearer, form.size(), true);
+    server.reset_counters();
+
+    // Sends `request_head` and reads the first answer, without a byte of the body.
+    auto const first_answer = [&](std::string const& base_url, std::string const& request_head) {
+        raw_tls conn(ioc, server.ca_file());
+        auto answer = run(ioc, [&]() -> asio::awaitable<raw_response> {
+            co_await conn.connect(base_url);
+            co_await conn.send(request_head);
+            co_return co_await conn.read();
+        }());
+        conn.close(); // the body is not sent: a client that got a final answer gives up
+        return answer;
+    };
+    for (std::size_t const length : {form.size(), std::size_t{1000}}) { // over 1 MiB, and a small one
+        CAPTURE(length);
+        auto const redirected =
+            first_answer(server.runtime_url(), upload_head(bhttp::verb::post, server, bearer, length, true));
+        CHECK(redirected.result_int() == 307);
+        CHECK(redirected[bhttp::field::location] ==
+              server.design_url() + archive_path + "?integrationInstance=" + server.options().integration_instance);
+        CHECK_FALSE(redirected.keep_alive());
+    }
+
+    auto const refused =
+        first_answer(server.design_url(), upload_head(bhttp::verb::post, server, "Bearer not-a-token", 1000, true));
+    CHECK(refused.result_int() == 401);
+    CHECK_FALSE(refused.keep_alive());
+
+    std::string no_route = head;
+    no_route.replace(no_route.find("/integrations/archive?"), 21, "/nothing-here"); // no route, any method
+    auto const nothing = first_answer(server.design_url(), no_route);
+    CHECK(nothing.result_int() == 404);
+    CHECK_FALSE(nothing.keep_alive());
+
+    raw_tls conn(ioc, server.ca_file());
+    auto const [proceed, done] = run(ioc, [&]() -> asio::awaitable<std::pair<raw_response, raw_response>> {
+        co_await conn.connect(server.design_url());
+        co_await conn.send(head);
+        auto proceed = co_await conn.read();
+        co_await conn.send(form);
+        co_return std::pair{std::move(proceed), co_await conn.read()};
+    }());
+    CHECK(proceed.result_int() == 100);
+    CHECK(done.result_int() == 204);
+    CHECK(done.keep_alive());
+    REQUIRE(server.last_import(id));
+    CHECK(server.last_import(id)->size == 3 * 1024 * 1024);
+
+    auto const n = server.get_counters();
+    CHECK(n.runtime_body_bytes == 0); // Expect kept the body from the runtime host...
+    CHECK(n.runtime_write_requests == 2);
+    CHECK(n.redirects == 2);
+    CHECK(n.unauthorized == 1);
+    CHECK(n.design_body_bytes == form.size()); // ...and from the refusals: it went once, where accepted
+}
+
+TEST_CASE("a client that sends its body without waiting gets the early answer while uploading; the host reads the "
+          "rest, counts it and closes",
+          "[integration][upload][redirect]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    auto const bearer = bearer_for(ioc, server);
+    std::string const id = "EAGER_FLOW|01.00.0000";
+    auto const form = archive_form(testing::make_mock_archive(id, 4 * 1024 * 1024));
+    std::size_t const ahead = 256 * 1024; // sent before reading the answer
+    server.reset_counters();
+
+    auto const upload = [&](std::string const& base_url, std::string const& request_head, std::string_view body) {
+        raw_tls conn(ioc, server.ca_file());
+        return run(ioc, [&]() -> asio::awaitable<std::pair<raw_response, bool>> {
+            co_await conn.connect(base_url);
+            co_await conn.send(request_head);
+            co_await conn.send(body.substr(0, ahead));
+            auto answer = co_await conn.read(); // while most of the body is still to go
+            co_await conn.send(body.substr(ahead));
+            co_return std::pair{std::move(answer), co_await conn.closed_by_server()};
+        }());
+    };
+
+    SECTION("the runtime host's 307") {
+        auto const [answer, closed] =
+            upload(server.runtime_url(), upload_head(bhttp::verb::post, server, bearer, form.size(), false), form);
+        CHECK(answer.result_int() == 307);
+        CHECK_FALSE(answer.keep_alive());
+        CHECK(closed);
+        auto const n = server.get_counters();
+        CHECK(n.runtime_body_bytes == form.size());
+        CHECK(n.design_body_bytes == 0);
+        CHECK_FALSE(server.last_import(id));
+    }
+    SECTION("413 for a body over 1 MiB on a route that reads bodies whole") {
+        std::string const body(2 * 1024 * 1024, '{');
+        std::string const request_head = "POST /ic/api/integration/v1/integrations/X%7C01?integrationInstance=" +
+                                         server.options().integration_instance + " HTTP/1.1\r\nHost: oic\r\n" +
+                                         "Authorization: " + bearer + "\r\nContent-Type: application/json\r\n" +
+                                         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+        auto const [answer, closed] = upload(server.design_url(), request_head, body);
+        CHECK(answer.result_int() == 413);
+        CHECK(error_message(answer.body()) == "The request body exceeds 1 MiB.");
+        CHECK_FALSE(answer.keep_alive());
+        CHECK(closed);
+        CHECK(server.get_counters().design_body_bytes == body.size());
+    }
+    SECTION("a form the reader refuses midway: 400 before the rest") {
+        std::string broken = form;
+        broken.replace(broken.find("\r\n\r\n") - 1, 1, "\"\r\nX"); // a header line without a colon
+        CHECK(broken.size() == form.size() + 3);
+        auto const [answer, closed] =
+            upload(server.design_url(), upload_head(bhttp::verb::post, server, bearer, broken.size(), false), broken);
+        CHECK(answer.result_int() == 400);
+        CHECK(error_message(answer.body()) == "A part header line is malformed: 'X'.");
+        CHECK_FALSE(answer.keep_alive());
+        CHECK(closed);
+        CHECK(server.get_counters().design_body_bytes == broken.size());
+        CHECK_FALSE(server.last_import(id));
+    }
+}
+
+TEST_CASE("a server that ignores Expect: no 100 Continue, the body read when it comes; set_honour_expect switches",
+          "[integration][upload][redirect]") {
+    testing::mock_options options;
+    options.honour_expect = false;
+    testing::mock_server server(options);
+    asio::io_context ioc;
+    auto const bearer = bearer_for(ioc, server);
+    std::string const id = "IGNORED_EXPECT|01.00.0000";
+    auto const archive = testing::make_mock_archive(id, 100 * 1024);
+    auto const form = archive_form(archive);
+
+    // Sends the head with Expect, waits as curl does when no 100 Continue comes, sends the body:
+    // the statuses of the answers then read, up to the final one.
+    auto const upload = [&](std::string const& base_url, bhttp::verb method) {
+        raw_tls conn(ioc, server.ca_file());
+        return run(ioc, [&]() -> asio::awaitable<std::vector<unsigned>> {
+            co_await conn.connect(base_url);
+            co_await conn.send(upload_head(method, server, bearer, form.size(), true));
+            asio::steady_timer pause(co_await asio::this_coro::executor, 300ms);
+            co_await pause.async_wait(asio::use_awaitable);
+            co_await conn.send(form);
+            std::vector<unsigned> statuses;
+            do
+                statuses.push_back((co_await conn.read()).result_int());
+            while (statuses.back() == 100);
+            co_return statuses;
+        }());
+    };
+    server.reset_counters();
+    CHECK(upload(server.design_url(), bhttp::verb::post) == std::vector<unsigned>{204});
+    REQUIRE(server.last_import(id));
+    CHECK(server.last_import(id)->sha256 == testing::sha256_hex(archive));
+    // The runtime host reads a small body before it answers, as a server that ignores Expect does.
+    CHECK(upload(server.runtime_url(), bhttp::verb::post) == std::vector<unsigned>{307});
+    CHECK(server.get_counters().runtime_body_bytes == form.size());
+
+    server.set_honour_expect(true);
+    CHECK(upload(server.design_url(), bhttp::verb::put) == std::vector<unsigned>{100, 200});
+    CHECK(server.last_import(id)->imports == 2);
+    server.set_honour_expect(false);
+    CHECK(upload(server.design_url(), bhttp::verb::put) == std::vector<unsigned>{200});
+    CHECK(server.get_counters().design_body_bytes == 3 * form.size());
+}
+
+TEST_CASE("curl -F uploads an archive through the runtime host: Expect keeps the body from it, the design host "
+          "imports it byte-exact",
+          "[integration][upload][redirect][curl]") {
+    if (std::system("command -v curl >/dev/null 2>&1") != 0) {
+        WARN("curl is not installed: skipped");
+        return;
+    }
+    testing::mock_server server;
+    asio::io_context ioc;
+    auto const bearer = bearer_for(ioc, server);
+    std::string const id = "CURL_FLOW|01.00.0000";
+    auto const archive = testing::make_mock_archive(id, 1024 * 1024 + 5);
+    oic_test::scratch_folder folder;
+    auto const file = folder.path() / "curl flow.iar";
+    {
+        std::ofstream out(file, std::ios::binary);
+        out << archive;
+    }
+    server.reset_counters();
+    std::string const url =
+        server.runtime_url() + archive_path + "?integrationInstance=" + server.options().integration_instance;
+    auto const status_file = folder.path() / "status";
+    std::string const command = "curl -sS --cacert '" + server.ca_file() + "' -H 'Authorization: " + bearer +
+                                "' -H 'Expect: 100-continue' --location-trusted -F 'file=@\"" + file.string() +
+                                "\";filename=curl.iar' -o /dev/null -w '%{http_code}' '" + url + "' > '" +
+                                status_file.string() + "'";
+    CHECK(std::system(command.c_str()) == 0);
+    CHECK(oic_test::read_file(status_file) == "204");
+    REQUIRE(server.last_import(id));
+    CHECK(*server.last_import(id) ==
+          testing::imported_archive{archive.size(), testing::sha256_hex(archive), "curl.iar", 1});
+    auto const n = server.get_counters();
+    CHECK(n.runtime_write_requests == 1);
+    CHECK(n.runtime_body_bytes == 0);
+    CHECK(n.design_body_bytes > archive.size());
+    CHECK(n.design_body_bytes < archive.size() + 1024); // the form around it: a few hundred bytes
 }

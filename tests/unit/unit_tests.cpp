@@ -6,10 +6,12 @@
 #include <oic/redis/detail/sealed_token.hpp>
 #include <oic/testing/detail/integration_catalog.hpp>
 #include <oic/testing/detail/monitoring_catalog.hpp>
+#include <oic/testing/detail/multipart_reader.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/url/parse_query.hpp>
 
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -1470,4 +1472,238 @@ TEST_CASE("may_send: one answer per credential kind, origin and transport", "[un
         CHECK_FALSE(may_send(credential_kind::redis_password, mapped, mapped, trusted));
         CHECK_FALSE(may_send(credential_kind::redis_password, local, local_ip, trusted));
     }
+}
+
+namespace {
+
+namespace td = oic::testing::detail;
+
+/// What reading `body` fed in `pieces` (their sizes, summing to the body's) gives: the form, or
+/// the error.
+struct form_outcome {
+    bool ok = false;
+    std::string error;
+    td::multipart_upload upload;
+
+    bool operator==(form_outcome const& o) const {
+        return ok == o.ok && error == o.error && upload.size == o.upload.size && upload.sha256 == o.upload.sha256 &&
+               upload.filename == o.upload.filename && upload.first_line == o.upload.first_line &&
+               upload.first_line_ended == o.upload.first_line_ended && upload.parts == o.upload.parts;
+    }
+};
+
+form_outcome read_form(std::string_view boundary, std::string_view body, std::vector<std::size_t> const& pieces) {
+    td::multipart_reader reader(boundary);
+    std::size_t at = 0;
+    bool ok = true;
+    for (std::size_t n : pieces) {
+        ok = reader.feed(body.substr(at, n)) && ok;
+        at += n;
+    }
+    REQUIRE(at == body.size());
+    ok = reader.finish() && ok;
+    CHECK(ok == !reader.failed());
+    return {ok, reader.error(), ok ? reader.upload() : td::multipart_upload{}};
+}
+
+/// `body` read whole, in two pieces split at every position, in three pieces split at every pair
+/// of positions (bodies up to 700 bytes), one byte at a time and in 200 random splits: every way
+/// gives the same outcome, which is returned.
+form_outcome read_form_every_way(std::string_view boundary, std::string_view body) {
+    form_outcome const whole = read_form(boundary, body, {body.size()});
+    std::size_t differing = 0;
+    auto const same = [&](std::vector<std::size_t> const& pieces) {
+        if (!(read_form(boundary, body, pieces) == whole) && ++differing <= 3) {
+            std::string sizes;
+            for (auto n : pieces)
+                sizes += std::to_string(n) + " ";
+            FAIL_CHECK("pieces " << sizes << "read differently from the whole body");
+        }
+    };
+    for (std::size_t split = 0; split <= body.size(); ++split)
+        same({split, body.size() - split});
+    if (body.size() <= 700)
+        for (std::size_t a = 0; a <= body.size(); ++a)
+            for (std::size_t b = a; b <= body.size(); ++b)
+                same({a, b - a, body.size() - b});
+    same(std::vector<std::size_t>(body.size(), 1));
+    std::mt19937 random(7);
+    for (int round = 0; round < 200; ++round) {
+        std::vector<std::size_t> pieces;
+        for (std::size_t left = body.size(); left > 0;) {
+            std::size_t const n = std::min(left, std::size_t{1} + random() % (round % 2 ? 5 : 300));
+            pieces.push_back(n);
+            left -= n;
+        }
+        same(pieces);
+    }
+    CHECK(differing == 0);
+    return whole;
+}
+
+std::string file_part(std::string_view boundary, std::string_view content, std::string_view filename = "flow.iar") {
+    return "--" + std::string(boundary) + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" +
+           std::string(filename) + "\"\r\nContent-Type: application/octet-stream\r\n\r\n" + std::string(content) +
+           "\r\n";
+}
+
+} // namespace
+
+TEST_CASE("the multipart reader: every way of splitting a form reads the same file, delimiter look-alikes included",
+          "[unit][mock][multipart]") {
+    std::string const b = "----oicBoundary7MA4YWxkTrZu0gW";
+    // Content that holds the boundary where it is no delimiter: after a lone LF (the first line's
+    // end) or CR, after other text, after CRLF but cut short, and CRs at the very end.
+    std::string const content = "OIC-MOCK-IAR SPLIT_FLOW|01.00.0000\n--" + b + "--x--" + b + "\n--" + b + "\r--" + b +
+                                "\r\n-" + "\r\n--" + b.substr(0, b.size() - 1) + "Z\r\r\n\r\n--\r\r";
+    std::string const body = "This is the preamble; --" + b + " in it is no delimiter either.\r\n--" + b +
+                             "\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--" + b + "  \t\r\n" +
+                             "content-disposition: FORM-DATA; filename=\"a \\\"quoted\\\" name.iar\"; NAME=file\r\n" +
+                             "Content-Type: application/octet-stream\r\n\r\n" + content + "\r\n--" + b +
+                             "--\r\nand an epilogue, with --" + b + "-- again\r\n";
+    auto const outcome = read_form_every_way(b, body);
+    REQUIRE(outcome.error == "");
+    REQUIRE(outcome.ok);
+    CHECK(outcome.upload.size == content.size());
+    CHECK(outcome.upload.sha256 == oic::testing::sha256_hex(content));
+    CHECK(outcome.upload.first_line == "OIC-MOCK-IAR SPLIT_FLOW|01.00.0000");
+    CHECK(outcome.upload.first_line_ended);
+    CHECK(outcome.upload.filename == "a \"quoted\" name.iar");
+    CHECK(outcome.upload.parts == std::vector<std::string>{"note", "file"});
+
+    SECTION("a body that starts with the delimiter, an empty file, a one-character boundary") {
+        auto const empty = read_form_every_way("x", file_part("x", "") + "--x--");
+        REQUIRE(empty.ok);
+        CHECK(empty.upload.size == 0);
+        CHECK(empty.upload.sha256 == oic::testing::sha256_hex(""));
+        CHECK(empty.upload.first_line == "");
+        CHECK_FALSE(empty.upload.first_line_ended);
+    }
+    SECTION("a mock archive: its first line names the integration") {
+        auto const archive = oic::testing::make_mock_archive("HELLO|01.00.0000", 1000);
+        auto const read = read_form_every_way("B", file_part("B", archive) + "--B--\r\n");
+        REQUIRE(read.ok);
+        CHECK(read.upload.size == 1000);
+        CHECK(read.upload.sha256 == oic::testing::sha256_hex(archive));
+        CHECK(read.upload.first_line == "OIC-MOCK-IAR HELLO|01.00.0000");
+    }
+    SECTION("the first line: at most 200 bytes, CRLF or LF") {
+        auto const first = [](std::string const& content) {
+            std::string const body = file_part("B", content) + "--B--";
+            auto const r = read_form("B", body, {body.size()});
+            REQUIRE(r.ok);
+            return std::pair{r.upload.first_line, r.upload.first_line_ended};
+        };
+        CHECK(first(std::string(200, 'a') + "\r\nrest") == std::pair{std::string(200, 'a'), true});
+        CHECK(first(std::string(200, 'a') + "\nrest") == std::pair{std::string(200, 'a'), true});
+        CHECK(first(std::string(201, 'a') + "\n") == std::pair{std::string(200, 'a'), false});
+        CHECK(first(std::string(200, 'a') + "\r") == std::pair{std::string(200, 'a'), false});
+        CHECK(first("a\rb\n") == std::pair{std::string("a\rb"), true});
+        CHECK(first("no line end") == std::pair{std::string("no line end"), false});
+    }
+}
+
+TEST_CASE("the multipart reader refuses what RFC 7578 does not allow, wherever the body is split",
+          "[unit][mock][multipart]") {
+    std::string const b = "bNd";
+    std::string const file = file_part(b, "OIC-MOCK-IAR X|1\nbytes");
+    struct refused {
+        std::string what, body, error;
+    };
+    std::vector<refused> const cases{
+        {"no close delimiter", file, "ended before its close delimiter --bNd--."},
+        {"the body ends inside the file", file.substr(0, file.size() - 4), "ended before its close delimiter"},
+        {"the body ends inside a delimiter", file + "--bN", "ended before its close delimiter"},
+        {"no delimiter at all", "just some text", "(and before any delimiter line)"},
+        {"an empty body", "", "ended before its close delimiter --bNd-- (and before any delimiter line)."},
+        {"no file part",
+         "--bNd\r\nContent-Disposition: form-data; name=\"other\"; filename=\"x.iar\"\r\n\r\nOIC\r\n--bNd--",
+         "No file is uploaded: the form has no part named \"file\"."},
+        {"no part at all", "--bNd--\r\n", "No file is uploaded"},
+        {"two file parts", file + file + "--bNd--", "The form has more than one part named \"file\"."},
+        {"a part without Content-Disposition", file + "--bNd\r\nContent-Type: text/plain\r\n\r\nx\r\n--bNd--",
+         "A part has no Content-Disposition header"},
+        {"a part without any header", "--bNd\r\n\r\nx\r\n--bNd--", "A part has no Content-Disposition header"},
+        {"Content-Disposition without a name", "--bNd\r\nContent-Disposition: form-data; filename=\"a\"\r\n\r\nx",
+         "A part's Content-Disposition is not form-data with a name: 'form-data; filename=\"a\"'."},
+        {"Content-Disposition that is not form-data", "--bNd\r\nContent-Disposition: attachment; name=\"file\"\r\n\r\n",
+         "is not form-data with a name"},
+        {"an empty name", "--bNd\r\nContent-Disposition: form-data; name=\"\"\r\n\r\n", "is not form-data with a name"},
+        {"an unterminated quoted name", "--bNd\r\nContent-Disposition: form-data; name=\"file\r\n\r\n",
+         "is not form-data with a name"},
+        {"two Content-Disposition headers",
+         "--bNd\r\nContent-Disposition: form-data; name=\"file\"\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n",
+         "more than one Content-Disposition"},
+        {"a header line without a colon", "--bNd\r\nContent-Disposition form-data\r\n\r\n",
+         "A part header line is malformed: 'Content-Disposition form-data'."},
+        {"a folded header line", "--bNd\r\nContent-Disposition: form-data;\r\n name=\"file\"\r\n\r\n",
+         "A part header line is malformed"},
+        {"a bare LF in the headers", "--bNd\r\nContent-Disposition: form-data; name=\"file\"\n\r\n\r\n",
+         "A part header line is malformed"},
+        {"part headers over 8 KiB",
+         "--bNd\r\nContent-Disposition: form-data; name=\"file\"\r\nX-Pad: " + std::string(9000, 'p') + "\r\n\r\nx",
+         "A part's header lines exceed 8 KiB."},
+        {"text after a delimiter", "--bNdX\r\n", "A multipart delimiter line --bNd is followed by other text"},
+        {"a delimiter line ending in a lone CR", "--bNd\rx", "is followed by other text than CRLF or --."},
+        {"the delimiter inside the file, cut off", file.substr(0, file.size() - 2) + "\r\n--bNd-x",
+         "is followed by other text"},
+        {"a close delimiter with one dash", file + "--bNd-\r\n", "is followed by other text"},
+    };
+    for (auto const& c : cases) {
+        CAPTURE(c.what);
+        auto const outcome = read_form_every_way(b, c.body);
+        CHECK_FALSE(outcome.ok);
+        CHECK_THAT(outcome.error, Catch::Contains(c.error));
+    }
+    // Headers of exactly 8 KiB (their lines, CRLFs included) are taken.
+    std::string const line = "Content-Disposition: form-data; name=\"file\"\r\n";
+    std::string pad = "X-Pad: ";
+    pad += std::string(td::multipart_reader::max_part_headers - line.size() - pad.size() - 2, 'p') + "\r\n";
+    REQUIRE(line.size() + pad.size() == td::multipart_reader::max_part_headers);
+    std::string const largest = "--bNd\r\n" + line + pad + "\r\nOIC\r\n--bNd--";
+    CHECK(read_form_every_way(b, largest).ok);
+    std::string const too_large = "--bNd\r\n" + line + "X" + pad + "\r\nOIC\r\n--bNd--";
+    CHECK(read_form_every_way(b, too_large).error == "A part's header lines exceed 8 KiB.");
+}
+
+TEST_CASE("the multipart boundary comes from Content-Type: 1 to 70 allowed characters, quoted or not",
+          "[unit][mock][multipart]") {
+    auto const boundary = [](std::string_view content_type) {
+        auto const found = td::form_data_boundary(content_type);
+        if (auto const* refusal = std::get_if<td::multipart_refusal>(&found))
+            return std::to_string(refusal->status) + " " + refusal->message;
+        return "boundary " + std::get<std::string>(found);
+    };
+    CHECK(boundary("multipart/form-data; boundary=abc") == "boundary abc");
+    CHECK(boundary("Multipart/Form-Data;BOUNDARY=\"a b:c?\"") == "boundary a b:c?");
+    CHECK(boundary("multipart/form-data; charset=utf-8; boundary=\"x\\:y\"") == "boundary x:y");
+    CHECK(boundary("multipart/form-data; boundary=" + std::string(70, 'z')) == "boundary " + std::string(70, 'z'));
+    CHECK_THAT(boundary("multipart/form-data; boundary=" + std::string(71, 'z')),
+               Catch::StartsWith("400 The multipart boundary '") && Catch::Contains("1 to 70"));
+    CHECK_THAT(boundary("multipart/form-data; boundary=\"ends with space \""), Catch::StartsWith("400 "));
+    CHECK_THAT(boundary("multipart/form-data; boundary=\"\""), Catch::StartsWith("400 "));
+    CHECK_THAT(boundary("multipart/form-data; boundary=a[b]"), Catch::StartsWith("400 "));
+    CHECK(boundary("multipart/form-data") == "400 The multipart/form-data Content-Type has no boundary parameter.");
+    CHECK(boundary("multipart/form-data; name=boundary") ==
+          "400 The multipart/form-data Content-Type has no boundary parameter.");
+    CHECK(boundary("multipart/form-data; boundary") == "415 The body must be multipart/form-data, not "
+                                                       "'multipart/form-data; boundary'.");
+    CHECK(boundary("application/octet-stream") ==
+          "415 The body must be multipart/form-data, not 'application/octet-stream'.");
+    CHECK(boundary("") == "415 The body must be multipart/form-data, not ''.");
+}
+
+TEST_CASE("mock archives: the id on the first line, then bytes that do not compress, exactly the size asked",
+          "[unit][mock]") {
+    auto const a = oic::testing::make_mock_archive("FLOW|01.00.0000", 4096);
+    CHECK(a.size() == 4096);
+    CHECK(a.starts_with("OIC-MOCK-IAR FLOW|01.00.0000\n"));
+    CHECK(a == oic::testing::make_mock_archive("FLOW|01.00.0000", 4096));
+    CHECK(a.substr(29) != oic::testing::make_mock_archive("FLOW|02.00.0000", 4096).substr(29));
+    CHECK(oic::testing::make_mock_archive("A|1", 17) == "OIC-MOCK-IAR A|1\n"); // the line and nothing else
+    CHECK_THROWS_AS(oic::testing::make_mock_archive("A|1", 16), std::invalid_argument);
+    CHECK_THROWS_AS(oic::testing::make_mock_archive("", 1000), std::invalid_argument);
+    CHECK_THROWS_AS(oic::testing::make_mock_archive("A\n|1", 1000), std::invalid_argument);
+    CHECK_THROWS_AS(oic::testing::make_mock_archive(std::string(188, 'A'), 1000), std::invalid_argument);
+    CHECK(oic::testing::make_mock_archive(std::string(187, 'A'), 1000).size() == 1000);
 }

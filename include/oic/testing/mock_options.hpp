@@ -10,6 +10,9 @@
 
 namespace oic::testing {
 
+/// The smallest archive size a @ref mock_server takes: room for the first line, `OIC-MOCK-IAR <id>`.
+inline constexpr std::size_t min_archive_size = 256;
+
 /// How a @ref mock_server is set up. Every field has a usable default.
 struct mock_options {
     bool tls = true;                   ///< false: plain HTTP, and the URLs say `http://`.
@@ -43,9 +46,24 @@ struct mock_options {
     std::chrono::milliseconds idle_timeout{30000};
     /// Seeds the choice of faults given with a probability: the same seed, the same faults.
     unsigned fault_seed = 1;
-    /// Size of every integration's archive (`GET /integrations/{id}/archive`); see also
-    /// `mock_server::set_archive_size`.
+    /// Size of every integration's archive (`GET /integrations/{id}/archive`), at least
+    /// `min_archive_size`; see also `mock_server::set_archive_size`.
     std::size_t archive_size = 64 * 1024;
+    /// Whether a request with `Expect: 100-continue` gets `100 Continue` before its body is read.
+    /// false: the hosts ignore `Expect` and just read the body, as some servers do (an answer given
+    /// on the header alone still goes out before the body). See `mock_server::set_honour_expect`.
+    bool honour_expect = true;
+};
+
+/// What a @ref mock_server received in its last successful import of one integration
+/// (`mock_server::last_import`).
+struct imported_archive {
+    std::uint64_t size = 0; ///< bytes of the uploaded `file` part
+    std::string sha256;     ///< ...their SHA-256, lowercase hex
+    std::string filename;   ///< its `filename` parameter; empty when it had none
+    int imports = 0;        ///< successful imports (add or replace) of this integration so far
+
+    friend bool operator==(imported_archive const&, imported_archive const&) = default;
 };
 
 /// A misbehaviour a @ref mock_server can put into its answers (see `mock_server::add_fault`).

@@ -18,7 +18,9 @@
 #include <oic/testing/mock_options.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,6 +45,23 @@ namespace oic::testing {
  *   `GET /ic/api/integration/v1/integrations[/{id}]` with a Bearer token from the token host and
  *   `integrationInstance`; the data sets are `options().connections` and `options().integrations`
  *   generated items; the lists take `q`, `limit`, `offset` and `orderBy`.
+ * - Design-time host, integration archives: `GET .../integrations/{id}/archive` ("Export an
+ *   Integration") answers the integration's archive (see `make_mock_archive`; 423 when locked).
+ *   `POST .../integrations/archive` ("Import(Add) an Integration") and `PUT .../integrations/archive`
+ *   ("Import(Replace) an Integration") take `multipart/form-data` with a part `file`, the archive,
+ *   whose first line `OIC-MOCK-IAR <id>` names the integration (otherwise 400). POST adds it
+ *   (CONFIGURED, named after its code) and answers 204 with `Location` (its URI, the id one
+ *   segment, `|` as `%7C`), or 409 when it exists; PUT answers 200 with the integration as `GET`
+ *   does, 404 when it does not exist, 423 when it is locked. The body is read as it arrives and
+ *   never held (a strict multipart reader: 400 naming what is wrong with a form, "No file is
+ *   uploaded" without a `file` part); `last_import` tells its size and SHA-256. The token and
+ *   `integrationInstance` are checked on the header, before any byte of the body is read.
+ * - Every host, request bodies: a request with `Expect: 100-continue` gets `100 Continue` (unless
+ *   `set_honour_expect(false)`) only when nothing answers it on its header alone: the redirect
+ *   table, the runtime host's redirect, a missing route, an upload's token check or a body over
+ *   1 MiB (413) on another route answer at once, without `100 Continue` and with
+ *   `Connection: close`, and whatever body the client sends anyway is read and dropped. The body
+ *   counters count every body byte a host received, kept or dropped.
  * - Design-time host, monitoring: `GET .../monitoring/errors` and `GET .../monitoring/instances`
  *   (paged, `q` on `code`, `version`, `timewindow`, and `primaryValue` or `id`/`status`), `POST
  *   .../monitoring/errors/{id}/resubmit` and `POST .../monitoring/errors/resubmit` (`{"ids":[...]}`):
@@ -133,14 +152,20 @@ public:
     OIC_TESTING_DECL void clear_redirects();
 
     /// Archives (`GET /integrations/{id}/archive`, "Export an Integration"): every integration's is
-    /// `bytes` long (default 64 KiB), its content a function of the id and the size, and sent with
-    /// its SHA-256 in `X-Content-SHA256`.
+    /// `make_mock_archive(id, bytes)` (default 64 KiB), sent with its SHA-256 in `X-Content-SHA256`.
+    /// @throws std::invalid_argument if `bytes` is less than `min_archive_size`.
     OIC_TESTING_DECL void set_archive_size(std::size_t bytes);
     /// The SHA-256 (lowercase hex) of integration `id`'s archive at the current size (compare
     /// with `sha256_hex` of what arrived).
     OIC_TESTING_DECL std::string archive_sha256(std::string const& id) const;
-    /// Locks integration `id` (or unlocks it): its export is answered 423 Locked.
+    /// Locks integration `id` (or unlocks it): its export and its import (replace) are answered 423 Locked.
     OIC_TESTING_DECL void set_integration_locked(std::string const& id, bool locked);
+    /// What the last successful import (add or replace) of integration `id` uploaded, and how many
+    /// there were; nothing when it was never imported.
+    OIC_TESTING_DECL std::optional<imported_archive> last_import(std::string const& id) const;
+
+    /// Whether requests with `Expect: 100-continue` get `100 Continue` (see `mock_options::honour_expect`).
+    OIC_TESTING_DECL void set_honour_expect(bool honour);
 
     /**
      * Makes the next `count` design-time Developer API calls that pass the token check answer `status`
@@ -177,6 +202,16 @@ private:
 
 /// The SHA-256 of `bytes`, lowercase hex: what `mock_server::archive_sha256` says of an archive.
 OIC_TESTING_DECL std::string sha256_hex(std::string_view bytes);
+
+/**
+ * A mock integration archive: the line `OIC-MOCK-IAR <id>` and LF, then bytes that do not compress,
+ * a function of `id` and `size`; `size` bytes in all. What the mock exports for integration `id`
+ * (at its archive size), and what its import reads the id from, so an exported archive imports
+ * again; tests make one for an integration that does not exist to import it.
+ * @throws std::invalid_argument if `id` is empty or holds control bytes, if the line is longer
+ *         than 200 bytes, or if `size` is less than the line.
+ */
+OIC_TESTING_DECL std::string make_mock_archive(std::string const& id, std::size_t size);
 
 } // namespace oic::testing
 

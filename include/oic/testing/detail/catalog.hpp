@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -245,9 +246,9 @@ inline std::variant<list_request, query_error> parse_list_request(urls::params_v
 }
 
 /**
- * An immutable data set one mock endpoint serves. `Record` has `id`, `json` (what the API
- * returns) and `field(name)` for `name`, `time` (sortable text, newest last), `type` and the
- * schema's `q` fields.
+ * The data set one mock endpoint serves (fixed, but for what write calls add or change). `Record` has `id`, `json`
+ * (what the API returns) and `field(name)` for `name`, `time` (sortable text, newest last), `type` and the schema's `q`
+ * fields.
  */
 template <class Record>
 class catalog {
@@ -263,6 +264,10 @@ public:
         return nullptr;
     }
     Record* find_mutable(std::string_view id) { return const_cast<Record*>(std::as_const(*this).find(id)); }
+
+    /// Adds `r` after the others (its id must be new): lists, counts and lookups include it from now
+    /// on. Pointers from `find` and `find_mutable` are invalid afterwards.
+    void add(Record r) { records_.push_back(std::move(r)); }
 
     /// The list envelope for `request`.
     json::object list(list_request const& request) const {

@@ -7,9 +7,15 @@
  * and optionally an interceptor that may answer a request before the routes see it; adding a host to
  * the mock is one more listener with its own routes, bound with
  * @ref oic::testing::detail::bind_acceptor and started with @ref oic::testing::detail::accept_loop.
+ *
+ * Request bodies: ordinary routes get theirs whole, at most 1 MiB; streamed routes (uploads) get a
+ * `multipart/form-data` body read piece by piece and never held (see `multipart_reader.hpp`). What
+ * can be answered on the header alone (the interceptor, a missing route, an upload's admission, a
+ * body too large) is answered before the body is read: see `serve_requests`.
  */
 
 #include <oic/testing/detail/faults.hpp>
+#include <oic/testing/detail/multipart_reader.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -24,6 +30,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
@@ -42,13 +49,16 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace oic::testing::detail {
@@ -122,9 +132,11 @@ private:
 
 /// What a route handler gets. Valid until the handler's awaitable completes.
 struct route_context {
-    http_request const& request;
-    urls::url_view target; ///< The parsed origin-form request target (path and query).
+    http_request const& request; ///< For a streamed route: the header, with an empty body.
+    urls::url_view target;       ///< The parsed origin-form request target (path and query).
     route_params params;
+    /// For a streamed route, the form its body held (read in full and accepted); null otherwise.
+    multipart_upload const* upload = nullptr;
 };
 
 /**
@@ -136,6 +148,13 @@ struct route_context {
  * would read its captures from the lambda object, which the caller does not keep alive.
  */
 using route_handler = std::function<asio::awaitable<http_response>(route_context const&)>;
+
+/**
+ * Looks at a streamed route's request on its header alone (`upload` is null), before its body is
+ * read: the answer that refuses it, or nothing to go on. Called on the server thread; exceptions it
+ * throws become a 500 answer.
+ */
+using route_admission = std::function<std::optional<http_response>(route_context const&)>;
 
 /**
  * Maps (method, path) to handlers. Patterns are absolute paths whose segments are literals,
@@ -157,10 +176,23 @@ public:
         return *this;
     }
 
+    /**
+     * Adds a streamed route for one method: an upload whose `multipart/form-data` body is read as
+     * it arrives and never held. `admit` sees the header before any byte of the body is read (a
+     * refusal is sent at once); `handler` gets the form (`route_context::upload`) once the whole
+     * body was read and accepted. A body the multipart reader refuses gets 400 without the handler.
+     */
+    router& add_streamed(http::verb method, std::string_view pattern, route_admission admit, route_handler handler) {
+        routes_.push_back(route{method, split_pattern(pattern), std::move(handler), std::move(admit), true});
+        return *this;
+    }
+
     struct match_result {
         route_handler const* handler = nullptr; ///< Null when nothing matched.
         route_params params;
-        std::vector<http::verb> allowed; ///< Methods that would match this path, when `handler` is null.
+        std::vector<http::verb> allowed;        ///< Methods that would match this path, when `handler` is null.
+        bool streamed = false;                  ///< The route is a streamed one (`add_streamed`).
+        route_admission const* admit = nullptr; ///< Its admission check, when it has one.
     };
 
     match_result match(http::verb method, urls::segments_view path) const {
@@ -172,6 +204,8 @@ public:
             if (!r.method || *r.method == method) {
                 result.handler = &r.handler;
                 result.params = std::move(params);
+                result.streamed = r.streamed;
+                result.admit = r.admit ? &r.admit : nullptr;
                 return result;
             }
             result.allowed.push_back(*r.method);
@@ -184,6 +218,8 @@ private:
         std::optional<http::verb> method; ///< Empty: any method.
         std::vector<std::string> segments;
         route_handler handler;
+        route_admission admit{}; ///< Streamed routes only.
+        bool streamed = false;
     };
 
     static std::vector<std::string> split_pattern(std::string_view pattern) {
@@ -235,17 +271,52 @@ struct listener {
     asio::ssl::context* tls = nullptr;             ///< TLS context, or null for plain HTTP.
     std::chrono::milliseconds idle_timeout{30000}; ///< Longest wait for a request (and for each I/O).
     std::function<void()> on_accept;               ///< Called on the server thread for every accepted connection.
-    /// Called on the server thread for every request read in full, before it is dispatched (even one
-    /// whose target is malformed). Must not throw.
+    /// Called on the server thread for every request whose header was read, before its body is read
+    /// and before it is dispatched (even one whose target is malformed); the request passed has the
+    /// header and an empty body. Must not throw.
     std::function<void(http_request const&)> on_request;
+    /// Called on the server thread with the number of request body bytes (the payload, without
+    /// chunk framing) each time some arrive from the peer, whether the body is kept, streamed or
+    /// read only to be dropped. Must not throw.
+    std::function<void(std::uint64_t)> on_body_bytes;
     request_interceptor intercept; ///< Consulted before `routes`, when set.
     /// The fault to inject into the answer to a request (by its path), when set. Must not throw.
     std::function<std::optional<fault>(std::string_view path)> pick_fault;
+    /// Whether a request with `Expect: 100-continue` gets `100 Continue` before its body is read;
+    /// when false the server ignores `Expect`, as some do. Empty: true. Must not throw.
+    std::function<bool()> honour_expect;
 };
+
+/// The answer to a request no route matched: 405 with `Allow` when its path matches with other
+/// methods, 404 otherwise.
+inline http_response no_route_answer(http_request const& req, urls::url_view target,
+                                     router::match_result const& match) {
+    if (match.allowed.empty())
+        return error_response(404, "NotFound", "No resource at " + std::string(target.encoded_path()) + ".");
+    http_response res =
+        error_response(405, "MethodNotAllowed", std::string(req.method_string()) + " is not allowed here.");
+    std::string allow;
+    for (http::verb v : match.allowed)
+        allow.append(allow.empty() ? "" : ", ").append(http::to_string(v));
+    res.set(http::field::allow, allow);
+    return res;
+}
+
+/// Awaits a route handler; what it throws becomes a 500 answer.
+inline asio::awaitable<http_response> call_handler(route_handler const& handler, route_context const& ctx) {
+    try {
+        co_return co_await handler(ctx);
+    } catch (std::exception const& e) {
+        co_return error_response(500, "InternalServerError", e.what());
+    } catch (...) {
+        co_return error_response(500, "InternalServerError", "unknown exception");
+    }
+}
 
 /**
  * Answers `req`: with `intercept`'s answer if it gives one, otherwise through `routes`.
- * Never throws: failures become 4xx/5xx answers.
+ * Never throws: failures become 4xx/5xx answers. Streamed routes are not served here (see
+ * `serve_requests`): one reached here is a 500.
  */
 inline asio::awaitable<http_response> dispatch(router const& routes, http_request const& req,
                                                request_interceptor const& intercept = {}) {
@@ -258,20 +329,12 @@ inline asio::awaitable<http_response> dispatch(router const& routes, http_reques
                 co_return std::move(*answer);
         }
         auto match = routes.match(req.method(), target->segments());
-        if (!match.handler) {
-            if (match.allowed.empty())
-                co_return error_response(404, "NotFound",
-                                         "No resource at " + std::string(target->encoded_path()) + ".");
-            http_response res =
-                error_response(405, "MethodNotAllowed", std::string(req.method_string()) + " is not allowed here.");
-            std::string allow;
-            for (http::verb v : match.allowed)
-                allow.append(allow.empty() ? "" : ", ").append(http::to_string(v));
-            res.set(http::field::allow, allow);
-            co_return res;
-        }
+        if (!match.handler)
+            co_return no_route_answer(req, *target, match);
+        if (match.streamed)
+            co_return error_response(500, "InternalServerError", "A streamed route was dispatched without its body.");
         route_context const ctx{req, *target, std::move(match.params)};
-        co_return co_await (*match.handler)(ctx);
+        co_return co_await call_handler(*match.handler, ctx);
     } catch (std::exception const& e) {
         co_return error_response(500, "InternalServerError", e.what());
     } catch (...) {
@@ -301,27 +364,143 @@ enum class session_end {
 };
 
 /**
+ * What a request gets before its body is read, or nothing to read the body: the interceptor's
+ * answer, 400 for a malformed target, 404/405 when no route matches, and for a streamed route its
+ * admission's refusal or 400/415 for a `Content-Type` without a usable boundary (which `boundary`
+ * receives otherwise); 413 for a body over 1 MiB on another route. Never throws.
+ */
+inline std::optional<http_response> answer_before_body(listener const& l, http_request const& req,
+                                                       std::optional<urls::url_view> const& target,
+                                                       router::match_result& match, bool too_large,
+                                                       std::string& boundary) {
+    try {
+        if (!target)
+            return error_response(400, "BadRequest", "The request target is not an origin-form URI.");
+        if (l.intercept) {
+            if (auto answer = l.intercept(req, *target))
+                return answer;
+        }
+        if (!match.handler)
+            return no_route_answer(req, *target, match);
+        if (match.streamed) {
+            if (match.admit) {
+                route_context const ctx{req, *target, match.params};
+                if (auto refusal = (*match.admit)(ctx))
+                    return refusal;
+            }
+            auto found = form_data_boundary(req[http::field::content_type]);
+            if (auto const* refusal = std::get_if<multipart_refusal>(&found))
+                return error_response(refusal->status, refusal->status == 415 ? "UnsupportedMediaType" : "BadRequest",
+                                      refusal->message);
+            boundary = std::move(std::get<std::string>(found));
+            return std::nullopt;
+        }
+        if (too_large)
+            return answer_read_error(http::error::body_limit);
+        return std::nullopt;
+    } catch (std::exception const& e) {
+        return error_response(500, "InternalServerError", e.what());
+    } catch (...) {
+        return error_response(500, "InternalServerError", "unknown exception");
+    }
+}
+
+/// Waits as a delay fault says, unless `delayed` says it was done already.
+inline asio::awaitable<void> wait_for_delay_fault(std::optional<fault> const& injected, bool& delayed) {
+    if (!injected || injected->kind != fault_kind::delay || std::exchange(delayed, true))
+        co_return;
+    asio::steady_timer pause(co_await asio::this_coro::executor, injected->delay);
+    beast::error_code ignored;
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+/// How much of a body `read_body_piece` reads at most at once.
+inline constexpr std::size_t body_piece_size = 64 * 1024;
+
+/**
+ * Reads the next piece of `body`'s payload (what one read from the peer brought, or what was
+ * buffered already) into `scratch` (allocated on first use), tells `l.on_body_bytes`, and returns
+ * it; `ec` is set on failure (the piece may still hold bytes that arrived before it).
+ */
+template <class Stream>
+asio::awaitable<std::string_view>
+read_body_piece(Stream& stream, beast::flat_buffer& buffer, http::request_parser<http::buffer_body>& body,
+                std::unique_ptr<char[]>& scratch, listener const& l, beast::error_code& ec) {
+    if (!scratch)
+        scratch = std::make_unique<char[]>(body_piece_size);
+    body.get().body().data = scratch.get();
+    body.get().body().size = body_piece_size;
+    co_await http::async_read_some(stream, buffer, body, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == http::error::need_buffer)
+        ec = {};
+    std::size_t const n = body_piece_size - body.get().body().size;
+    if (n > 0 && l.on_body_bytes)
+        l.on_body_bytes(n);
+    co_return std::string_view(scratch.get(), n);
+}
+
+/**
+ * Sends `res`, an answer given before the request's body was read in full, with `Connection:
+ * close` (and `injected`, if any); then reads and drops what the client sends of the body anyway
+ * (counted as received), until it ends, the client leaves or the idle timeout has passed since
+ * the answer, so that closing does not reset the connection under the answer.
+ */
+template <class Stream>
+asio::awaitable<session_end> answer_then_drop_body(Stream& stream, beast::flat_buffer& buffer,
+                                                   http::request_parser<http::buffer_body>& body, http_response res,
+                                                   std::optional<fault> const& injected,
+                                                   std::unique_ptr<char[]>& scratch, listener const& l) {
+    beast::error_code ec;
+    res.keep_alive(false);
+    if (injected && !is_written_fault(injected->kind))
+        spoil(res, *injected);
+    res.prepare_payload();
+    beast::get_lowest_layer(stream).expires_after(l.idle_timeout);
+    if (injected && is_written_fault(injected->kind)) {
+        switch (co_await write_faulty(stream, res, *injected)) {
+        case fault_end::keep: break;
+        case fault_end::close: co_return session_end::server_closing;
+        case fault_end::reset: co_return session_end::abandoned;
+        }
+    } else {
+        co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec)
+            co_return session_end::abandoned;
+    }
+    beast::get_lowest_layer(stream).expires_after(l.idle_timeout); // one deadline for the whole rest
+    while (!body.is_done()) {
+        co_await read_body_piece(stream, buffer, body, scratch, l, ec);
+        if (ec)
+            co_return session_end::abandoned;
+    }
+    co_return session_end::server_closing;
+}
+
+/**
  * Serves HTTP/1.1 requests on `stream` until the peer closes, asks to close, misbehaves or idles
  * for longer than the listener's `idle_timeout`. Requests on one connection are answered in order.
+ *
+ * A request's body is read only once it is known to be wanted. When the route is a streamed one,
+ * when the request has `Expect: 100-continue` (and the listener honours it) or when its
+ * `Content-Length` exceeds 1 MiB, the interceptor, the route's admission and the limits look at
+ * the header first (`answer_before_body`): an answer from them goes out at once, without `100
+ * Continue` and with `Connection: close`, and the body is then dropped (`answer_then_drop_body`).
+ * Otherwise a request with `Expect: 100-continue` gets `100 Continue`; a streamed route's body goes
+ * through a @ref multipart_reader piece by piece, any other body (at most 1 MiB) is read whole and
+ * dispatched.
  */
 template <class Stream>
 asio::awaitable<session_end> serve_requests(Stream& stream, listener const& l) {
     auto const use_ec = [](beast::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); };
     beast::flat_buffer buffer;
+    std::unique_ptr<char[]> scratch; // for bodies read in pieces
     for (;;) {
         beast::error_code ec;
-        http::request_parser<http::string_body> parser;
-        parser.body_limit(max_request_body);
+        http::request_parser<http::empty_body> head;
+        head.body_limit(boost::none); // the limit depends on the route; see below
 
         beast::get_lowest_layer(stream).expires_after(l.idle_timeout);
-        co_await http::async_read_header(stream, buffer, parser, use_ec(ec));
-        if (!ec && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
-            // Clients such as curl otherwise wait a second before sending larger bodies.
-            http::response<http::empty_body> proceed{http::status::continue_, 11};
-            co_await http::async_write(stream, proceed, use_ec(ec));
-        }
-        if (!ec && !parser.is_done())
-            co_await http::async_read(stream, buffer, parser, use_ec(ec));
+        co_await http::async_read_header(stream, buffer, head, use_ec(ec));
 
         std::optional<http_response> res;
         std::optional<fault> injected;
@@ -331,19 +510,88 @@ asio::awaitable<session_end> serve_requests(Stream& stream, listener const& l) {
             if (!res)
                 co_return session_end::abandoned;
         } else {
-            http_request const req = parser.release();
+            http_request req{static_cast<http::request_header<> const&>(head.get())};
             if (l.on_request)
                 l.on_request(req);
             if (l.pick_fault)
                 injected = l.pick_fault(std::string_view(req.target()).substr(0, req.target().find('?')));
-            if (injected && injected->kind == fault_kind::delay) {
-                asio::steady_timer pause(co_await asio::this_coro::executor, injected->delay);
-                co_await pause.async_wait(use_ec(ec));
+            bool delayed = false; // a delay fault waits once, before the request is answered
+
+            bool const has_body = !head.is_done();
+            bool const expects = has_body && beast::iequals(req[http::field::expect], "100-continue") &&
+                                 (!l.honour_expect || l.honour_expect());
+            std::optional<urls::url_view> target;
+            if (auto parsed = urls::parse_origin_form(req.target()))
+                target = *parsed;
+            router::match_result match;
+            if (target)
+                match = l.routes.match(req.method(), target->segments());
+            bool const streamed = match.handler && match.streamed;
+            bool const too_large = !streamed && head.content_length() && *head.content_length() > max_request_body;
+            bool const early = streamed || (has_body && (expects || too_large));
+
+            std::string boundary;
+            if (early) {
+                co_await wait_for_delay_fault(injected, delayed);
+                if (auto answer = answer_before_body(l, req, target, match, too_large, boundary)) {
+                    http::request_parser<http::buffer_body> rest(std::move(head));
+                    co_return co_await answer_then_drop_body(stream, buffer, rest, std::move(*answer), injected,
+                                                             scratch, l);
+                }
             }
-            res = co_await dispatch(l.routes, req, l.intercept);
+            if (expects) {
+                http::response<http::empty_body> proceed{http::status::continue_, 11};
+                co_await http::async_write(stream, proceed, use_ec(ec));
+                if (ec)
+                    co_return session_end::abandoned;
+            }
+
+            keep_alive = req.keep_alive();
+            if (streamed) {
+                http::request_parser<http::buffer_body> body(std::move(head));
+                multipart_reader reader(boundary);
+                while (!body.is_done()) {
+                    beast::get_lowest_layer(stream).expires_after(l.idle_timeout);
+                    auto const piece = co_await read_body_piece(stream, buffer, body, scratch, l, ec);
+                    if (ec)
+                        break;
+                    if (!reader.feed(piece))
+                        co_return co_await answer_then_drop_body(stream, buffer, body,
+                                                                 error_response(400, "BadRequest", reader.error()),
+                                                                 injected, scratch, l);
+                }
+                if (ec) {
+                    res = answer_read_error(ec);
+                    if (!res)
+                        co_return session_end::abandoned;
+                    keep_alive = false;
+                } else if (!reader.finish()) {
+                    res = error_response(400, "BadRequest", reader.error());
+                } else {
+                    route_context const ctx{req, *target, std::move(match.params), &reader.upload()};
+                    res = co_await call_handler(*match.handler, ctx);
+                }
+            } else {
+                http::request_parser<http::string_body> body(std::move(head));
+                body.body_limit(max_request_body);
+                if (!body.is_done())
+                    co_await http::async_read(stream, buffer, body, use_ec(ec));
+                if (!body.get().body().empty() && l.on_body_bytes)
+                    l.on_body_bytes(body.get().body().size());
+                if (ec) {
+                    res = answer_read_error(ec);
+                    if (!res)
+                        co_return session_end::abandoned;
+                    keep_alive = false;
+                } else {
+                    req.body() = std::move(body.get().body());
+                    co_await wait_for_delay_fault(injected, delayed);
+                    // Consulted already when early: it had nothing to say.
+                    res = co_await dispatch(l.routes, req, early ? request_interceptor{} : l.intercept);
+                }
+            }
             if (injected && !is_written_fault(injected->kind))
                 spoil(*res, *injected); // handled and counted as usual; only the answer changes
-            keep_alive = req.keep_alive();
         }
 
         res->keep_alive(keep_alive && res->keep_alive());

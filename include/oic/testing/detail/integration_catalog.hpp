@@ -98,6 +98,65 @@ inline integration_record make_integration(std::size_t index, std::string_view d
     return r;
 }
 
+/// `id` as one URI path segment: every byte but letters, digits and `-._~` percent-encoded, so an
+/// integration id's `|` is `%7C`.
+inline std::string integration_path_segment(std::string_view id) {
+    std::string out;
+    for (char c : id) {
+        auto const u = static_cast<unsigned char>(c);
+        if ((u >= '0' && u <= '9') || (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || c == '-' || c == '.' ||
+            c == '_' || c == '~') {
+            out.push_back(c);
+        } else {
+            constexpr char digits[] = "0123456789ABCDEF";
+            out += '%';
+            out += digits[u >> 4];
+            out += digits[u & 15];
+        }
+    }
+    return out;
+}
+
+/**
+ * An integration added by importing an archive (`POST /integrations/archive`, "Import(Add) an
+ * Integration") for `id` (`CODE|VERSION`) at `now`: CONFIGURED, named after its code, without
+ * connections, with the fields every generated item has.
+ */
+inline integration_record make_imported_integration(std::string_view id, std::string_view design_url,
+                                                    std::chrono::sys_seconds now) {
+    integration_record r;
+    r.id = std::string(id);
+    auto const bar = id.find('|');
+    std::string const code(id.substr(0, bar));
+    std::string const version(bar == std::string_view::npos ? std::string_view{} : id.substr(bar + 1));
+    r.name = code;
+    r.status = "CONFIGURED";
+    r.last_updated = oic_timestamp(now);
+    std::string const self =
+        std::string(design_url) + "/ic/api/integration/v1/integrations/" + integration_path_segment(id);
+    r.json = {
+        {"id", r.id},
+        {"code", code},
+        {"version", version},
+        {"name", r.name},
+        {"description", "Imported from an integration archive."},
+        {"status", r.status},
+        {"pattern", integration_patterns[0]},
+        {"patternDescription", integration_patterns[0]},
+        {"style", "FREEFORM"},
+        {"lockedFlag", false},
+        {"percentageComplete", 100},
+        {"tracingEnabledFlag", false},
+        {"created", r.last_updated},
+        {"createdBy", connection_users[0]},
+        {"lastUpdated", r.last_updated},
+        {"lastUpdatedBy", connection_users[0]},
+        {"dependencies", {{"connections", json::array{}}}},
+        {"links", {{{"href", self}, {"rel", "self"}}}},
+    };
+    return r;
+}
+
 /// The integrations one mock server serves.
 inline catalog<integration_record> make_integration_catalog(std::size_t count, std::string_view design_url,
                                                             std::vector<connection_record> const& connections) {

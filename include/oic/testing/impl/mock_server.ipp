@@ -10,6 +10,7 @@
 #include <oic/testing/detail/http_server.hpp>
 #include <oic/testing/detail/integration_catalog.hpp>
 #include <oic/testing/detail/monitoring_catalog.hpp>
+#include <oic/testing/detail/multipart_reader.hpp>
 #include <oic/testing/detail/token_endpoint.hpp>
 #include <oic/testing/test_ca.hpp>
 
@@ -23,6 +24,7 @@
 #include <boost/url/encoding_opts.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -131,6 +133,7 @@ public:
           tokens_({options_.client_id, options_.client_secret, options_.scope, options_.token_lifetime}) {
         options_.ca_dir = ca_dir_.path().string();
         archive_size_ = options_.archive_size;
+        honour_expect_ = options_.honour_expect;
         write_ca_file();
         if (options_.tls)
             tls_.emplace(make_test_server_context(certificates_));
@@ -212,20 +215,15 @@ public:
         auto& a = archives_[id];
         if (a.bytes && a.size == archive_size_)
             return a;
-        std::string bytes(archive_size_, '\0');
-        std::uint64_t x = std::hash<std::string>{}(id) | 1;
-        for (auto& c : bytes) { // xorshift: bytes that do not compress, different per id
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            c = static_cast<char>(x);
-        }
-        a = {archive_size_, std::make_shared<std::string const>(std::move(bytes)), {}};
+        a = {archive_size_, std::make_shared<std::string const>(make_mock_archive(id, archive_size_)), {}};
         a.sha256 = detail::sha256_hex(*a.bytes);
         return a;
     }
 
     void set_archive_size(std::size_t bytes) {
+        if (bytes < min_archive_size)
+            throw std::invalid_argument("oic::testing::mock_server: an archive size must be at least " +
+                                        std::to_string(min_archive_size) + " bytes, not " + std::to_string(bytes));
         std::lock_guard lock(archive_mutex_);
         archive_size_ = bytes;
     }
@@ -237,6 +235,16 @@ public:
         else
             locked_.erase(id);
     }
+
+    std::optional<imported_archive> last_import(std::string const& id) const {
+        std::lock_guard lock(mutex_);
+        auto const it = imports_.find(id);
+        if (it == imports_.end())
+            return std::nullopt;
+        return it->second;
+    }
+
+    void set_honour_expect(bool honour) { honour_expect_ = honour; }
 
     void add_redirect(std::string path, unsigned status, std::string location) {
         std::lock_guard lock(mutex_);
@@ -298,6 +306,10 @@ private:
         if (options.redirect_status < 300 || options.redirect_status > 399)
             throw std::invalid_argument("oic::testing::mock_server: redirect_status must be 3xx, not " +
                                         std::to_string(options.redirect_status));
+        if (options.archive_size < min_archive_size)
+            throw std::invalid_argument("oic::testing::mock_server: archive_size must be at least " +
+                                        std::to_string(min_archive_size) + " bytes, not " +
+                                        std::to_string(options.archive_size));
         return options;
     }
 
@@ -317,9 +329,16 @@ private:
             std::lock_guard lock(mutex_);
             ++stats_.connections_accepted;
         };
-        l.intercept = [this, h](http_request const& req, detail::urls::url_view target) {
-            return answer_from_redirect_table(h, req, target);
+        l.intercept = [this, h](http_request const& req,
+                                detail::urls::url_view target) -> std::optional<http_response> {
+            if (auto answer = answer_from_redirect_table(h, req, target))
+                return answer;
+            // The runtime host's redirect answers on the header alone: before any body is read.
+            if (h == host::runtime && detail::is_developer_api_path(target.segments()))
+                return runtime_redirect(req);
+            return std::nullopt;
         };
+        l.honour_expect = [this] { return honour_expect_.load(); };
         l.pick_fault = [this](std::string_view path) {
             auto f = faults_.pick(path);
             if (f) {
@@ -353,19 +372,35 @@ private:
                                    [this](route_context const& c) { return handle_token(c); });
     }
 
-    /// Counts a request's writes and body bytes for the host that received it.
-    void record_body(std::uint64_t counters::*writes, std::uint64_t counters::*bytes, http_request const& req) {
+    /// Counts a write request (any method but GET and HEAD) for the host that received it.
+    void record_write(std::uint64_t counters::*writes, http_request const& req) {
         bool const write = req.method() != detail::http::verb::get && req.method() != detail::http::verb::head;
         std::lock_guard lock(mutex_);
         stats_.*writes += write;
-        stats_.*bytes += req.body().size();
+    }
+
+    /// Counts request body bytes a host received.
+    void record_body_bytes(std::uint64_t counters::*bytes, std::uint64_t n) {
+        std::lock_guard lock(mutex_);
+        stats_.*bytes += n;
     }
 
     void set_up_design_listener() {
         design_listener_.name = "design";
         design_listener_.on_request = [this](http_request const& req) {
-            record_body(&counters::design_write_requests, &counters::design_body_bytes, req);
+            record_write(&counters::design_write_requests, req);
         };
+        design_listener_.on_body_bytes = [this](std::uint64_t n) {
+            record_body_bytes(&counters::design_body_bytes, n);
+        };
+        // Before "integrations/{id}", which "archive" would match too.
+        for (auto const method : {detail::http::verb::post, detail::http::verb::put})
+            design_listener_.routes.add_streamed(
+                method, "/ic/api/integration/v1/integrations/archive",
+                [this](route_context const& c) { return admit_design_request(c); },
+                [this, method](route_context const& c) {
+                    return handle_import_integration(c, method == detail::http::verb::put);
+                });
         design_listener_.routes
             .add(detail::http::verb::get, "/ic/api/integration/v1/connections",
                  [this](route_context const& c) { return handle_list_connections(c); })
@@ -384,16 +419,22 @@ private:
     void set_up_runtime_listener() {
         runtime_listener_.name = "runtime";
         runtime_listener_.on_request = [this](http_request const& req) {
-            record_body(&counters::runtime_write_requests, &counters::runtime_body_bytes, req);
+            record_write(&counters::runtime_write_requests, req);
         };
-        runtime_listener_.routes.add_any_method("/ic/api/*",
-                                                [this](route_context const& c) { return handle_runtime_api(c); });
+        runtime_listener_.on_body_bytes = [this](std::uint64_t n) {
+            record_body_bytes(&counters::runtime_body_bytes, n);
+        };
+        // Its only route, every `/ic/api/...` request, is the interceptor's (see `start`), which answers
+        // on the header alone.
     }
 
     void set_up_foreign_listener() {
         foreign_listener_.name = "foreign";
         // Every request counts, whatever answers it (route, redirect table, 404 or 400).
         foreign_listener_.on_request = [this](http_request const& req) { record_foreign_request(req); };
+        foreign_listener_.on_body_bytes = [this](std::uint64_t n) {
+            record_body_bytes(&counters::foreign_body_bytes, n);
+        };
         foreign_listener_.routes.add(detail::http::verb::get, "/ic/api/*",
                                      [this](route_context const& c) { return handle_foreign_api(c); });
     }
@@ -555,6 +596,70 @@ private:
         co_return res;
     }
 
+    /// The integration id an uploaded archive names on its first line, `OIC-MOCK-IAR CODE|VERSION`.
+    static std::optional<std::string> archive_id(detail::multipart_upload const& upload) {
+        constexpr std::string_view magic = "OIC-MOCK-IAR ";
+        if (!upload.first_line_ended || !upload.first_line.starts_with(magic))
+            return std::nullopt;
+        std::string id = upload.first_line.substr(magic.size());
+        auto const bar = id.find('|');
+        if (bar == std::string::npos || bar == 0 || bar + 1 == id.size() || id.find('|', bar + 1) != std::string::npos)
+            return std::nullopt;
+        for (char c : id)
+            if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+                return std::nullopt;
+        return id;
+    }
+
+    /**
+     * `POST /integrations/archive` ("Import(Add) an Integration", `replace` false) and `PUT
+     * /integrations/archive` ("Import(Replace) an Integration"): the token was checked on the
+     * header, the form read and accepted (its `file` part is `ctx.upload`). POST: 204 with
+     * `Location`, 409 when the integration exists; PUT: 200 with the integration, 404 when it does
+     * not exist, 423 when it is locked; 400 for a file that is not a mock archive.
+     */
+    awaitable<http_response> handle_import_integration(route_context const& ctx, bool replace) {
+        auto const& upload = *ctx.upload;
+        auto const id = archive_id(upload);
+        if (!id)
+            co_return detail::error_response(400, "BadRequest",
+                                             "The file is not an integration archive: its first line is not "
+                                             "'OIC-MOCK-IAR CODE|VERSION'.");
+        bool locked = false;
+        {
+            std::lock_guard lock(archive_mutex_);
+            locked = locked_.contains(*id);
+        }
+        http_response res;
+        {
+            std::unique_lock lock(catalog_mutex_);
+            auto const* existing = integrations_->find(*id);
+            if (!replace) {
+                if (existing)
+                    co_return detail::error_response(409, "Conflict", "Integration '" + *id + "' already exists.");
+                using namespace std::chrono;
+                integrations_->add(
+                    detail::make_imported_integration(*id, design_url_, floor<seconds>(system_clock::now())));
+                res = detail::make_response(204);
+                res.set(detail::http::field::location,
+                        design_url_ + "/ic/api/integration/v1/integrations/" + detail::integration_path_segment(*id));
+            } else {
+                if (!existing)
+                    co_return detail::error_response(404, "NotFound", "Integration '" + *id + "' was not found.");
+                if (locked)
+                    co_return detail::error_response(423, "Locked",
+                                                     "Integration '" + *id + "' is locked: it cannot be replaced now.");
+                res = detail::json_response(200, existing->json);
+            }
+        }
+        {
+            std::lock_guard lock(mutex_);
+            auto& record = imports_[*id];
+            record = imported_archive{upload.size, upload.sha256, upload.filename, record.imports + 1};
+        }
+        co_return res;
+    }
+
     template <class Record>
     awaitable<http_response> handle_list(route_context const& ctx, detail::catalog<Record> const& catalog,
                                          detail::list_schema const& schema) {
@@ -591,23 +696,24 @@ private:
 
     // Runtime host.
 
-    awaitable<http_response> handle_runtime_api(route_context const& ctx) {
+    /// Every `/ic/api/...` request: a redirect to the same path and query on the design-time host.
+    http_response runtime_redirect(http_request const& req) {
         {
             std::lock_guard lock(mutex_);
             ++stats_.runtime_api_requests;
             ++stats_.redirects;
-            if (ctx.request.find(detail::http::field::authorization) != ctx.request.end())
+            if (req.find(detail::http::field::authorization) != req.end())
                 ++stats_.runtime_authorization_headers;
         }
         http_response res = detail::make_response(options_.redirect_status);
-        res.set(detail::http::field::location, design_url_ + std::string(ctx.request.target()));
-        co_return res;
+        res.set(detail::http::field::location, design_url_ + std::string(req.target()));
+        return res;
     }
 
     // Foreign host.
 
     void record_foreign_request(http_request const& req) {
-        record_body(&counters::foreign_write_requests, &counters::foreign_body_bytes, req);
+        record_write(&counters::foreign_write_requests, req);
         std::lock_guard lock(mutex_);
         ++stats_.foreign_requests;
         if (req.find(detail::http::field::authorization) != req.end())
@@ -835,6 +941,8 @@ private:
     std::unordered_map<std::string, redirect_entry> redirects_;
     unsigned design_failure_status_ = 0;
     int design_failures_left_ = 0;
+    std::unordered_map<std::string, imported_archive> imports_;
+    std::atomic<bool> honour_expect_{true};
 
     std::mutex archive_mutex_;
     std::size_t archive_size_ = 0;
@@ -910,6 +1018,35 @@ OIC_TESTING_DECL std::string mock_server::archive_sha256(std::string const& id) 
 }
 OIC_TESTING_DECL void mock_server::set_integration_locked(std::string const& id, bool locked) {
     impl_->set_integration_locked(id, locked);
+}
+OIC_TESTING_DECL std::optional<imported_archive> mock_server::last_import(std::string const& id) const {
+    return impl_->last_import(id);
+}
+OIC_TESTING_DECL void mock_server::set_honour_expect(bool honour) {
+    impl_->set_honour_expect(honour);
+}
+
+OIC_TESTING_DECL std::string make_mock_archive(std::string const& id, std::size_t size) {
+    if (id.empty() ||
+        std::any_of(id.begin(), id.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+        throw std::invalid_argument("oic::testing::make_mock_archive: the id must not be empty nor hold control bytes");
+    std::string bytes = "OIC-MOCK-IAR " + id;
+    if (bytes.size() > detail::multipart_reader::max_first_line)
+        throw std::invalid_argument("oic::testing::make_mock_archive: the id is too long for the archive's first line");
+    bytes += '\n';
+    if (size < bytes.size())
+        throw std::invalid_argument("oic::testing::make_mock_archive: " + std::to_string(size) +
+                                    " bytes cannot hold the first line, " + std::to_string(bytes.size()) + " bytes");
+    std::size_t const line = bytes.size();
+    bytes.resize(size);
+    std::uint64_t x = std::hash<std::string>{}(id) | 1;
+    for (std::size_t i = line; i < size; ++i) { // xorshift: bytes that do not compress, different per id
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        bytes[i] = static_cast<char>(x);
+    }
+    return bytes;
 }
 
 OIC_TESTING_DECL void mock_server::add_redirect(std::string path, unsigned status, std::string location) {
