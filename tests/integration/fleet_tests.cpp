@@ -326,7 +326,7 @@ TEST_CASE("the README's fleet recipe, as is: the runtime -> design hop with the 
     auto const ex = ioc.get_executor();
     client_config const cfg = config_for(server, server.runtime_url());
     fake_redis redis("unused");
-    // ---- README "Running a fleet", copied (Redis here: the fake, on loopback, without TLS) ----
+    // ---- docs/shared-token-and-fleet.md "Running a fleet", copied (Redis: the fake, on loopback, no TLS) ----
     oic::redis::options ro; // host, port, username/password (AUTH), tls, ca_file, timing
     ro.host = "127.0.0.1";
     ro.port = redis.port();
