@@ -568,6 +568,16 @@ import_archive(basic_client<Executor> client, http::body_source& archive, std::s
     co_return std::tuple{ec, std::move(out)};
 }
 
+/// Connection `id`, with `expand` (`adapter`) when given.
+template <class Executor>
+asio::awaitable<std::tuple<error_code, connection>, Executor>
+get_connection_item(basic_client<Executor> client, std::string id, std::string expand, diagnostics& diag) {
+    std::string query;
+    if (!expand.empty())
+        http::append_param(query, "expand", expand);
+    return get_item<connection>(std::move(client), std::move(id), std::move(query), diag);
+}
+
 /// The archive in the file `from` (checked before any request: it exists, is a file, is readable).
 template <class Executor>
 asio::awaitable<std::tuple<error_code, imported_archive>, Executor>
@@ -611,11 +621,8 @@ asio::awaitable<std::vector<connection>, Executor> get_all_connections(basic_cli
 template <class Executor>
 asio::awaitable<connection, Executor> get_connection(basic_client<Executor> client, std::string id,
                                                      std::string expand = {}) {
-    std::string query;
-    if (!expand.empty())
-        http::append_param(query, "expand", expand);
     return detail::value_or_throw<connection, Executor>(
-        [=](diagnostics& d) { return detail::get_item<connection>(client, id, query, d); });
+        [=](diagnostics& d) { return detail::get_connection_item(client, id, expand, d); });
 }
 template <class Executor>
 asio::awaitable<integrations_page, Executor> get_integrations(basic_client<Executor> client, list_query query = {}) {
@@ -716,26 +723,121 @@ import_integration(basic_client<Executor> client, http::body_source& archive, st
  * pages it read. Partial and total cancellation are ignored.
  * @{
  */
-#define OIC_ASYNC_CALL(name, result, params, op)                                                                       \
-    template <class Executor, asio::completion_token_for<void(error_code, result)> CompletionToken = asio::deferred_t> \
-    auto async_##name(basic_client<Executor> client, params, diagnostics& diag, CompletionToken&& token = {}) {        \
-        return detail::async_run<result>(                                                                              \
-            client.get_executor(), &diag, [=](diagnostics& d) { return op; }, std::forward<CompletionToken>(token));   \
-    }                                                                                                                  \
-    template <class Executor, asio::completion_token_for<void(error_code, result)> CompletionToken = asio::deferred_t> \
-    auto async_##name(basic_client<Executor> client, params, CompletionToken&& token = {}) {                           \
-        return detail::async_run<result>(                                                                              \
-            client.get_executor(), nullptr, [=](diagnostics& d) { return op; }, std::forward<CompletionToken>(token)); \
-    }
-OIC_ASYNC_CALL(get_connections, connections_page, list_query query, detail::get_page<connection>(client, query, d))
-OIC_ASYNC_CALL(get_all_connections, std::vector<connection>, list_query query,
-               detail::get_all<connection>(client, query, d))
-OIC_ASYNC_CALL(get_connection, connection, std::string id, detail::get_item<connection>(client, id, {}, d))
-OIC_ASYNC_CALL(get_integrations, integrations_page, list_query query, detail::get_page<integration>(client, query, d))
-OIC_ASYNC_CALL(get_all_integrations, std::vector<integration>, list_query query,
-               detail::get_all<integration>(client, query, d))
-OIC_ASYNC_CALL(get_integration, integration, std::string id, detail::get_item<integration>(client, id, {}, d))
-#undef OIC_ASYNC_CALL
+/// `get_connections` for any completion token; handler `void(error_code, connections_page)`.
+template <class Executor,
+          asio::completion_token_for<void(error_code, connections_page)> CompletionToken = asio::deferred_t>
+auto async_get_connections(basic_client<Executor> client, list_query query, diagnostics& diag,
+                           CompletionToken&& token = {}) {
+    return detail::async_run<connections_page>(
+        client.get_executor(), &diag, [=](diagnostics& d) { return detail::get_page<connection>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+/// As above, without diagnostics.
+template <class Executor,
+          asio::completion_token_for<void(error_code, connections_page)> CompletionToken = asio::deferred_t>
+auto async_get_connections(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
+    return detail::async_run<connections_page>(
+        client.get_executor(), nullptr, [=](diagnostics& d) { return detail::get_page<connection>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+/// `get_all_connections` for any completion token; handler `void(error_code, std::vector<connection>)`.
+template <class Executor,
+          asio::completion_token_for<void(error_code, std::vector<connection>)> CompletionToken = asio::deferred_t>
+auto async_get_all_connections(basic_client<Executor> client, list_query query, diagnostics& diag,
+                               CompletionToken&& token = {}) {
+    return detail::async_run<std::vector<connection>>(
+        client.get_executor(), &diag, [=](diagnostics& d) { return detail::get_all<connection>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+/// As above, without diagnostics.
+template <class Executor,
+          asio::completion_token_for<void(error_code, std::vector<connection>)> CompletionToken = asio::deferred_t>
+auto async_get_all_connections(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
+    return detail::async_run<std::vector<connection>>(
+        client.get_executor(), nullptr, [=](diagnostics& d) { return detail::get_all<connection>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+/// `get_connection` for any completion token; handler `void(error_code, connection)`. `expand`:
+/// `adapter` for the adapter's details.
+template <class Executor, asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
+auto async_get_connection(basic_client<Executor> client, std::string id, std::string expand, diagnostics& diag,
+                          CompletionToken&& token = {}) {
+    return detail::async_run<connection>(
+        client.get_executor(), &diag,
+        [=](diagnostics& d) { return detail::get_connection_item(client, id, expand, d); },
+        std::forward<CompletionToken>(token));
+}
+/// As above, without `expand`.
+template <class Executor, asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
+auto async_get_connection(basic_client<Executor> client, std::string id, diagnostics& diag,
+                          CompletionToken&& token = {}) {
+    return async_get_connection(std::move(client), std::move(id), std::string(), diag,
+                                std::forward<CompletionToken>(token));
+}
+/// As above, without diagnostics.
+template <class Executor, asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
+auto async_get_connection(basic_client<Executor> client, std::string id, std::string expand,
+                          CompletionToken&& token = {}) {
+    return detail::async_run<connection>(
+        client.get_executor(), nullptr,
+        [=](diagnostics& d) { return detail::get_connection_item(client, id, expand, d); },
+        std::forward<CompletionToken>(token));
+}
+/// As above, without diagnostics or `expand`.
+template <class Executor, asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
+auto async_get_connection(basic_client<Executor> client, std::string id, CompletionToken&& token = {}) {
+    return async_get_connection(std::move(client), std::move(id), std::string(), std::forward<CompletionToken>(token));
+}
+/// `get_integrations` for any completion token; handler `void(error_code, integrations_page)`.
+template <class Executor,
+          asio::completion_token_for<void(error_code, integrations_page)> CompletionToken = asio::deferred_t>
+auto async_get_integrations(basic_client<Executor> client, list_query query, diagnostics& diag,
+                            CompletionToken&& token = {}) {
+    return detail::async_run<integrations_page>(
+        client.get_executor(), &diag, [=](diagnostics& d) { return detail::get_page<integration>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+/// As above, without diagnostics.
+template <class Executor,
+          asio::completion_token_for<void(error_code, integrations_page)> CompletionToken = asio::deferred_t>
+auto async_get_integrations(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
+    return detail::async_run<integrations_page>(
+        client.get_executor(), nullptr, [=](diagnostics& d) { return detail::get_page<integration>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+/// `get_all_integrations` for any completion token; handler `void(error_code, std::vector<integration>)`.
+template <class Executor,
+          asio::completion_token_for<void(error_code, std::vector<integration>)> CompletionToken = asio::deferred_t>
+auto async_get_all_integrations(basic_client<Executor> client, list_query query, diagnostics& diag,
+                                CompletionToken&& token = {}) {
+    return detail::async_run<std::vector<integration>>(
+        client.get_executor(), &diag, [=](diagnostics& d) { return detail::get_all<integration>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+/// As above, without diagnostics.
+template <class Executor,
+          asio::completion_token_for<void(error_code, std::vector<integration>)> CompletionToken = asio::deferred_t>
+auto async_get_all_integrations(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
+    return detail::async_run<std::vector<integration>>(
+        client.get_executor(), nullptr, [=](diagnostics& d) { return detail::get_all<integration>(client, query, d); },
+        std::forward<CompletionToken>(token));
+}
+/// `get_integration` for any completion token; handler `void(error_code, integration)`.
+template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
+auto async_get_integration(basic_client<Executor> client, std::string id, diagnostics& diag,
+                           CompletionToken&& token = {}) {
+    return detail::async_run<integration>(
+        client.get_executor(), &diag, [=](diagnostics& d) { return detail::get_item<integration>(client, id, {}, d); },
+        std::forward<CompletionToken>(token));
+}
+/// As above, without diagnostics.
+template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
+auto async_get_integration(basic_client<Executor> client, std::string id, CompletionToken&& token = {}) {
+    return detail::async_run<integration>(
+        client.get_executor(), nullptr,
+        [=](diagnostics& d) { return detail::get_item<integration>(client, id, {}, d); },
+        std::forward<CompletionToken>(token));
+}
 
 namespace detail {
 template <class Executor, class CompletionToken>

@@ -673,6 +673,12 @@ TEST_CASE("get_connection fetches one connection by id", "[integration][api]") {
         run(ioc, async_get_connection(c, std::string("NO_SUCH_CONNECTION"), d, asio::as_tuple(asio::use_awaitable)));
     CHECK(ec == condition::api);
     CHECK(d.http_status == 404);
+    // The async forms take `expand` as the coroutine form does.
+    auto const [ec2, expanded] =
+        run(ioc, async_get_connection(c, first.id, "adapter", d, asio::as_tuple(asio::use_awaitable)));
+    CHECK_FALSE(ec2);
+    CHECK(expanded.id == first.id);
+    CHECK(run(ioc, async_get_connection(c, first.id, asio::use_awaitable)).id == first.id);
 }
 
 TEST_CASE("integrations: a page with q and paging, every page, one by id", "[integration][api]") {
