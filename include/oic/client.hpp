@@ -714,7 +714,9 @@ import_integration(basic_client<Executor> client, http::body_source& archive, st
  * The calls above from any executor, with any completion token: handler `void(error_code, T)`
  * where `T` is what the coroutine form returns. With `diag`, failures also fill it (the HTTP status,
  * the server's code and message, the client's explanation; it must outlive the operation). The
- * default token is `asio::deferred`.
+ * default token is `asio::deferred`. With `asio::use_future` or `asio::use_awaitable`, the failure
+ * is thrown as `error_with_diagnostics` with the whole explanation; other tokens get the
+ * `error_code`, or wrapped in `with_diagnostics(token)`, an `exception_ptr` to one.
  *
  * @par Per-operation cancellation
  * Terminal: the call ends with `operation_aborted` at once, without retry or fallback; a token

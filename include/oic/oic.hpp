@@ -10,4 +10,5 @@
 #include <oic/http/session.hpp>
 #include <oic/http/url.hpp>
 #include <oic/secret.hpp>
+#include <oic/with_diagnostics.hpp>
 #include <oic/with_timeout.hpp>

@@ -681,6 +681,69 @@ TEST_CASE("get_connection fetches one connection by id", "[integration][api]") {
     CHECK(run(ioc, async_get_connection(c, first.id, asio::use_awaitable)).id == first.id);
 }
 
+TEST_CASE("use_future, use_awaitable and with_diagnostics(token) get the whole explanation, not a bare code",
+          "[integration][api][errors]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client c(ioc.get_executor(), config_for(server, server.design_url()));
+    std::string const missing = "NO_SUCH_CONNECTION";
+    auto explained = [&](std::string const& what) {
+        INFO(what);
+        CHECK(what.find("GET " + server.design_url() + "/ic/api/integration/v1/connections/NO_SUCH_CONNECTION") !=
+              std::string::npos);
+        CHECK(what.find("HTTP 404") != std::string::npos);
+    };
+
+    auto future = async_get_connection(c, missing, asio::use_future);
+    ioc.run();
+    try {
+        future.get();
+        FAIL("no error");
+    } catch (error_with_diagnostics const& e) {
+        CHECK(e.code() == error::api_not_found);
+        explained(e.what());
+    }
+
+    std::string thrown;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        try {
+            co_await async_get_connection(c, missing, asio::use_awaitable);
+        } catch (error_with_diagnostics const& e) {
+            thrown = e.what();
+        }
+    }());
+    explained(thrown);
+
+    std::exception_ptr handed;
+    int calls = 0;
+    async_get_connection(c, missing, with_diagnostics([&](std::exception_ptr e, connection) {
+                             ++calls;
+                             handed = e;
+                         }));
+    ioc.restart();
+    ioc.run();
+    CHECK(calls == 1);
+    REQUIRE(handed);
+    try {
+        std::rethrow_exception(handed);
+    } catch (error_with_diagnostics const& e) {
+        CHECK(e.code() == error::api_not_found);
+        explained(e.what());
+    }
+
+    // A plain token: the code, as before; no exception_ptr when all went well.
+    auto [ec, none] = run(ioc, async_get_connection(c, missing, asio::as_tuple(asio::use_awaitable)));
+    CHECK(ec == error::api_not_found);
+    auto const first = run(ioc, get_connections(c, connections_query{})).items.at(0);
+    async_get_connection(c, first.id, with_diagnostics([&](std::exception_ptr e, connection one) {
+                             handed = e;
+                             CHECK(one.id == first.id);
+                         }));
+    ioc.restart();
+    ioc.run();
+    CHECK_FALSE(handed);
+}
+
 TEST_CASE("integrations: a page with q and paging, every page, one by id", "[integration][api]") {
     testing::mock_server server;
     asio::io_context ioc;

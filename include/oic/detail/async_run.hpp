@@ -2,6 +2,7 @@
 /// @file The bridge from the library's coroutines to Asio completion tokens.
 
 #include <oic/error.hpp>
+#include <oic/with_diagnostics.hpp>
 
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -15,6 +16,8 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <exception>
 #include <memory>
@@ -153,54 +156,74 @@ struct forwarded_cancellation {
  * diagnostics and must outlive the operation. Only what no step of the library expects (an
  * allocation failure, say) arrives as an exception; it becomes a code too.
  */
+/// Tokens that turn an error into an exception (a future's, a coroutine's): they get it with its
+/// diagnostics (`with_diagnostics`), not as a bare `system_error`.
+template <class Token>
+inline constexpr bool throws_errors_v = false;
+template <class Allocator>
+inline constexpr bool throws_errors_v<asio::use_future_t<Allocator>> = true;
+template <class Executor>
+inline constexpr bool throws_errors_v<asio::use_awaitable_t<Executor>> = true;
+
 template <class T, class Executor, class MakeOp, class CompletionToken>
 auto async_run(Executor ex, diagnostics* diag, MakeOp make_op, CompletionToken&& token) {
-    return asio::async_initiate<CompletionToken, void(error_code, T)>(
-        [](auto handler, Executor ex, diagnostics* diag, MakeOp make_op) {
-            auto const on = serialized(ex);
-            auto slot = asio::get_associated_cancellation_slot(handler);
-            auto work =
-                asio::prefer(asio::get_associated_executor(handler, ex), asio::execution::outstanding_work.tracked);
-            if (diag)
-                *diag = {};
-            std::shared_ptr<forwarded_cancellation> cancel;
-            if (slot.is_connected()) {
-                cancel = std::make_shared<forwarded_cancellation>();
-                slot.assign([forward = std::weak_ptr(cancel), on](asio::cancellation_type type) {
-                    asio::post(on, [forward, type] {
-                        if (auto const c = forward.lock())
-                            c->signal.emit(type);
+    if constexpr (throws_errors_v<std::decay_t<CompletionToken>>)
+        return async_run<T>(std::move(ex), diag, std::move(make_op), with_diagnostics(token));
+    else
+        return asio::async_initiate<CompletionToken, void(error_code, T)>(
+            [](auto handler, Executor ex, diagnostics* diag, MakeOp make_op) {
+                auto const on = serialized(ex);
+                auto slot = asio::get_associated_cancellation_slot(handler);
+                auto work =
+                    asio::prefer(asio::get_associated_executor(handler, ex), asio::execution::outstanding_work.tracked);
+                if (diag)
+                    *diag = {};
+                // A `with_diagnostics` handler gets the explanation too, asked for or not.
+                std::shared_ptr<diagnostics> owned;
+                if constexpr (takes_diagnostics<decltype(handler)>)
+                    if (!diag)
+                        diag = (owned = std::make_shared<diagnostics>()).get();
+                std::shared_ptr<forwarded_cancellation> cancel;
+                if (slot.is_connected()) {
+                    cancel = std::make_shared<forwarded_cancellation>();
+                    slot.assign([forward = std::weak_ptr(cancel), on](asio::cancellation_type type) {
+                        asio::post(on, [forward, type] {
+                            if (auto const c = forward.lock())
+                                c->signal.emit(type);
+                        });
                     });
+                }
+                // Runs on the operation's executor; drops `cancel` there. The caller's slot is cleared
+                // where it is emitted from: on the handler's executor, just before the handler runs.
+                auto done = [handler = std::move(handler), work = std::move(work), diag, owned, cancel,
+                             slot](std::exception_ptr e, std::tuple<error_code, T> result) mutable {
+                    cancel.reset();
+                    auto& [ec, value] = result;
+                    if (e)
+                        ec = to_error(e, diag);
+                    if constexpr (takes_diagnostics<decltype(handler)>)
+                        if (ec)
+                            handler.set_diagnostics(*diag);
+                    auto const target = work;
+                    asio::dispatch(target, [handler = std::move(handler), slot, ec = ec, value = std::move(value),
+                                            work = std::move(work)]() mutable {
+                        if (slot.is_connected())
+                            slot.clear();
+                        std::move(handler)(ec, std::move(value));
+                    });
+                };
+                // `cancel` moves along: the initiating thread keeps no reference to it.
+                spawn_serialized<Executor>(on, [op = run_owned<T, Executor>(std::move(make_op), diag),
+                                                done = std::move(done),
+                                                cancel = std::move(cancel)](Executor op_ex) mutable {
+                    if (cancel) // co_spawn's cancellation handler lives, and dies, in our signal
+                        asio::co_spawn(op_ex, std::move(op),
+                                       asio::bind_cancellation_slot(cancel->signal.slot(), std::move(done)));
+                    else
+                        asio::co_spawn(op_ex, std::move(op), std::move(done));
                 });
-            }
-            // Runs on the operation's executor; drops `cancel` there. The caller's slot is cleared
-            // where it is emitted from: on the handler's executor, just before the handler runs.
-            auto done = [handler = std::move(handler), work = std::move(work), diag, cancel,
-                         slot](std::exception_ptr e, std::tuple<error_code, T> result) mutable {
-                cancel.reset();
-                auto& [ec, value] = result;
-                if (e)
-                    ec = to_error(e, diag);
-                auto const target = work;
-                asio::dispatch(target, [handler = std::move(handler), slot, ec = ec, value = std::move(value),
-                                        work = std::move(work)]() mutable {
-                    if (slot.is_connected())
-                        slot.clear();
-                    std::move(handler)(ec, std::move(value));
-                });
-            };
-            // `cancel` moves along: the initiating thread keeps no reference to it.
-            spawn_serialized<Executor>(on, [op = run_owned<T, Executor>(std::move(make_op), diag),
-                                            done = std::move(done),
-                                            cancel = std::move(cancel)](Executor op_ex) mutable {
-                if (cancel) // co_spawn's cancellation handler lives, and dies, in our signal
-                    asio::co_spawn(op_ex, std::move(op),
-                                   asio::bind_cancellation_slot(cancel->signal.slot(), std::move(done)));
-                else
-                    asio::co_spawn(op_ex, std::move(op), std::move(done));
-            });
-        },
-        token, std::move(ex), diag, std::move(make_op));
+            },
+            token, std::move(ex), diag, std::move(make_op));
 }
 
 } // namespace oic::detail
