@@ -1119,6 +1119,13 @@ TEST_CASE("import an archive: 204 with Location, 409 for an existing one; replac
     CHECK(server.last_import(existing)->sha256 == server.archive_sha256(existing));
     CHECK(server.last_import(existing)->size == bytes.size());
     CHECK(send_import(ioc, c, bhttp::verb::post, archive_form(bytes)).message.result_int() == 409);
+
+    // Other methods: 405, each allowed one named once (POST is also `integrations/{id}`'s).
+    diagnostics d;
+    auto const [ec, url, other] = run(ioc, c.call(archive_path, {}, http::request{bhttp::verb::delete_, "/", 11}, d));
+    REQUIRE_FALSE(ec);
+    CHECK(other.message.result_int() == 405);
+    CHECK(other.message[bhttp::field::allow] == "POST, PUT, GET");
 }
 
 TEST_CASE("import through the runtime host: the 307 replays the upload to the design host; the runtime host reads "
