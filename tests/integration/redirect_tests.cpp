@@ -1349,6 +1349,13 @@ TEST_CASE("import an archive: 204 with Location, 409 for an existing one; replac
     CHECK(server.last_import(existing)->sha256 == server.archive_sha256(existing));
     CHECK(server.last_import(existing)->size == bytes.size());
     CHECK(send_import(ioc, c, bhttp::verb::post, archive_form(bytes)).message.result_int() == 409);
+
+    // Other methods: 405, each allowed one named once (POST is also `integrations/{id}`'s).
+    diagnostics d;
+    auto const [ec, url, other] = run(ioc, c.call(archive_path, {}, http::request{bhttp::verb::delete_, "/", 11}, d));
+    REQUIRE_FALSE(ec);
+    CHECK(other.message.result_int() == 405);
+    CHECK(other.message[bhttp::field::allow] == "POST, PUT, GET");
 }
 
 TEST_CASE("import through the runtime host: the 307 replays the upload to the design host; the runtime host reads "
@@ -1522,8 +1529,8 @@ TEST_CASE("Expect: 100-continue: the runtime host's 307, a refused token and a m
     CHECK(refused.result_int() == 401);
     CHECK_FALSE(refused.keep_alive());
 
-    std::string no_route = head;
-    no_route.replace(no_route.find("/integrations/archive?"), 21, "/nothing-here"); // no route, any method
+    std::string no_route = upload_head(bhttp::verb::post, server, bearer, 1000, true); // small: only Expect decides
+    no_route.replace(no_route.find("/integrations/archive?"), 21, "/nothing-here");    // no route, any method
     auto const nothing = first_answer(server.design_url(), no_route);
     CHECK(nothing.result_int() == 404);
     CHECK_FALSE(nothing.keep_alive());

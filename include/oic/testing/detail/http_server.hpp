@@ -47,6 +47,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -208,7 +209,8 @@ public:
                 result.admit = r.admit ? &r.admit : nullptr;
                 return result;
             }
-            result.allowed.push_back(*r.method);
+            if (std::find(result.allowed.begin(), result.allowed.end(), *r.method) == result.allowed.end())
+                result.allowed.push_back(*r.method);
         }
         return result;
     }
