@@ -782,22 +782,10 @@ TEST_CASE("a body from a source: a 307 reads it again from the start; one that c
         post.set(boost::beast::http::field::content_type, "application/json");
         return post;
     };
-    /// Readable once, like a pipe.
-    struct once_source final : http::body_source {
-        http::string_source inner;
-        bool started = false;
-        explicit once_source(std::string s) : inner(std::move(s)) {}
-        std::uint64_t size() const override { return inner.size(); }
-        std::size_t read(asio::mutable_buffer b, error_code& ec) override {
-            started = true;
-            return inner.read(b, ec);
-        }
-        bool rewind() override { return !started; }
-    };
     server.reset_counters();
 
     // Sent to the runtime host, which answers 307 after reading it: it cannot be replayed.
-    once_source once(json);
+    oic_test::once_source once(json);
     diagnostics d;
     auto [ec, url, answer] = run(ioc, c.call(item, {}, activation(), once, {}, d));
     CHECK(ec == error::body_not_replayable);

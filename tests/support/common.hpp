@@ -223,6 +223,19 @@ private:
     std::filesystem::path path_;
 };
 
+/// A request body that can be read once only, like a pipe: it rewinds only before its first read.
+struct once_source final : oic::http::body_source {
+    oic::http::string_source inner;
+    bool started = false;
+    explicit once_source(std::string s) : inner(std::move(s)) {}
+    std::uint64_t size() const override { return inner.size(); }
+    std::size_t read(asio::mutable_buffer b, oic::error_code& ec) override {
+        started = true;
+        return inner.read(b, ec);
+    }
+    bool rewind() override { return !started; }
+};
+
 /// A file's bytes.
 inline std::string read_file(std::filesystem::path const& p) {
     std::ifstream in(p, std::ios::binary);

@@ -1197,18 +1197,6 @@ std::pair<std::string, error_code> drain(http::body_source& source, std::size_t 
     }
 }
 
-/// A source that can be read once only, like a pipe.
-struct once_source final : http::body_source {
-    http::string_source inner;
-    bool started = false;
-    explicit once_source(std::string s) : inner(std::move(s)) {}
-    std::uint64_t size() const override { return inner.size(); }
-    std::size_t read(asio::mutable_buffer b, error_code& ec) override {
-        started = true;
-        return inner.read(b, ec);
-    }
-    bool rewind() override { return !started; }
-};
 } // namespace
 
 TEST_CASE("a multipart body: framing, the boundary checked across every split, rewind", "[unit][upload]") {
@@ -1248,7 +1236,7 @@ TEST_CASE("a multipart body: framing, the boundary checked across every split, r
     CHECK(one.boundary() != two.boundary());
 
     // Rewinding needs the content again only once it was read.
-    once_source once(content);
+    oic_test::once_source once(content);
     http::multipart_source over_once(once, "file", "x", "application/octet-stream", "B123");
     CHECK(over_once.rewind());
     CHECK(drain(over_once, 10).first.size() == over_once.size());
