@@ -145,6 +145,15 @@ struct forwarded_cancellation {
     asio::cancellation_signal signal;
 };
 
+/// Tokens that turn an error into an exception (a future's, a coroutine's): they get it with its
+/// diagnostics (`with_diagnostics`), not as a bare `system_error`.
+template <class Token>
+inline constexpr bool throws_errors_v = false;
+template <class Allocator>
+inline constexpr bool throws_errors_v<asio::use_future_t<Allocator>> = true;
+template <class Executor>
+inline constexpr bool throws_errors_v<asio::use_awaitable_t<Executor>> = true;
+
 /**
  * Runs `make_op(diagnostics&)` (an `awaitable<std::tuple<error_code, T>, Executor>` that reports
  * failures as values) as an asynchronous operation with the handler signature
@@ -156,15 +165,6 @@ struct forwarded_cancellation {
  * diagnostics and must outlive the operation. Only what no step of the library expects (an
  * allocation failure, say) arrives as an exception; it becomes a code too.
  */
-/// Tokens that turn an error into an exception (a future's, a coroutine's): they get it with its
-/// diagnostics (`with_diagnostics`), not as a bare `system_error`.
-template <class Token>
-inline constexpr bool throws_errors_v = false;
-template <class Allocator>
-inline constexpr bool throws_errors_v<asio::use_future_t<Allocator>> = true;
-template <class Executor>
-inline constexpr bool throws_errors_v<asio::use_awaitable_t<Executor>> = true;
-
 template <class T, class Executor, class MakeOp, class CompletionToken>
 auto async_run(Executor ex, diagnostics* diag, MakeOp make_op, CompletionToken&& token) {
     if constexpr (throws_errors_v<std::decay_t<CompletionToken>>)
