@@ -207,7 +207,7 @@ void print_table(std::vector<std::vector<std::string>> const& rows, std::size_t 
 }
 
 /// Server text for a table cell: escaped, so that a name cannot drive the terminal.
-std::string cell(std::string const& s) {
+std::string cell(std::string_view s) {
     return oic::printable(s);
 }
 
@@ -623,6 +623,7 @@ options parse_options(int argc, char** argv) {
     if (output != "table" && output != "json")
         throw usage_error("--output expects table or json, got '" + oic::printable(output) + "'");
     o.json = output == "json";
+    o.query.keep_json = o.json; // the items' own JSON is what --output json prints
     if (o.redirect_auth != "never" && o.redirect_auth != "same-origin" && o.redirect_auth != "trusted" &&
         o.redirect_auth != "always")
         throw usage_error("--redirect-auth expects never, same-origin, trusted or always, got '" +

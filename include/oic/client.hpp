@@ -380,27 +380,43 @@ using client = basic_client<>;
 
 namespace detail {
 
+/// An API call whose 2xx body `reader` parses as it arrives, under the session's limits for
+/// answers in memory (not a transfer's). Also returns the URL that answered (redacted).
+template <class Item, class Executor>
+asio::awaitable<std::tuple<error_code, std::string>, Executor>
+read_answer(basic_client<Executor> const& client, std::string path, std::string query, page_reader<Item>& reader,
+            diagnostics& diag) {
+    auto const& limits = client.session().options();
+    transfer_options options; // named: GCC 12 (see docs/platform.md)
+    options.max_body_size = limits.max_body_size;
+    options.timeout = {};
+    auto [ec, url, answer] = co_await client.call(std::move(path), std::move(query),
+                                                  {boost::beast::http::verb::get, "/", 11}, reader, options, diag);
+    if (!ec)
+        ec = check_api_answer(answer, url, diag);
+    if (!ec) {
+        std::string what;
+        if (auto pec = reader.finish(what))
+            ec = parse_error(pec, std::move(what), answer, url, diag);
+    }
+    co_return std::tuple{ec, ec ? std::string() : http::redacted(answer.url)};
+}
+
 /// One page of the list of `Item`s.
 template <class Item, class Executor>
 asio::awaitable<std::tuple<error_code, page<Item>>, Executor> get_page(basic_client<Executor> client, list_query query,
                                                                        diagnostics& diag) {
     page<Item> out;
-    // Named, not temporaries in the co_await expression: GCC 12 (see README).
+    page_reader<Item> reader(&out, nullptr, query.keep_json);
+    // Named, not temporaries in the co_await expression: GCC 12 (see docs/platform.md).
     std::string path(api_item_traits<Item>::path);
     std::string query_string = to_query_string(query);
-    auto [ec, url, answer] = co_await client.get(std::move(path), std::move(query_string), diag);
-    if (!ec)
-        ec = check_api_answer(answer, url, diag);
-    if (!ec) {
-        std::string what;
-        if (auto pec = read_page(std::move(answer.message.body()), out, what))
-            ec = parse_error(pec, std::move(what), answer, url, diag);
-        out.url = http::redacted(answer.url);
-    }
+    auto [ec, answered] = co_await read_answer(client, std::move(path), std::move(query_string), reader, diag);
+    out.url = std::move(answered);
     co_return std::tuple{ec, std::move(out)};
 }
 
-/// One `Item` by id, the id encoded as one path segment.
+/// One `Item` by id, the id encoded as one path segment. Its JSON text is kept (one item's worth).
 template <class Item, class Executor>
 asio::awaitable<std::tuple<error_code, Item>, Executor> get_item(basic_client<Executor> client, std::string id,
                                                                  std::string query, diagnostics& diag) {
@@ -408,15 +424,9 @@ asio::awaitable<std::tuple<error_code, Item>, Executor> get_item(basic_client<Ex
     if (id.empty())
         co_return std::tuple{report(diag, error::bad_config, std::string(api_item_traits<Item>::item) + " id is empty"),
                              std::move(out)};
+    page_reader<Item> reader(nullptr, &out, true);
     std::string path = std::string(api_item_traits<Item>::path) + "/" + http::path_segment(id); // named: GCC 12
-    auto [ec, url, answer] = co_await client.get(std::move(path), std::move(query), diag);
-    if (!ec)
-        ec = check_api_answer(answer, url, diag);
-    if (!ec) {
-        std::string what;
-        if (auto pec = read_item(std::move(answer.message.body()), out, what))
-            ec = parse_error(pec, std::move(what), answer, url, diag);
-    }
+    auto [ec, answered] = co_await read_answer(client, std::move(path), std::move(query), reader, diag);
     co_return std::tuple{ec, std::move(out)};
 }
 

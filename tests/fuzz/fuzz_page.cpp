@@ -1,6 +1,9 @@
-// libFuzzer target: the connections page parser (`read_page`) and the one-item parser on any bytes.
-// Besides not crashing: a page it accepts hands out, for every item, a `json()` slice that is one
-// whole JSON object of the body; a body it refuses names why.
+// libFuzzer target: the connections page parser and the one-item parser on any bytes, whole and
+// as they arrive. Besides not crashing:
+// - a page it accepts hands out, for every item, a `json()` slice that is one whole JSON object;
+// - a body it refuses names why;
+// - the same body fed in pieces (sizes drawn from the input's first bytes), its length known or
+//   not, its text kept or not, gives the same verdict and the same items as the whole.
 
 #include <oic/api/parse.hpp>
 
@@ -8,29 +11,76 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <sstream>
 #include <string>
 
+namespace {
+
+std::string fields_of(oic::connection const& c) {
+    std::ostringstream out;
+    out << c.id << '|' << c.name << '|' << c.status << '|' << c.role << '|' << c.adapter.name << '|'
+        << c.adapter.display_name << '|' << c.adapter.type << '|' << c.security_policy << '|' << c.usage.value_or(-1)
+        << '|' << c.usage_active.value_or(-1) << '|' << c.locked << '|' << c.percentage_complete.value_or(-1) << '|'
+        << c.created << '|' << c.created_by << '|' << c.last_updated << '|' << c.last_updated_by;
+    for (auto const& p : c.properties)
+        out << "|{" << p.name << '|' << p.value << '|' << p.display_name << '}';
+    return out.str();
+}
+
+void check(bool ok) {
+    if (!ok)
+        std::abort();
+}
+
+} // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
-    std::string const body(reinterpret_cast<char const*>(data), size);
-    oic::connections_page page;
+    if (size < 4)
+        return 0;
+    std::uint32_t seed = data[0] | data[1] << 8 | data[2] << 16 | std::uint32_t(data[3]) << 24;
+    std::string const body(reinterpret_cast<char const*>(data) + 4, size - 4);
+
+    oic::connections_page whole;
     std::string what;
-    if (auto ec = oic::detail::read_page(body, page, what)) {
-        if (what.empty())
-            std::abort(); // a refusal always says why
+    auto const verdict = oic::detail::read_page(body, whole, what);
+    if (verdict) {
+        check(!what.empty()); // a refusal always says why
+        check(whole.items.empty());
     } else {
-        for (auto const& item : page.items) {
+        for (auto const& item : whole.items) {
             auto const text = item.json();
-            if (text.empty() || text.front() != '{' || text.back() != '}')
-                std::abort();
+            check(!text.empty() && text.front() == '{' && text.back() == '}');
             boost::system::error_code jec;
             auto const v = boost::json::parse(text, jec);
-            if (jec || !v.is_object())
-                std::abort();
+            check(!jec && v.is_object());
         }
     }
-    oic::integration one;
+
+    // The same bytes as a connection would hand them over.
+    bool const keep = seed & 1;
+    oic::connections_page pieces;
+    oic::detail::page_reader<oic::connection> reader(&pieces, nullptr, keep);
+    check(!reader.start(seed & 2 ? std::optional<std::uint64_t>(body.size()) : std::nullopt));
+    for (std::size_t at = 0; at < body.size();) {
+        seed = seed * 1103515245u + 12345u;
+        std::size_t const n = std::min<std::size_t>(1 + (seed >> 16) % 64, body.size() - at);
+        check(!reader.write(boost::asio::buffer(body.data() + at, n)));
+        at += n;
+    }
     std::string why;
-    if (oic::detail::read_item(body, one, why) && why.empty())
+    auto const streamed = reader.finish(why);
+    check(streamed == verdict);
+    check(why == what);
+    check(pieces.items.size() == whole.items.size());
+    check(pieces.has_more == whole.has_more && pieces.total_results == whole.total_results);
+    for (std::size_t i = 0; i < whole.items.size(); ++i) {
+        check(fields_of(pieces.items[i]) == fields_of(whole.items[i]));
+        check(pieces.items[i].json() == (keep ? whole.items[i].json() : std::string_view()));
+    }
+
+    oic::integration one;
+    std::string refused;
+    if (oic::detail::read_item(body, one, refused) && refused.empty())
         std::abort();
     return 0;
 }

@@ -170,6 +170,7 @@ TEST_CASE("get_connections pages, filters and orders against the design-time hos
 
     connections_query q;
     q.limit = 50;
+    q.keep_json = true; // the items' own JSON too
     auto const page = run(ioc, get_connections(c, q));
     CHECK(page.items.size() == 50);
     CHECK(page.has_more);
@@ -178,6 +179,15 @@ TEST_CASE("get_connections pages, filters and orders against the design-time hos
         CHECK_FALSE(item.id.empty());
         CHECK_FALSE(item.adapter.name.empty());
         CHECK(item.raw().contains("links"));
+    }
+    q.keep_json = false; // by default a page keeps no body: the same items, without their text
+    auto const lean = run(ioc, get_connections(c, q));
+    REQUIRE(lean.items.size() == 50);
+    for (std::size_t i = 0; i < 50; ++i) {
+        CHECK(lean.items[i].id == page.items[i].id);
+        CHECK(lean.items[i].properties.size() == page.items[i].properties.size());
+        CHECK(lean.items[i].json().empty());
+        CHECK(lean.items[i].raw().empty());
     }
 
     SECTION("get_all_connections walks every page") {
@@ -650,7 +660,9 @@ TEST_CASE("get_connection fetches one connection by id", "[integration][api]") {
     testing::mock_server server;
     asio::io_context ioc;
     client c(ioc.get_executor(), config_for(server, server.design_url()));
-    auto const page = run(ioc, get_connections(c, connections_query{}));
+    connections_query q;
+    q.keep_json = true;
+    auto const page = run(ioc, get_connections(c, q));
     REQUIRE_FALSE(page.items.empty());
     auto const& first = page.items.front();
     auto const one = run(ioc, get_connection(c, first.id));

@@ -14,6 +14,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -322,6 +323,172 @@ TEST_CASE("the typed parser reads what a DOM would, and only that", "[unit][api]
             CHECK(e.code() == bc.expected);
             CHECK_THAT(e.what(), Catch::Contains(bc.what));
         }
+    }
+}
+
+namespace {
+/// Every field of a connection, as one line: two connections read the same when these are equal.
+std::string fields_of(connection const& c) {
+    std::ostringstream out;
+    out << c.id << '|' << c.name << '|' << c.status << '|' << c.role << '|' << c.adapter.name << '|'
+        << c.adapter.display_name << '|' << c.adapter.type << '|' << c.security_policy << '|' << c.usage.value_or(-1)
+        << '|' << c.usage_active.value_or(-1) << '|' << c.locked << '|' << c.percentage_complete.value_or(-1) << '|'
+        << c.created << '|' << c.created_by << '|' << c.last_updated << '|' << c.last_updated_by;
+    for (auto const& p : c.properties)
+        out << "|{" << p.name << '|' << p.value << '|' << p.display_name << '}';
+    return out.str();
+}
+
+/// A page of `n` connections whose strings are long enough to need a new block, with escapes.
+std::string big_page(int n) {
+    std::string body = R"({"hasMore":false,"items":[)";
+    for (int i = 0; i < n; ++i) {
+        auto const id = "C" + std::to_string(i);
+        body += (i ? "," : "") + std::string(R"({"id":")") + id + R"(","name":"Connection \u00e9\"quoted\" )" +
+                std::string(static_cast<std::size_t>(i * 37 % 300), 'x') +
+                R"(","adapterType":{"name":"rest","displayName":"REST"},"usage":)" + std::to_string(i) +
+                R"(,"lockedFlag":)" + (i % 2 ? "true" : "false") + R"(,"connectionProperties":[)";
+        for (int k = 0; k < i % 4; ++k)
+            body += (k ? "," : "") + std::string(R"({"propertyName":"p)") + std::to_string(k) +
+                    R"(","propertyValue":"https://h/)" + id + R"(\/v","displayName":"P"})";
+        body += R"(],"links":[{"href":"x","rel":"self"}],"createdBy":"someone@example.com"})";
+    }
+    return body + R"(],"totalResults":)" + std::to_string(n) + "}";
+}
+
+/// Reads `body` in the pieces `sizes` gives (cycled), as the connection's read buffer would hand it over.
+page<connection> read_in_pieces(std::string_view body, std::vector<std::size_t> const& sizes, bool keep_json,
+                                std::optional<std::uint64_t> length) {
+    page<connection> out;
+    detail::page_reader<connection> reader(&out, nullptr, keep_json);
+    REQUIRE_FALSE(reader.start(length));
+    for (std::size_t at = 0, k = 0; at < body.size(); ++k) {
+        auto const n = std::min(sizes[k % sizes.size()], body.size() - at);
+        REQUIRE_FALSE(reader.write(boost::asio::buffer(body.substr(at, n))));
+        at += n;
+    }
+    std::string what;
+    if (auto ec = reader.finish(what))
+        fail(ec, std::move(what));
+    return out;
+}
+} // namespace
+
+TEST_CASE("a page read as its bytes arrive: every split gives the items of the whole", "[unit][api][stream]") {
+    auto const body = big_page(60);
+    auto const whole = parse_page<connection>(body);
+    REQUIRE(whole.items.size() == 60);
+    CHECK(whole.items[3].properties.size() == 3);
+    CHECK(whole.items[8].name.size() > 290); // strings long enough to move to a new block
+    std::vector<std::string> expected;
+    for (auto const& c : whole.items)
+        expected.push_back(fields_of(c));
+
+    auto check = [&](page<connection> const& p, bool kept) {
+        REQUIRE(p.items.size() == expected.size());
+        CHECK(p.total_results == 60);
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+            CHECK(fields_of(p.items[i]) == expected[i]);
+            CHECK(p.items[i].json() == (kept ? whole.items[i].json() : std::string_view()));
+        }
+    };
+    SECTION("two pieces, split at every byte") {
+        for (std::size_t split = 1; split < body.size(); split += 7)
+            check(read_in_pieces(body, {split, body.size()}, false, body.size()), false);
+    }
+    SECTION("random piece sizes, the length known or not, the text kept or not") {
+        std::mt19937 rng(42);
+        for (int run = 0; run < 200; ++run) {
+            std::vector<std::size_t> sizes;
+            for (int k = 0; k < 16; ++k)
+                sizes.push_back(std::uniform_int_distribution<std::size_t>(1, run % 2 ? 40 : 4000)(rng));
+            bool const keep = run % 3 == 0;
+            check(read_in_pieces(body, sizes, keep, run % 4 ? std::optional<std::uint64_t>(body.size()) : std::nullopt),
+                  keep);
+        }
+    }
+    SECTION("one byte at a time") {
+        check(read_in_pieces(body, {1}, true, std::nullopt), true);
+    }
+    SECTION("a refusal mid-body names the field, whatever the split, and leaves no items") {
+        auto bad = big_page(5);
+        bad.replace(bad.rfind(R"("usage":4)"), 9, R"("usage":"4")");
+        for (std::size_t split : {1, 3, 100, 1000}) {
+            auto const e = error_of([&] { read_in_pieces(bad, {split}, false, std::nullopt); });
+            CHECK(e.code() == error::api_bad_field_type);
+            CHECK_THAT(e.what(), Catch::Contains("items[4].usage is not an integer"));
+        }
+        page<connection> out;
+        detail::page_reader<connection> reader(&out, nullptr, false);
+        CHECK_FALSE(reader.write(boost::asio::buffer(std::string_view(R"({"items":[{"id":"A"},{"usage":"x"})"))));
+        CHECK_FALSE(reader.write(boost::asio::buffer(std::string_view("garbage after a refusal is read and dropped"))));
+        std::string what;
+        CHECK(reader.finish(what) == error::api_bad_field_type);
+        CHECK(out.items.empty());
+    }
+}
+
+TEST_CASE("items share their page's storage and stay valid on their own", "[unit][api][stream]") {
+    // Under ASan, any view left pointing into freed storage fails here.
+    std::vector<connection> kept;
+    connection moved;
+    text name;
+    shared_span<connection_property> properties;
+    {
+        auto page = parse_page<connection>(big_page(8));
+        REQUIRE(page.items.size() == 8);
+        kept.push_back(page.items[3]);         // a copy
+        moved = std::move(page.items[7]);      // a move
+        name = page.items[5].name;             // one field
+        properties = page.items[6].properties; // one nested list
+        page.items[5] = page.items[2];         // assigned over: its old fields go
+        page.items.erase(page.items.begin());  // items move inside the vector
+    }                                          // the page, its vector and every other item are gone
+    CHECK(kept[0].id == "C3");
+    CHECK(kept[0].properties.size() == 3);
+    CHECK(kept[0].properties[2].value == "https://h/C3/v");
+    CHECK(moved.id == "C7");
+    CHECK(moved.name.view().starts_with("Connection \xc3\xa9\"quoted\" "));
+    CHECK(name.view().starts_with("Connection "));
+    REQUIRE(properties.size() == 2);
+    CHECK(properties[1].name == "p1");
+    CHECK(std::string(properties.back().value) == "https://h/C6/v");
+
+    SECTION("a model built by hand owns copies of what it is given") {
+        connection c;
+        {
+            std::string id = "HAND_MADE";
+            c.id = id;
+            c.name = std::string_view(id).substr(0, 4);
+            id.assign(40, '!'); // the model does not see the caller's string change
+            c.adapter.name = "rest";
+            c.properties = {connection_property{.name = "k", .value = std::string(100, 'v'), .display_name = "K"}};
+        }
+        CHECK(c.id == "HAND_MADE");
+        CHECK(c.name == "HAND");
+        CHECK(c.properties[0].value.size() == 100);
+        connection copy = c;
+        c = connection{};
+        CHECK(copy.id == "HAND_MADE");
+        CHECK(c.id.empty());
+        CHECK(copy.json().empty());            // not read from an answer
+        std::string const as_string = copy.id; // an id passes on as a std::string
+        CHECK(as_string == "HAND_MADE");
+    }
+    SECTION("copies are shared between threads: only counts change") {
+        std::vector<std::thread> threads;
+        std::atomic<int> good{0};
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([&, t] {
+                for (int i = 0; i < 1000; ++i) {
+                    connection c = kept[0];
+                    text n = t % 2 ? moved.name : name;
+                    good += c.id == "C3" && !n.empty();
+                }
+            });
+        for (auto& t : threads)
+            t.join();
+        CHECK(good == 4000);
     }
 }
 

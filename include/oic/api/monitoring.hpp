@@ -11,6 +11,7 @@
  */
 
 #include <oic/api/page.hpp>
+#include <oic/text.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -21,39 +22,39 @@ namespace oic {
 
 /// An integration instance that ended in an error (an item of `GET /monitoring/errors`).
 struct errored_instance : answer_item {
-    std::string id;                          ///< the errored instance's id: what the resubmit calls take
-    std::string integration_code;            ///< `integration.code`
-    std::string integration_version;         ///< `integration.version`, e.g. `01.00.0000`
-    std::string integration_name;            ///< `integration.name`
-    std::string error_code;                  ///< `errorCode`, e.g. `500` (a string in Oracle's answers)
-    std::string error_message;               ///< `errorMessage`: the summary
-    std::string error_details;               ///< `errorDetails`: the detailed message
-    std::string fault_id;                    ///< `faultId`
-    std::string status;                      ///< `FAILED`, `RECOVERING`, `RESUBMITTED`, `ABORTED`, ...
+    text id;                                 ///< the errored instance's id: what the resubmit calls take
+    text integration_code;                   ///< `integration.code`
+    text integration_version;                ///< `integration.version`, e.g. `01.00.0000`
+    text integration_name;                   ///< `integration.name`
+    text error_code;                         ///< `errorCode`, e.g. `500` (a string in Oracle's answers)
+    text error_message;                      ///< `errorMessage`: the summary
+    text error_details;                      ///< `errorDetails`: the detailed message
+    text fault_id;                           ///< `faultId`
+    text status;                             ///< `FAILED`, `RECOVERING`, `RESUBMITTED`, `ABORTED`, ...
     bool recoverable = false;                ///< `recoverable`: whether a resubmit can run it again
     std::optional<std::int64_t> retry_count; ///< `retryCount`: resubmits so far
-    std::string creation_date;               ///< `creationDate`
-    std::string last_tracked_time;           ///< `lastTrackedTime`
-    std::string primary_name;                ///< `primaryName`: the primary business identifier's name
-    std::string primary_value;               ///< `primaryValue`: ...and its value
-    std::string run_id;                      ///< `runId` (scheduled integrations)
+    text creation_date;                      ///< `creationDate`
+    text last_tracked_time;                  ///< `lastTrackedTime`
+    text primary_name;                       ///< `primaryName`: the primary business identifier's name
+    text primary_value;                      ///< `primaryValue`: ...and its value
+    text run_id;                             ///< `runId` (scheduled integrations)
 
     /// `CODE|VERSION` of the integration, as the integration calls take it; empty without a code.
     std::string integration_id() const {
-        return integration_code.empty() ? std::string() : integration_code + "|" + integration_version;
+        return integration_code.empty() ? std::string() : integration_code.str() + "|" + integration_version.str();
     }
 };
 
 /// A run of an integration (an item of `GET /monitoring/instances`).
 struct integration_instance : answer_item {
-    std::string id;
-    std::string integration_id;      ///< `integrationId`: the integration's code
-    std::string integration_name;    ///< `integrationName`
-    std::string integration_version; ///< `integrationVersion`
-    std::string status;              ///< `COMPLETED`, `FAILED`, `ABORTED`, `IN_PROGRESS`, `RESUBMITTED`, ...
-    std::string creation_date;       ///< `creationDate`
-    std::string last_tracked_time;   ///< `lastTrackedTime`
-    std::string run_id;              ///< `runId` (scheduled integrations)
+    text id;
+    text integration_id;      ///< `integrationId`: the integration's code
+    text integration_name;    ///< `integrationName`
+    text integration_version; ///< `integrationVersion`
+    text status;              ///< `COMPLETED`, `FAILED`, `ABORTED`, `IN_PROGRESS`, `RESUBMITTED`, ...
+    text creation_date;       ///< `creationDate`
+    text last_tracked_time;   ///< `lastTrackedTime`
+    text run_id;              ///< `runId` (scheduled integrations)
 };
 
 using errored_instances_page = page<errored_instance>;

@@ -17,20 +17,22 @@
 namespace oic {
 
 /**
- * What every item read from an answer keeps: its JSON text as the server sent it, every field,
- * modelled or not. The text is a slice of the answer's body, shared by the items of a page and
- * located on first use, so a caller who never asks pays nothing.
+ * What every item read from an answer can keep: its JSON text as the server sent it, every field,
+ * modelled or not. A list call keeps it when asked (`list_query::keep_json`: the page's body then
+ * stays in memory, shared by its items, each item's slice located on first use); a call for one
+ * item and `parse_page` always keep it.
  */
 class answer_item {
 public:
-    /// The item's JSON text. Empty for an item not read from an answer.
+    /// The item's JSON text. Empty for an item not read from an answer, or read by a list call that
+    /// did not keep it (`list_query::keep_json`).
     std::string_view json() const {
         if (!text_)
             return {};
         return index_ == whole_text ? text_->whole() : text_->item(index_);
     }
 
-    /// `json()` parsed: for the fields the model does not have. Empty for an item not read from an answer.
+    /// `json()` parsed: for the fields the model does not have. Empty when `json()` is.
     boost::json::object raw() const {
         auto const text = json();
         if (text.empty())
@@ -61,7 +63,7 @@ struct page {
     std::optional<std::int64_t> offset;
 };
 
-/// Query parameters of a list call. Empty or unset ones are not sent.
+/// Query parameters of a list call (empty or unset ones are not sent), and whether to keep the items' JSON.
 struct list_query {
     // Not an aggregate on purpose: GCC 12 miscompiles aggregate temporaries with string members
     // inside a co_await expression (`co_await get_connections(c, {})` would free a bad pointer).
@@ -72,6 +74,9 @@ struct list_query {
     std::optional<int> offset;
     std::string order_by; ///< connections: `name`, `time` or `type`; integrations: `name` or `time`
     std::string expand;   ///< connections: `adapter`
+    /// Not a query parameter: keep each item's JSON text for `answer_item::json()` and `raw()`.
+    /// Off, a page holds no body at all (it is parsed as it arrives and dropped).
+    bool keep_json = false;
 };
 
 /// The query string of a list request (without `integrationInstance`).

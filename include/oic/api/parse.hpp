@@ -12,6 +12,7 @@
 #include <oic/api/integration.hpp>
 #include <oic/api/monitoring.hpp>
 #include <oic/error.hpp>
+#include <oic/http/body_sink.hpp>
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse.hpp>
@@ -19,6 +20,7 @@
 #include <boost/json/value.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -27,47 +29,114 @@
 namespace oic {
 namespace detail {
 
-/// Parses all of `body` with `p`: a syntax error is `api_not_json`, a handler's refusal its own code.
-template <class Handler>
-error_code parse_all(boost::json::basic_parser<Handler>& p, std::string_view body) {
-    error_code ec;
-    std::size_t const n = p.write_some(false, body.data(), body.size(), ec);
-    if (ec && ec.category() == error_category())
-        return ec;
-    if (ec || n != body.size())
-        return error::api_not_json;
-    return {};
-}
-
-/// Reads a page of `Item` from `body` (kept, shared by the items for `answer_item::json()`).
-/// On failure `what` names the field (or says the body is not JSON) and `out` is unspecified.
+/**
+ * Reads a page of `Item` (or one `Item`) from a body as its bytes arrive: a `body_sink` that feeds
+ * each piece straight to the parser, from the connection's read buffer, so that no body is
+ * assembled. Keeps the body text for `answer_item::json()` only when asked (`keep_json`).
+ *
+ * A body it refuses is still read to its end (and dropped): the call then ends with its answer
+ * whole, and `finish` says what was wrong with it.
+ */
 template <class Item>
-error_code read_page(std::string body, page<Item>& out, std::string& what) {
-    out.items.clear();
-    boost::json::basic_parser<page_handler<Item>> p(boost::json::parse_options{}, &out, nullptr);
-    if (auto ec = parse_all(p, body)) {
-        what = ec == error::api_not_json ? std::string(api_item_traits<Item>::answer) + " is not JSON"
-                                         : p.handler().what();
-        return ec;
+class page_reader final : public http::body_sink {
+public:
+    /// Reads a page into `*out_page`, or (with `out_page` null) one item into `*out_item`.
+    page_reader(page<Item>* out_page, Item* out_item, bool keep_json)
+        : parser_(boost::json::parse_options{}, out_page, out_item), page_(out_page), item_(out_item),
+          keep_json_(keep_json) {
+        start(std::nullopt); // a body may never start (an empty one): it is then not JSON
     }
-    auto const text = std::make_shared<json_text const>(std::move(body));
-    for (std::size_t i = 0; i < out.items.size(); ++i)
-        out.items[i].attach(text, i);
-    return {};
+
+    error_code start(std::optional<std::uint64_t> content_length) override {
+        std::size_t const size = content_length ? static_cast<std::size_t>(*content_length) : 0;
+        parser_.reset();
+        parser_.handler().restart(size);
+        if (page_)
+            page_->items.clear();
+        else
+            *item_ = Item{};
+        failure_ = {};
+        body_.clear();
+        if (keep_json_)
+            body_.reserve(size);
+        return {};
+    }
+
+    error_code write(boost::asio::const_buffer bytes) override {
+        std::string_view piece(static_cast<char const*>(bytes.data()), bytes.size());
+        if (keep_json_)
+            body_.append(piece);
+        if (failure_)
+            return {}; // refused already: the rest is read and dropped
+        if (!parser_.done()) {
+            error_code ec;
+            piece.remove_prefix(parser_.write_some(true, piece.data(), piece.size(), ec));
+            if (ec)
+                failure_ = ec;
+        }
+        // What the parser left: only white space may follow the document.
+        if (!failure_ && piece.find_first_not_of(" \t\r\n") != std::string_view::npos)
+            failure_ = error::api_not_json;
+        return {};
+    }
+
+    /// The body is whole: the parse's verdict. A syntax error is `api_not_json`, a handler's refusal
+    /// its own code; `what` then names the field or says the body is not JSON, and the page or item
+    /// is emptied.
+    error_code finish(std::string& what) {
+        if (!failure_ && !parser_.done()) {
+            error_code ec;
+            parser_.write_some(false, nullptr, 0, ec);
+            if (ec || !parser_.done())
+                failure_ = ec ? ec : error_code(error::api_not_json);
+        }
+        if (failure_) {
+            bool const refused = failure_.category() == error_category() && failure_ != error::api_not_json;
+            error_code const ec = refused ? failure_ : error_code(error::api_not_json);
+            what = refused ? parser_.handler().what()
+                   : page_ ? std::string(api_item_traits<Item>::answer) + " is not JSON"
+                           : std::string(api_item_traits<Item>::item) + " answer is not JSON";
+            start(std::nullopt); // no half page
+            return ec;
+        }
+        if (keep_json_) {
+            auto const text = std::make_shared<json_text const>(std::move(body_));
+            if (page_)
+                for (std::size_t i = 0; i < page_->items.size(); ++i)
+                    page_->items[i].attach(text, i);
+            else
+                item_->attach(text, answer_item::whole_text);
+        }
+        return {};
+    }
+
+private:
+    boost::json::basic_parser<page_handler<Item>> parser_;
+    page<Item>* page_;
+    Item* item_;
+    bool keep_json_;
+    std::string body_; // with keep_json
+    error_code failure_;
+};
+
+/// Reads a page of `Item` from the whole of `body` (kept, shared by the items for
+/// `answer_item::json()`). On failure `what` names the field (or says the body is not JSON) and
+/// `out` is empty.
+template <class Item>
+error_code read_page(std::string_view body, page<Item>& out, std::string& what) {
+    page_reader<Item> reader(&out, nullptr, true);
+    reader.start(body.size());
+    reader.write(boost::asio::buffer(body));
+    return reader.finish(what);
 }
 
 /// Reads one `Item` (`GET .../{id}`) from `body`; as `read_page`.
 template <class Item>
-error_code read_item(std::string body, Item& out, std::string& what) {
-    out = Item{};
-    boost::json::basic_parser<page_handler<Item>> p(boost::json::parse_options{}, nullptr, &out);
-    if (auto ec = parse_all(p, body)) {
-        what = ec == error::api_not_json ? std::string(api_item_traits<Item>::item) + " answer is not JSON"
-                                         : p.handler().what();
-        return ec;
-    }
-    out.attach(std::make_shared<json_text const>(std::move(body)), answer_item::whole_text);
-    return {};
+error_code read_item(std::string_view body, Item& out, std::string& what) {
+    page_reader<Item> reader(nullptr, &out, true);
+    reader.start(body.size());
+    reader.write(boost::asio::buffer(body));
+    return reader.finish(what);
 }
 
 /// Reads a resubmit answer (`body` may be empty: Oracle documents 202 without one). Ids may be
@@ -162,20 +231,20 @@ inline resubmit_result parse_resubmit_result(unsigned status, std::string body) 
 /// Parses a list answer, e.g. `parse_page<connection>(body)`.
 /// @throws error_with_diagnostics `api_not_json`, or `api_bad_field_type` naming the field.
 template <class Item>
-page<Item> parse_page(std::string body) {
+page<Item> parse_page(std::string_view body) {
     page<Item> out;
     std::string what;
-    if (auto ec = detail::read_page(std::move(body), out, what))
+    if (auto ec = detail::read_page(body, out, what))
         fail(ec, std::move(what));
     return out;
 }
 
 /// Parses one item, e.g. `parse_item<integration>(body)`; as `parse_page`.
 template <class Item>
-Item parse_item(std::string body) {
+Item parse_item(std::string_view body) {
     Item out;
     std::string what;
-    if (auto ec = detail::read_item(std::move(body), out, what))
+    if (auto ec = detail::read_item(body, out, what))
         fail(ec, std::move(what));
     return out;
 }

@@ -1,8 +1,9 @@
 #pragma once
 /**
  * @file A Boost.JSON `basic_parser` handler that reads a list answer (or one item) straight into
- * the typed models: no DOM, each string written once into its field. Every type error names the
- * field path (`items[3].adapterType.name`); unknown fields are skipped (they stay in the shared text).
+ * the typed models as its bytes arrive: no DOM, no body kept, each decoded string written once into
+ * a block shared by the page's items (`text_arena`). Every type error names the field path
+ * (`items[3].adapterType.name`); unknown fields are skipped.
  */
 
 #include <oic/api/connection.hpp>
@@ -11,10 +12,15 @@
 #include <oic/error.hpp>
 
 #include <boost/config.hpp>
+#include <boost/container/static_vector.hpp>
 #include <boost/json/basic_parser.hpp>
 #include <boost/json/error.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,9 +29,117 @@
 
 namespace oic::detail {
 
+/**
+ * The decoded strings of one parse, in a few blocks that the `text`s made from them share. A
+ * string may arrive in parts (split by the network, or by escapes): it grows at the end of the
+ * current block and moves to a new, larger block if it outgrows it. A block is freed when the last
+ * `text` in it goes.
+ */
+class text_arena {
+public:
+    /// Starts afresh with a first block of `first_block` bytes (at least 256); texts made keep theirs.
+    void reset(std::size_t first_block) {
+        block_.reset();
+        capacity_ = used_ = open_ = 0;
+        next_size_ = std::max<std::size_t>(first_block, 256);
+    }
+
+    /// The next part of the string being built.
+    void append(std::string_view part) {
+        if (part.size() > capacity_ - open_)
+            grow(part.size());
+        std::memcpy(block_.get() + open_, part.data(), part.size());
+        open_ += part.size();
+    }
+
+    /// The string built since the last `take`.
+    text take() {
+        if (open_ == used_)
+            return {};
+        text t(std::shared_ptr<char const>(block_, block_.get() + used_), open_ - used_);
+        used_ = open_;
+        return t;
+    }
+
+private:
+    void grow(std::size_t more) {
+        std::size_t const pending = open_ - used_; // the string being built moves along
+        std::size_t const size = std::max(next_size_, pending + more);
+        auto block = std::make_shared_for_overwrite<char[]>(size);
+        if (pending > 0)
+            std::memcpy(block.get(), block_.get() + used_, pending);
+        block_ = std::move(block);
+        capacity_ = size;
+        used_ = 0;
+        open_ = pending;
+        next_size_ = size * 2;
+    }
+
+    std::shared_ptr<char[]> block_;
+    std::size_t capacity_ = 0;
+    std::size_t used_ = 0; // the end of the strings taken
+    std::size_t open_ = 0; // the end of the string being built
+    std::size_t next_size_ = 256;
+};
+
+/// The elements of a page's nested arrays (a connection's properties), as `text_arena` holds its
+/// strings: each array contiguous in a block that the `shared_span`s made from it share.
+template <class T>
+class span_arena {
+public:
+    void reset() {
+        block_.reset();
+        capacity_ = used_ = open_ = 0;
+        next_size_ = 32;
+    }
+
+    /// A new array begins: the elements of one that was not taken are dropped.
+    void start() { open_ = used_; }
+
+    /// A new element at the end of the current array.
+    T& add() {
+        if (open_ == capacity_)
+            grow();
+        T& t = block_[open_++];
+        t = T{}; // a dropped array may have left a value here
+        return t;
+    }
+
+    /// The current element.
+    T& back() { return block_[open_ - 1]; }
+
+    /// The array built since `start`.
+    shared_span<T> take() {
+        if (open_ == used_)
+            return {};
+        shared_span<T> s(std::shared_ptr<T const>(block_, block_.get() + used_), open_ - used_);
+        used_ = open_;
+        return s;
+    }
+
+private:
+    void grow() {
+        std::size_t const pending = open_ - used_;
+        std::size_t const size = std::max(next_size_, pending * 2);
+        auto block = std::make_shared<T[]>(size);
+        std::move(block_.get() + used_, block_.get() + open_, block.get());
+        block_ = std::move(block);
+        capacity_ = size;
+        used_ = 0;
+        open_ = pending;
+        next_size_ = size * 2;
+    }
+
+    std::shared_ptr<T[]> block_;
+    std::size_t capacity_ = 0;
+    std::size_t used_ = 0;
+    std::size_t open_ = 0;
+    std::size_t next_size_ = 32;
+};
+
 /// Where the value of a flat field goes: one of the three is set.
 struct field_target {
-    std::string* string = nullptr;
+    text* string = nullptr;
     std::optional<std::int64_t>* integer = nullptr;
     bool* boolean = nullptr;
 };
@@ -222,18 +336,18 @@ BOOST_FORCEINLINE field_target select_field(integration_instance& x, std::string
 // clang-format on
 
 /// The string fields of the nested object an item type reads (`api_item_traits::nested`).
-inline std::string* select_nested(connection& c, std::string_view key) {
+inline text* select_nested(connection& c, std::string_view key) {
     auto& a = c.adapter;
     return key == "name" ? &a.name : key == "displayName" ? &a.display_name : key == "type" ? &a.type : nullptr;
 }
-inline std::string* select_nested(errored_instance& x, std::string_view key) {
+inline text* select_nested(errored_instance& x, std::string_view key) {
     return key == "code"      ? &x.integration_code
            : key == "version" ? &x.integration_version
            : key == "name"    ? &x.integration_name
                               : nullptr;
 }
 template <class Item>
-std::string* select_nested(Item&, std::string_view) {
+text* select_nested(Item&, std::string_view) {
     return nullptr;
 }
 
@@ -248,6 +362,23 @@ public:
 
     /// Reads a page envelope into `page`, or (without page) one item into `single`.
     page_handler(page<Item>* page, Item* single) : page_(page), single_(single) {}
+
+    /// Ready for a new document; `body_size` (0: unknown) sizes the first block of strings.
+    void restart(std::size_t body_size) {
+        item_ = nullptr;
+        levels_.clear();
+        index_.clear();
+        expect_ = slot::document;
+        target_ = {};
+        key_.clear();
+        field_size_ = 0;
+        seen_ = 0;
+        skip_depth_ = 0;
+        what_.clear();
+        // Decoded strings take about half of a page's bytes (the rest: keys, syntax, skipped fields).
+        arena_.reset(body_size ? body_size / 2 : 4096);
+        properties_.reset();
+    }
 
     /// Why the handler stopped the parse (names the field), empty if it did not.
     std::string const& what() const noexcept { return what_; }
@@ -267,6 +398,8 @@ public:
                 item_ = single_;
             return true;
         case slot::item:
+            if (page_->items.empty())
+                page_->items.reserve(16); // three growths to a page of 50, not seven
             page_->items.emplace_back();
             item_ = &page_->items.back();
             push(level::item);
@@ -274,7 +407,7 @@ public:
         case slot::nested: push(level::nested); return true;
         case slot::property:
             if constexpr (std::is_same_v<Item, connection>)
-                item_->properties.emplace_back();
+                properties_.add();
             push(level::property);
             return true;
         case slot::skip: return skip_begin();
@@ -316,14 +449,12 @@ public:
     bool on_key(std::string_view s, std::size_t, error_code& ec) {
         if (skipping())
             return true;
-        std::string_view key = s; // a view of the body, which outlives the parse
-        if (!key_.empty()) {
-            key_.append(s);
-            split_key_.swap(key_); // kept while its value is read, for `field_`
-            key_.clear();
-            key = split_key_;
-        }
-        return select(key, ec);
+        if (key_.empty())
+            return select(s, ec);
+        key_.append(s);
+        bool const ok = select(key_, ec);
+        key_.clear();
+        return ok;
     }
 
     bool on_string_part(std::string_view s, std::size_t, error_code& ec) {
@@ -331,7 +462,7 @@ public:
             return true;
         if (!target_.string)
             return wrong(ec);
-        target_.string->append(s);
+        arena_.append(s);
         return true;
     }
 
@@ -341,7 +472,8 @@ public:
         if (expect_ != slot::skip) {
             if (!target_.string)
                 return wrong(ec);
-            target_.string->append(s);
+            arena_.append(s);
+            *target_.string = arena_.take();
         }
         return next();
     }
@@ -379,6 +511,8 @@ public:
             return true;
         if (expect_ == slot::document || expect_ == slot::item || expect_ == slot::property)
             return wrong(ec);
+        if (target_.string)
+            *target_.string = {};
         return next();
     }
 
@@ -413,6 +547,9 @@ private:
         levels_.pop_back();
         if (l == level::items || l == level::properties)
             index_.pop_back();
+        if constexpr (std::is_same_v<Item, connection>)
+            if (l == level::properties)
+                item_->properties = properties_.take();
         next();
     }
 
@@ -439,7 +576,8 @@ private:
 
     /// The field a key of the current object names: sets the slot and the target.
     bool select(std::string_view key, error_code& ec) {
-        field_ = key;
+        field_size_ = std::min(key.size(), field_.size()); // a modelled key always fits
+        std::memcpy(field_.data(), key.data(), field_size_);
         expect_ = slot::value;
         switch (levels_.back()) {
         case level::envelope: return select_envelope(key, ec);
@@ -450,7 +588,7 @@ private:
             target_.string = select_nested(*item_, key);
         if constexpr (std::is_same_v<Item, connection>) {
             if (levels_.back() == level::property) {
-                auto& p = item_->properties.back();
+                auto& p = properties_.back();
                 target_.string = key == "propertyName"    ? &p.name
                                  : key == "propertyValue" ? &p.value
                                  : key == "displayName"   ? &p.display_name
@@ -459,8 +597,6 @@ private:
         }
         if (!target_.string)
             expect_ = slot::skip;
-        else
-            target_.string->clear();
         return true;
     }
 
@@ -500,15 +636,14 @@ private:
         }
         if constexpr (std::is_same_v<Item, connection>) {
             if (key == "connectionProperties") {
-                item_->properties.clear();
+                item_->properties = {};
+                properties_.start();
                 expect_ = slot::properties;
                 return true;
             }
         }
         target_ = select_field(*item_, key);
-        if (target_.string)
-            target_.string->clear();
-        else if (!target_.integer && !target_.boolean)
+        if (!target_.string && !target_.integer && !target_.boolean)
             expect_ = slot::skip;
         return true;
     }
@@ -570,8 +705,8 @@ private:
         if (levels_.back() == level::items || levels_.back() == level::properties)
             return p;
         if (levels_.back() == level::envelope)
-            return std::string(field_);
-        return p + "." + std::string(field_);
+            return std::string(field());
+        return p + "." + std::string(field());
     }
 
     bool wrong(error_code& ec) {
@@ -583,14 +718,19 @@ private:
     page<Item>* page_;
     Item* single_;
     Item* item_ = nullptr;
-    std::vector<level> levels_;
-    std::vector<std::size_t> index_; // element index of each open array
+    std::string_view field() const noexcept { return {field_.data(), field_size_}; }
+
+    // Fixed capacity: values nested deeper than a model reads are skipped, not stacked.
+    boost::container::static_vector<level, 8> levels_;
+    boost::container::static_vector<std::size_t, 4> index_; // element index of each open array
     slot expect_ = slot::document;
-    field_target target_;    // where the next value goes, if anywhere
-    std::string key_;        // a key split by escapes, as its parts arrive
-    std::string split_key_;  // the last split key, whole
-    std::string_view field_; // the key whose value comes next, for errors
-    unsigned seen_ = 0;      // envelope fields read so far
+    field_target target_;          // where the next value goes, if anywhere
+    std::string key_;              // a key split by the network or escapes, as its parts arrive
+    std::array<char, 32> field_{}; // the key whose value comes next, for errors: the body's bytes
+    std::size_t field_size_ = 0;   // may be gone when the value arrives
+    text_arena arena_;
+    span_arena<connection_property> properties_; // connections only
+    unsigned seen_ = 0;                          // envelope fields read so far
     std::size_t skip_depth_ = 0;
     std::string what_;
 };
