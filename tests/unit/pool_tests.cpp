@@ -57,6 +57,7 @@ public:
     SSL* ssl() noexcept { return nullptr; }
     error_code start_handshake(http::origin const&) { return s_->step(); }
     http::detail::transport_step handshake_now() { return {}; }
+    bool has_pending() const noexcept { return false; } // what it reads, it hands over whole
 
     http::detail::transport_step read_now(asio::mutable_buffer b) {
         if (auto ec = s_->step())

@@ -98,7 +98,7 @@ public:
 
     /// No unread bytes after an answer. A server that sent more than it was asked for is not
     /// trusted with the next request on this connection.
-    bool drained() const noexcept { return buffer_.size() == 0; }
+    bool drained() const noexcept { return buffer_.size() == 0 && !transport_.has_pending(); }
 
     /// Whether any byte of an answer arrived in the last exchange: a request that failed before
     /// may be sent again without the server having answered it.
