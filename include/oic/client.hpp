@@ -286,8 +286,10 @@ private:
             http::body_sink* sink, transfer_options transfer, diagnostics& diag, http::body_source* source = nullptr) {
         if (!s->cfg.integration_instance.empty())
             http::append_param(query, "integrationInstance", s->cfg.integration_instance);
-        http::urls::url url = s->base;
-        url.set_encoded_path(std::string(url.encoded_path()) + path);
+        http::urls::url url;
+        url.reserve(s->base.buffer().size() + path.size() + 1 + query.size()); // one allocation, not three
+        url = s->base;
+        url.set_encoded_path(url.encoded_path().empty() ? path : std::string(url.encoded_path()) + path);
         url.set_encoded_query(query);
         if (request.find(boost::beast::http::field::accept) == request.end())
             request.set(boost::beast::http::field::accept, "application/json");

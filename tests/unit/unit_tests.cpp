@@ -63,6 +63,17 @@ TEST_CASE("form and percent encoding", "[unit][encode]") {
     http::append_param(q, "q", "{status:'CONFIGURED'}");
     http::append_param(q, "limit", "5");
     CHECK(q == "q=%7Bstatus%3A%27CONFIGURED%27%7D&limit=5");
+    http::append_param(q, "a b", "c&d");
+    CHECK(q.ends_with("&a%20b=c%26d"));
+}
+
+TEST_CASE("a redacted URL keeps no userinfo, query or fragment", "[unit][encode]") {
+    auto redact = [](std::string_view s) { return http::redacted(http::urls::parse_uri(s).value()); };
+    CHECK(redact("https://user:pw@host.example:8443/ic/api?access_token=SECRET#frag") ==
+          "https://host.example:8443/ic/api");
+    CHECK(redact("http://[::1]:80") == "http://[::1]:80");
+    CHECK(redact("https://h?x=1") == "https://h");
+    CHECK(redact("https://@h/p%20q/") == "https://h/p%20q/");
 }
 
 TEST_CASE("secret never prints", "[unit][secret]") {

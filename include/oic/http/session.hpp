@@ -25,6 +25,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>

@@ -185,18 +185,20 @@ inline std::string form_encode(std::string_view s) {
 inline void append_param(std::string& query, std::string_view key, std::string_view value) {
     if (!query.empty())
         query += '&';
-    query += percent_encode(key);
+    urls::encode(key, urls::unreserved_chars, {}, urls::string_token::append_to(query)); // no temporary
     query += '=';
-    query += percent_encode(value);
+    urls::encode(value, urls::unreserved_chars, {}, urls::string_token::append_to(query));
 }
 
 /// The URL without userinfo and query, for error messages: never echoes what could be a secret.
 inline std::string redacted(urls::url_view u) {
-    urls::url r(u);
-    r.remove_userinfo();
-    r.remove_query();
-    r.remove_fragment();
-    return std::string(r.buffer());
+    std::string s; // scheme ":" ["//" host [":" port]] path, written once
+    s.reserve(u.scheme().size() + 3 + u.encoded_host_and_port().size() + u.encoded_path().size());
+    if (u.has_scheme())
+        s.append(u.scheme()).append(":");
+    if (u.has_authority())
+        s.append("//").append(u.encoded_host_and_port());
+    return s.append(u.encoded_path());
 }
 
 } // namespace oic::http

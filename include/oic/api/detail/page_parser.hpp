@@ -90,7 +90,7 @@ public:
     void reset() {
         block_.reset();
         capacity_ = used_ = open_ = 0;
-        next_size_ = 32;
+        next_size_ = 128;
     }
 
     /// A new array begins: the elements of one that was not taken are dropped.
@@ -134,7 +134,7 @@ private:
     std::size_t capacity_ = 0;
     std::size_t used_ = 0;
     std::size_t open_ = 0;
-    std::size_t next_size_ = 32;
+    std::size_t next_size_ = 128;
 };
 
 /// Where the value of a flat field goes: one of the three is set.
@@ -398,8 +398,8 @@ public:
                 item_ = single_;
             return true;
         case slot::item:
-            if (page_->items.empty())
-                page_->items.reserve(16); // three growths to a page of 50, not seven
+            if (page_->items.size() == page_->items.capacity()) // 16, then 64: two allocations for a page of 50
+                page_->items.reserve(page_->items.empty() ? 16 : page_->items.capacity() * 4);
             page_->items.emplace_back();
             item_ = &page_->items.back();
             push(level::item);

@@ -81,14 +81,12 @@ basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, reques
                                                   : so.max_body_size ? so.max_body_size
                                                                      : sink_default};
 
-    // Credentials are set aside and put back on each hop only where allowed.
-    std::vector<std::pair<beast::http::field, std::string>> credentials;
-    for (auto f : detail::credential_fields)
-        if (auto it = req.find(f); it != req.end()) {
-            credentials.emplace_back(f, std::string(it->value()));
-            req.erase(f);
-        }
-    detail::send_machine::settings const settings{.has_credentials = !credentials.empty(),
+    bool const has_credentials = std::any_of(std::begin(detail::credential_fields), std::end(detail::credential_fields),
+                                             [&](beast::http::field f) { return req.count(f) > 0; });
+    // Credentials stay in the request while every hop may carry them. A hop that withholds them
+    // takes them out, set aside for a restart from the first URL (a remembered hop that failed).
+    std::vector<std::pair<beast::http::field, std::string>> set_aside;
+    detail::send_machine::settings const settings{.has_credentials = has_credentials,
                                                   .body_has_credentials = so.body_has_credentials,
                                                   .may_remember = so.use_redirect_memory,
                                                   .retry_safe = so.retry_safe || detail::is_idempotent(req.method()),
@@ -109,11 +107,17 @@ basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, reques
         req.target(target.empty() ? beast::string_view("/") : beast::string_view(target.data(), target.size()));
         req.method(chain.method);
         req.set(beast::http::field::host, chain.current_origin.authority());
-        for (auto const& [field, value] : credentials)
-            if (chain.credentials_withheld)
-                req.erase(field);
-            else
-                req.set(field, value);
+        if (chain.credentials_withheld) {
+            for (auto f : detail::credential_fields)
+                for (auto it = req.find(f); it != req.end(); it = req.find(f)) {
+                    set_aside.emplace_back(f, std::string(it->value()));
+                    req.erase(it);
+                }
+        } else {
+            for (auto const& [field, value] : set_aside)
+                req.insert(field, value);
+            set_aside.clear();
+        }
         req.prepare_payload();
         if (source) {
             req.content_length(source->size());
@@ -145,7 +149,7 @@ basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, reques
             co_return failed(step.ec);
         case detail::send_machine::action::done: {
             int const retries = machine.retries();
-            bool const sent = !credentials.empty() && !chain.credentials_withheld;
+            bool const sent = has_credentials && !chain.credentials_withheld;
             auto const method = chain.method;
             co_return std::tuple{error_code{}, reply{std::move(res), machine.take_url(), retries, sent, method}};
         }
