@@ -13,6 +13,9 @@
  *   requests come from the mock's own counters.
  * - inflight_memory: --concurrency calls held open at once by bench-slow-server (--url); the row
  *   says how much the peak RSS (VmHWM) grew per call.
+ * - parse_only: no network: the page in --page parsed again and again, by oic's reader fed 16 KiB
+ *   at a time as a connection feeds it (--client oic), or into a Boost.JSON DOM (--client dom, what
+ *   bench-libcurl does with each body); the row counts pages, and MB/s of JSON.
  *
  * Exit status: 0 ok, 1 a call failed or nothing was measured, 2 bad usage.
  */
@@ -36,6 +39,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -50,8 +54,9 @@ using bench::steady;
 
 constexpr std::string_view usage = R"(usage: bench-oic --scenario NAME [options]
 
-  --scenario S     list_keepalive, runtime_redirect, token_storm or inflight_memory
-  --client C       oic (default) or naive (token_storm only: a session and token per call)
+  --scenario S     list_keepalive, runtime_redirect, token_storm, inflight_memory or parse_only
+  --client C       oic (default); naive (token_storm only: a session and token per call); dom (parse_only)
+  --page FILE      the page parse_only parses
   --url URL        base URL: the design or runtime host (not for token_storm)
   --token-url URL  token endpoint (not for token_storm)
   --ca-file FILE   CA that signed the server's certificate
@@ -67,7 +72,7 @@ constexpr std::string_view usage = R"(usage: bench-oic --scenario NAME [options]
 )";
 
 struct settings {
-    std::string scenario, client, url, token_url, ca_file, trust_host, mock, mock_cpu;
+    std::string scenario, client, url, token_url, ca_file, trust_host, mock, mock_cpu, page;
     int concurrency = 1;
     std::size_t items = 50;
     steady::duration warmup{}, duration{};
@@ -342,16 +347,60 @@ bench::row token_storm(settings const& s) {
     return r;
 }
 
+/// parse_only: the page parsed until the window closes, by oic (in read-buffer pieces) or into a DOM.
+bench::row parse_only(settings const& s) {
+    std::ifstream in(s.page, std::ios::binary);
+    std::string const body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (body.empty())
+        throw std::runtime_error("cannot read the page " + s.page);
+    bench::window w(s.max_requests);
+    auto one = [&] {
+        auto const started = steady::now();
+        std::size_t items = 0;
+        if (s.client == "dom") {
+            auto const v = json::parse(body);
+            items = v.at("items").as_array().size();
+        } else {
+            oic::connections_page page;
+            oic::detail::page_reader<oic::connection> reader(&page, nullptr, false);
+            reader.start(body.size());
+            for (std::size_t at = 0; at < body.size(); at += 16 * 1024)
+                reader.write(asio::buffer(std::string_view(body).substr(at, 16 * 1024)));
+            std::string what;
+            if (reader.finish(what))
+                throw std::runtime_error(what);
+            items = page.items.size();
+        }
+        if (s.items && items != s.items)
+            throw std::runtime_error("a page with " + std::to_string(items) + " items");
+        w.completed(started);
+    };
+    for (auto const until = steady::now() + s.warmup; steady::now() < until;)
+        one();
+    w.begin();
+    for (auto const until = steady::now() + s.duration; steady::now() < until && !w.finished();)
+        one();
+    w.end();
+    auto r = w.result(s.scenario, s.client, 1);
+    if (r.rps)
+        r.mb_per_s = *r.rps * static_cast<double>(body.size()) / 1e6;
+    return r;
+}
+
 settings parse(bench::options const& o) {
     settings s;
     s.scenario = o.required("scenario");
     s.client = o.text("client", "oic");
     bool const storm = s.scenario == "token_storm";
-    if (!storm && s.scenario != "list_keepalive" && s.scenario != "runtime_redirect" && s.scenario != "inflight_memory")
+    bool const parse_only = s.scenario == "parse_only";
+    if (!storm && !parse_only && s.scenario != "list_keepalive" && s.scenario != "runtime_redirect" &&
+        s.scenario != "inflight_memory")
         throw bench::usage_error("unknown scenario '" + s.scenario + "'");
-    if (s.client != "oic" && !(storm && s.client == "naive"))
-        throw bench::usage_error("--client naive is for token_storm only");
-    if (!storm) {
+    if (s.client != "oic" && !(storm && s.client == "naive") && !(parse_only && s.client == "dom"))
+        throw bench::usage_error("--client naive is for token_storm only, dom for parse_only");
+    if (parse_only)
+        s.page = o.required("page");
+    else if (!storm) {
         s.url = o.required("url");
         s.token_url = o.required("token-url");
         s.ca_file = o.required("ca-file");
@@ -380,7 +429,7 @@ int main(int argc, char** argv) {
         }
         bench::options const o(argc, argv,
                                {"scenario", "client", "url", "token-url", "ca-file", "trust-host", "concurrency",
-                                "items", "warmup", "duration", "max-requests", "mock", "mock-cpu"});
+                                "items", "warmup", "duration", "max-requests", "mock", "mock-cpu", "page"});
         if (o.help()) {
             std::cout << usage;
             return 0;
@@ -397,6 +446,8 @@ int main(int argc, char** argv) {
             return bench::print_row(token_storm(s));
         if (s.scenario == "inflight_memory")
             return bench::print_row(inflight_memory(s));
+        if (s.scenario == "parse_only")
+            return bench::print_row(parse_only(s));
         return bench::print_row(timed_run(s));
     } catch (std::exception const& e) {
         std::cerr << "bench-oic: " << e.what() << '\n';

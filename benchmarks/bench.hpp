@@ -195,6 +195,7 @@ struct row {
     std::uint64_t requests = 0;
     double seconds = 0;
     std::optional<double> rps, p50_ms, p99_ms, cpu_us_per_call, allocs_per_call, rss_per_call_kib;
+    std::optional<double> mb_per_s; ///< parse_only: MB of JSON per second
     std::optional<std::uint64_t> token_requests;
     std::uint64_t errors = 0;
     std::string first_error; ///< library or libcurl error text: never holds a secret or a token
@@ -235,7 +236,8 @@ inline std::string to_json(row const& r) {
       << ", \"cpu_us_per_call\": " << json_number(r.cpu_us_per_call, 1)
       << ", \"token_requests\": " << (r.token_requests ? std::to_string(*r.token_requests) : "null")
       << ", \"allocs_per_call\": " << json_number(r.allocs_per_call, 1)
-      << ", \"rss_per_call_kib\": " << json_number(r.rss_per_call_kib, 1) << ", \"errors\": " << r.errors;
+      << ", \"rss_per_call_kib\": " << json_number(r.rss_per_call_kib, 1)
+      << ", \"mb_per_s\": " << json_number(r.mb_per_s, 1) << ", \"errors\": " << r.errors;
     if (!r.first_error.empty())
         s << ", \"first_error\": " << json_string(r.first_error.substr(0, 300));
     s << "}";

@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 ROW_FIELDS = ["scenario", "client", "concurrency", "requests", "seconds", "rps", "p50_ms", "p99_ms",
-              "cpu_us_per_call", "token_requests", "allocs_per_call", "rss_per_call_kib"]
+              "cpu_us_per_call", "token_requests", "allocs_per_call", "rss_per_call_kib", "mb_per_s"]
 CEILING_FACTOR = 2.0  # wrk must serve at least this many times what any client does
 
 
@@ -211,20 +211,20 @@ def report(rows_path, about_path, out_json, out_png):
     print(f"{results['cpu']}, {results['cores']} cores, Boost {results['boost_version']}, {results['date']}"
           f" ({results['mode']} run)\n")
     print("| scenario | client | conc. | requests | seconds | req/s | p50 ms | p99 ms | CPU µs/call "
-          "| allocs/call | RSS KiB/call | token requests |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| allocs/call | RSS KiB/call | token requests | MB/s |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['scenario']} | {r['client']} | {r['concurrency']} | {fmt(r.get('requests'))} "
               f"| {fmt(r.get('seconds'), 2)} | {fmt(r.get('rps'))} | {fmt(r.get('p50_ms'), 3)} "
               f"| {fmt(r.get('p99_ms'), 3)} | {fmt(r.get('cpu_us_per_call'), 1)} | {fmt(r.get('allocs_per_call'), 1)} "
-              f"| {fmt(r.get('rss_per_call_kib'), 1)} | {fmt(r.get('token_requests'))} |")
+              f"| {fmt(r.get('rss_per_call_kib'), 1)} | {fmt(r.get('token_requests'))} | {fmt(r.get('mb_per_s'), 1)} |")
     warnings = ceiling_warnings(rows)
     for w in warnings:
-        print(f"| **WARNING** | {w} |||||||||||")
+        print(f"| **WARNING** | {w} ||||||||||||")
     errors = [r for r in rows if r.get("errors")]
     for r in errors:
         print(f"| **ERRORS** | {r['scenario']} {r['client']} c{r['concurrency']}: {r['errors']} error(s), first: "
-              f"{r.get('first_error', '')} |||||||||||")
+              f"{r.get('first_error', '')} ||||||||||||")
     if not warnings:
         print(f"\nwrk's ceiling is at least {CEILING_FACTOR:g}x every client's req/s.")
     return 1 if errors else 0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmarks of issue 8: oic against libcurl + a JSON DOM and wrk (the ceiling), all against
 # nginx on 127.0.0.1 over TLS, plus token_storm and fleet_storm (oic-mock-server, fleet-member,
-# redis-server) and inflight_memory (bench-slow-server). Installs what is missing, builds (preset
+# redis-server), inflight_memory (bench-slow-server) and parse_only (no network). Installs what is missing, builds (preset
 # bench, build/bench), generates a test CA, a server certificate and an nginx config in a temp dir, starts nginx (one worker on CPU
 # 0, unprivileged, in the foreground), runs each client alone on CPU 1, one at a time, and writes
 # benchmarks/results/latest.json, benchmarks/results/latest.png and a markdown table on stdout.
@@ -260,6 +260,12 @@ row inflight_memory oic 1000 "$bin/bench-oic" --scenario inflight_memory --url "
 kill -TERM "$slow" 2>/dev/null || true
 wait "$slow" 2>/dev/null || true
 forget "$slow"
+
+# parse_only: the same page, no network: oic's reader (fed 16 KiB at a time) against a Boost.JSON DOM.
+for client in dom oic; do
+  row parse_only "$client" 1 "$bin/bench-oic" --scenario parse_only --client "$client" --page "$ngx/connections.json" \
+    --warmup "$warmup" --duration "$duration"
+done
 
 # ---- Results
 printf '{"boost_version": "%s", "mode": "%s", "loadavg": "%s"}\n' "$("$bin/bench-oic" --about)" "$mode" "$loadavg" \
