@@ -5,12 +5,17 @@
  * of owning one heap string per field, and each value keeps its block alive by itself.
  */
 
+#include <algorithm>
+#include <atomic>
 #include <compare>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <initializer_list>
 #include <memory>
+#include <new>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -23,43 +28,106 @@ namespace detail {
 /// What concatenates with a `text`: any string but a `text` (that overload is exact).
 template <class S>
 concept text_operand = std::is_convertible_v<S const&, std::string_view> && !std::is_same_v<S, text>;
+
+/// Bytes shared by the `text`s that point into them: one allocation, the count of owners in front.
+class text_block {
+public:
+    static text_block* make(std::size_t capacity, std::size_t owners) {
+        return ::new (::operator new(sizeof(text_block) + capacity)) text_block(owners);
+    }
+    char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
+    void retain() noexcept { owners_.fetch_add(1, std::memory_order_relaxed); }
+    /// Gives up `n` owners; the last one frees the block.
+    void release(std::size_t n = 1) noexcept {
+        if (owners_.fetch_sub(n, std::memory_order_acq_rel) == n) {
+            this->~text_block();
+            ::operator delete(this);
+        }
+    }
+
+private:
+    explicit text_block(std::size_t owners) noexcept : owners_(owners) {}
+    std::atomic<std::size_t> owners_;
+};
+
+class text_arena;
 } // namespace detail
 
 /**
  * An immutable string that shares its storage. A model's text fields point into the block of
  * decoded strings their page was read into; copying a `text` (or an item) copies a pointer and
  * counts one more owner of that block, so an item, a field or a copy of either stays valid after
- * the page is gone. Built from a string of your own, a `text` copies it once.
+ * the page is gone. Strings of up to 22 bytes live inside the `text` itself, as in a
+ * `std::string`: no block, no count. Built from a string of your own, a `text` copies it.
  *
  * Reads as a `std::string_view` and converts to one, and to a `std::string` (a copy, also `str()`).
  */
 class text {
 public:
-    text() noexcept = default;
-    /// A copy of `s` (one allocation; none when empty).
-    text(std::string_view s) : size_(s.size()) { // NOLINT: implicit, as std::string's own
-        if (s.empty())
+    /// The longest string held inside the `text`, without a block.
+    static constexpr std::size_t inline_capacity = 22;
+
+    text() noexcept { set_inline({}); }
+    /// A copy of `s` (one allocation above `inline_capacity`).
+    /// @throws std::length_error for 4 GiB or more.
+    text(std::string_view s) { // NOLINT: implicit, as std::string's own
+        if (s.size() <= inline_capacity) {
+            set_inline(s);
             return;
-        auto block = std::make_shared_for_overwrite<char[]>(s.size());
-        std::memcpy(block.get(), s.data(), s.size());
-        data_ = std::shared_ptr<char const>(std::move(block), block.get());
+        }
+        if (s.size() > UINT32_MAX)
+            throw std::length_error("oic::text of 4 GiB or more");
+        auto* const block = detail::text_block::make(s.size(), 1);
+        std::memcpy(block->bytes(), s.data(), s.size());
+        set_shared({block, block->bytes(), static_cast<std::uint32_t>(s.size())});
     }
     text(char const* s) : text(std::string_view(s)) {}        // NOLINT: `c.name = "x"`
     text(std::string const& s) : text(std::string_view(s)) {} // NOLINT
-    /// `size` bytes at `data`, kept alive by sharing the ownership of the block they are in.
-    text(std::shared_ptr<char const> data, std::size_t size) noexcept : data_(std::move(data)), size_(size) {}
+    text(text const& other) noexcept {
+        std::memcpy(rep_, other.rep_, sizeof rep_);
+        if (shared())
+            shared_rep().block->retain();
+    }
+    text(text&& other) noexcept {
+        std::memcpy(rep_, other.rep_, sizeof rep_);
+        other.set_inline({});
+    }
+    text& operator=(text const& other) noexcept {
+        text(other).swap(*this);
+        return *this;
+    }
+    text& operator=(text&& other) noexcept {
+        text(std::move(other)).swap(*this);
+        return *this;
+    }
+    ~text() {
+        if (shared())
+            shared_rep().block->release();
+    }
+    void swap(text& other) noexcept {
+        unsigned char tmp[sizeof rep_];
+        std::memcpy(tmp, rep_, sizeof rep_);
+        std::memcpy(rep_, other.rep_, sizeof rep_);
+        std::memcpy(other.rep_, tmp, sizeof rep_);
+    }
 
-    std::string_view view() const noexcept { return {data_.get(), size_}; }
+    std::string_view view() const noexcept {
+        if (shared()) {
+            auto const r = shared_rep();
+            return {r.data, r.size};
+        }
+        return {reinterpret_cast<char const*>(rep_), rep_[inline_capacity]};
+    }
     operator std::string_view() const noexcept { return view(); } // NOLINT: reads as a string_view
     /// A copy: so that an id passes straight to a call that takes a `std::string`.
     operator std::string() const { return str(); } // NOLINT
     std::string str() const { return std::string(view()); }
 
-    char const* data() const noexcept { return data_.get(); }
-    std::size_t size() const noexcept { return size_; }
-    bool empty() const noexcept { return size_ == 0; }
-    char const* begin() const noexcept { return data_.get(); }
-    char const* end() const noexcept { return data_.get() + size_; }
+    char const* data() const noexcept { return view().data(); }
+    std::size_t size() const noexcept { return view().size(); }
+    bool empty() const noexcept { return size() == 0; }
+    char const* begin() const noexcept { return data(); }
+    char const* end() const noexcept { return data() + size(); }
 
     friend bool operator==(text const& a, std::string_view b) noexcept { return a.view() == b; }
     friend std::strong_ordering operator<=>(text const& a, std::string_view b) noexcept { return a.view() <=> b; }
@@ -75,15 +143,132 @@ public:
     friend std::string operator+(text const& a, text const& b) { return join(a, b); }
 
 private:
+    friend class detail::text_arena;
+
+    // Two layouts in the same 24 bytes, told apart by the last byte: a string of up to 22 bytes
+    // inline (its size in byte 22), or a block, where in it, and how much.
+    struct shared_layout {
+        detail::text_block* block;
+        char const* data;
+        std::uint32_t size;
+    };
+    static constexpr unsigned char is_shared = 1;
+
+    /// `size` bytes at `data` in `block`, taking one of its owners.
+    text(detail::text_block* block, char const* data, std::size_t size) noexcept {
+        set_shared({block, data, static_cast<std::uint32_t>(size)});
+    }
+
+    bool shared() const noexcept { return rep_[sizeof rep_ - 1] == is_shared; }
+    shared_layout shared_rep() const noexcept {
+        shared_layout r;
+        std::memcpy(&r.block, rep_, 8);
+        std::memcpy(&r.data, rep_ + 8, 8);
+        std::memcpy(&r.size, rep_ + 16, 4);
+        return r;
+    }
+    void set_shared(shared_layout r) noexcept {
+        std::memcpy(rep_, &r.block, 8);
+        std::memcpy(rep_ + 8, &r.data, 8);
+        std::memcpy(rep_ + 16, &r.size, 4);
+        rep_[sizeof rep_ - 1] = is_shared;
+    }
+    void set_inline(std::string_view s) noexcept {
+        std::memset(rep_, 0, sizeof rep_);
+        std::memcpy(rep_, s.data(), s.size());
+        rep_[inline_capacity] = static_cast<unsigned char>(s.size());
+    }
     static std::string join(std::string_view a, std::string_view b) {
         std::string s;
         s.reserve(a.size() + b.size());
         return s.append(a).append(b);
     }
 
-    std::shared_ptr<char const> data_; // null when empty
-    std::size_t size_ = 0;
+    static_assert(sizeof(void*) == 8, "the shared layout is written for 64-bit pointers");
+    alignas(8) unsigned char rep_[inline_capacity + 2];
 };
+
+namespace detail {
+
+/**
+ * The decoded strings of one parse, in a few blocks that the `text`s made from them share. A
+ * string may arrive in parts (split by the network, or by escapes): it grows at the end of the
+ * current block and moves to a new, larger block if it outgrows it. Short strings go inline into
+ * their `text` and leave the block's space to the next.
+ *
+ * Owners are counted without atomics while the parse runs: a block starts with `reserved` owners,
+ * and when the arena lets it go it gives back those it did not hand out, so that what remains is
+ * the count of `text`s still pointing into it.
+ */
+class text_arena {
+public:
+    text_arena() = default;
+    text_arena(text_arena const&) = delete;
+    text_arena& operator=(text_arena const&) = delete;
+    ~text_arena() { let_go(); }
+
+    /// Starts afresh with a first block of `first_block` bytes (at least 256); texts made keep theirs.
+    void reset(std::size_t first_block) {
+        let_go();
+        capacity_ = used_ = open_ = 0;
+        next_size_ = std::max<std::size_t>(first_block, 256);
+    }
+
+    /// The next part of the string being built.
+    void append(std::string_view part) {
+        if (part.size() > capacity_ - open_)
+            grow(part.size());
+        std::memcpy(block_->bytes() + open_, part.data(), part.size());
+        open_ += part.size();
+    }
+
+    /// The string built since the last `take`.
+    text take() {
+        std::size_t const size = open_ - used_;
+        if (size <= text::inline_capacity) {
+            text t(std::string_view(size ? block_->bytes() + used_ : "", size));
+            open_ = used_; // the block's bytes serve the next string
+            return t;
+        }
+        ++handed_;
+        text t(block_, block_->bytes() + used_, size);
+        used_ = open_;
+        return t;
+    }
+
+private:
+    static constexpr std::size_t reserved = std::size_t(1) << 40;
+
+    void let_go() noexcept {
+        if (block_)
+            block_->release(reserved - handed_);
+        block_ = nullptr;
+        handed_ = 0;
+    }
+
+    void grow(std::size_t more) {
+        std::size_t const pending = open_ - used_; // the string being built moves along
+        std::size_t const size = std::max(next_size_, pending + more);
+        auto* const block = text_block::make(size, reserved);
+        if (pending > 0)
+            std::memcpy(block->bytes(), block_->bytes() + used_, pending);
+        let_go();
+        block_ = block;
+        capacity_ = size;
+        used_ = 0;
+        open_ = pending;
+        next_size_ = size * 2;
+    }
+
+    text_block* block_ = nullptr;
+    std::size_t handed_ = 0; // texts pointing into block_, made by this arena
+    std::size_t capacity_ = 0;
+    std::size_t used_ = 0; // the end of the strings taken
+    std::size_t open_ = 0; // the end of the string being built
+    std::size_t next_size_ = 256;
+};
+
+} // namespace detail
 
 /**
  * An immutable array that shares its storage, as `text` does: a page's nested lists (a

@@ -486,6 +486,31 @@ TEST_CASE("items share their page's storage and stay valid on their own", "[unit
         std::string const as_string = copy.id; // an id passes on as a std::string
         CHECK(as_string == "HAND_MADE");
     }
+    SECTION("up to 22 bytes live inside the text; longer strings share one block") {
+        auto inside = [](text const& t) {
+            auto const* p = reinterpret_cast<char const*>(&t);
+            return t.data() >= p && t.data() < p + sizeof t;
+        };
+        text small(std::string(22, 's')), big(std::string(23, 'b'));
+        CHECK(inside(small));
+        CHECK_FALSE(inside(big));
+        text big_copy = big;
+        CHECK(big_copy.data() == big.data()); // shared, not copied
+        text small_copy = small;
+        CHECK(small_copy == small);
+        small = big;         // inline takes shared
+        big = text{};        // the block still has two owners
+        big_copy = big_copy; // NOLINT: self-assignment keeps it
+        CHECK(small.view() == std::string(23, 'b'));
+        CHECK(big_copy == small);
+        CHECK(big.empty());
+        text moved = std::move(small_copy);
+        CHECK(moved == std::string(22, 's'));
+        CHECK(small_copy.empty());                          // NOLINT: a moved-from text is empty
+        CHECK(kept[0].created_by == "someone@example.com"); // 19 bytes: inline, from the page
+        CHECK(inside(kept[0].created_by));
+        CHECK_FALSE(inside(kept[0].name));
+    }
     SECTION("copies are shared between threads: only counts change") {
         std::vector<std::thread> threads;
         std::atomic<int> good{0};

@@ -29,59 +29,6 @@
 
 namespace oic::detail {
 
-/**
- * The decoded strings of one parse, in a few blocks that the `text`s made from them share. A
- * string may arrive in parts (split by the network, or by escapes): it grows at the end of the
- * current block and moves to a new, larger block if it outgrows it. A block is freed when the last
- * `text` in it goes.
- */
-class text_arena {
-public:
-    /// Starts afresh with a first block of `first_block` bytes (at least 256); texts made keep theirs.
-    void reset(std::size_t first_block) {
-        block_.reset();
-        capacity_ = used_ = open_ = 0;
-        next_size_ = std::max<std::size_t>(first_block, 256);
-    }
-
-    /// The next part of the string being built.
-    void append(std::string_view part) {
-        if (part.size() > capacity_ - open_)
-            grow(part.size());
-        std::memcpy(block_.get() + open_, part.data(), part.size());
-        open_ += part.size();
-    }
-
-    /// The string built since the last `take`.
-    text take() {
-        if (open_ == used_)
-            return {};
-        text t(std::shared_ptr<char const>(block_, block_.get() + used_), open_ - used_);
-        used_ = open_;
-        return t;
-    }
-
-private:
-    void grow(std::size_t more) {
-        std::size_t const pending = open_ - used_; // the string being built moves along
-        std::size_t const size = std::max(next_size_, pending + more);
-        auto block = std::make_shared_for_overwrite<char[]>(size);
-        if (pending > 0)
-            std::memcpy(block.get(), block_.get() + used_, pending);
-        block_ = std::move(block);
-        capacity_ = size;
-        used_ = 0;
-        open_ = pending;
-        next_size_ = size * 2;
-    }
-
-    std::shared_ptr<char[]> block_;
-    std::size_t capacity_ = 0;
-    std::size_t used_ = 0; // the end of the strings taken
-    std::size_t open_ = 0; // the end of the string being built
-    std::size_t next_size_ = 256;
-};
-
 /// The elements of a page's nested arrays (a connection's properties), as `text_arena` holds its
 /// strings: each array contiguous in a block that the `shared_span`s made from it share.
 template <class T>
