@@ -175,7 +175,8 @@ private:
     }
     void set_inline(std::string_view s) noexcept {
         std::memset(rep_, 0, sizeof rep_);
-        std::memcpy(rep_, s.data(), s.size());
+        if (!s.empty())
+            std::memcpy(rep_, s.data(), s.size());
         rep_[inline_capacity] = static_cast<unsigned char>(s.size());
     }
     static std::string join(std::string_view a, std::string_view b) {
@@ -216,6 +217,8 @@ public:
 
     /// The next part of the string being built.
     void append(std::string_view part) {
+        if (part.empty())
+            return;
         if (part.size() > capacity_ - open_)
             grow(part.size());
         std::memcpy(block_->bytes() + open_, part.data(), part.size());

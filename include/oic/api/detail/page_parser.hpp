@@ -322,8 +322,9 @@ public:
         seen_ = 0;
         skip_depth_ = 0;
         what_.clear();
-        // Decoded strings take about half of a page's bytes (the rest: keys, syntax, skipped fields).
-        arena_.reset(body_size ? body_size / 2 : 4096);
+        // The strings longer than a text holds inline take about a fifth of a page's bytes (the
+        // rest: keys, syntax, skipped fields, short strings); a page with more gets a second block.
+        arena_.reset(body_size ? body_size / 4 : 4096);
         properties_.reset();
     }
 
@@ -524,7 +525,8 @@ private:
     /// The field a key of the current object names: sets the slot and the target.
     bool select(std::string_view key, error_code& ec) {
         field_size_ = std::min(key.size(), field_.size()); // a modelled key always fits
-        std::memcpy(field_.data(), key.data(), field_size_);
+        if (field_size_ > 0)
+            std::memcpy(field_.data(), key.data(), field_size_);
         expect_ = slot::value;
         switch (levels_.back()) {
         case level::envelope: return select_envelope(key, ec);
