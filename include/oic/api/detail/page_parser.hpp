@@ -405,12 +405,11 @@ public:
         return ok;
     }
 
-    bool on_string_part(std::string_view s, std::size_t, error_code& ec) {
-        if (skipping() || expect_ == slot::skip)
-            return true;
-        if (!target_.string)
-            return wrong(ec);
-        arena_.append(s);
+    bool on_string_part(std::string_view s, std::size_t, error_code&) {
+        // A string where none belongs is refused when it ends (`on_string`), not here: a syntax
+        // error inside it then comes first however the body was split.
+        if (!skipping() && expect_ != slot::skip && target_.string)
+            arena_.append(s);
         return true;
     }
 
