@@ -283,7 +283,7 @@ std::uint64_t mock_token_requests(oic::client_config const& cfg) {
     asio::io_context ioc;
     oic::http::session session(ioc.get_executor(), cfg.session);
     oic::http::urls::url const url(oic::http::urls::parse_uri(cfg.base_url + "/mock/counters").value());
-    oic::http::request req{boost::beast::http::verb::get, "/", 11};
+    oic::http::request req = oic::http::make_request(boost::beast::http::verb::get);
     std::optional<oic::http::reply> reply;
     asio::co_spawn(ioc, session.send(url, std::move(req)), [&](std::exception_ptr e, oic::http::reply r) {
         if (!e)

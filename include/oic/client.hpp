@@ -14,6 +14,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <openssl/crypto.h>
+
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -90,6 +92,15 @@ inline void read_api_error(std::string_view body, diagnostics& d) {
         msg = obj->if_contains("detail");
     d.server_code = server_text(code);
     d.server_message = server_text(msg);
+}
+
+/// Sets `Authorization: Bearer <token>` through the thread's scratch string (wiped after use): no
+/// string is built per call for a header Beast copies anyway.
+inline void set_bearer(http::request& req, std::string_view token) {
+    thread_local std::string scratch;
+    scratch.assign("Bearer ").append(token);
+    req.set(boost::beast::http::field::authorization, scratch);
+    OPENSSL_cleanse(scratch.data(), scratch.size());
 }
 
 /// "METHOD <the URL that answered>", and where the call started when redirects took it elsewhere.
@@ -273,8 +284,8 @@ private:
 
     static asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
     do_get(std::shared_ptr<state const> s, std::string path, std::string query, diagnostics& diag) {
-        return do_call(std::move(s), std::move(path), std::move(query), {boost::beast::http::verb::get, "/", 11},
-                       nullptr, {}, diag);
+        return do_call(std::move(s), std::move(path), std::move(query),
+                       http::make_request(boost::beast::http::verb::get), nullptr, {}, diag);
     }
 
     /// `request` (its method, body and fields; the client sets the target, `User-Agent`, the
@@ -284,32 +295,34 @@ private:
     static asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
     do_call(std::shared_ptr<state const> s, std::string path, std::string query, http::request request,
             http::body_sink* sink, transfer_options transfer, diagnostics& diag, http::body_source* source = nullptr) {
-        if (!s->cfg.integration_instance.empty())
-            http::append_param(query, "integrationInstance", s->cfg.integration_instance);
         http::urls::url url;
-        url.reserve(s->base.buffer().size() + path.size() + 1 + query.size()); // one allocation, not three
-        url = s->base;
+        std::string_view const instance_key = "integrationInstance";
+        url.reserve(s->base.buffer().size() + path.size() + 1 + query.size() + instance_key.size() + 2 +
+                    s->instance_param.size());
+        url = s->base; // the one allocation of the URL
         url.set_encoded_path(url.encoded_path().empty() ? path : std::string(url.encoded_path()) + path);
-        url.set_encoded_query(query);
-        if (request.find(boost::beast::http::field::accept) == request.end())
-            request.set(boost::beast::http::field::accept, "application/json");
-        std::optional<http::progress_sink> counted; // reports progress, when asked
+        if (!query.empty())
+            url.set_encoded_query(query);
+        if (!s->instance_param.empty())
+            url.encoded_params().append({instance_key, s->instance_param}); // encoded once, in `state`
+        std::optional<http::progress_sink> counted;                         // reports progress, when asked
         if (sink && transfer.progress)
             sink = &counted.emplace(*sink, std::move(transfer.progress));
         std::optional<http::progress_source> read; // the same, for a body going up
         if (source && transfer.progress)
             source = &read.emplace(*source, std::move(transfer.progress));
-        request.set(boost::beast::http::field::user_agent, "oic/0.1");
 
         for (bool retried = false;; retried = true) {
             auto [tec, token] = co_await s->token.get(diag);
             if (tec)
                 co_return std::tuple{tec, std::move(url), http::reply{}};
-            http::request req = request; // a 401 sends it again, with the next token
-            {
-                secret const bearer("Bearer " + std::string(token->value.reveal()));
-                req.set(boost::beast::http::field::authorization, bearer.reveal());
-            }
+            // The client's fields go on a copy: `request` stays as the caller gave it (for a GET,
+            // nothing to copy), for a 401 to send again with the next token.
+            http::request req = request;
+            if (req.find(boost::beast::http::field::accept) == req.end())
+                req.set(boost::beast::http::field::accept, "application/json");
+            req.set(boost::beast::http::field::user_agent, "oic/0.1");
+            detail::set_bearer(req, token->value.reveal());
             // Named: GCC 12 destroys a temporary holding a shared_ptr in a co_await expression twice.
             http::send_options const options{.max_body_size = sink ? transfer.max_body_size : 0,
                                              .sink = sink,
@@ -374,6 +387,7 @@ private:
         http::basic_session<Executor> session;
         basic_shared_token<Executor> token;
         std::shared_ptr<http::any_redirect_policy const> policy; // every call's; the key of its remembered hops
+        std::string instance_param = http::urls::encode(cfg.integration_instance, http::urls::unreserved_chars);
     };
     std::shared_ptr<state const> state_; // copies of a client are cheap and share everything
 };
@@ -392,8 +406,8 @@ read_answer(basic_client<Executor> const& client, std::string path, std::string 
     transfer_options options; // named: GCC 12 (see docs/platform.md)
     options.max_body_size = limits.max_body_size;
     options.timeout = {};
-    auto [ec, url, answer] = co_await client.call(std::move(path), std::move(query),
-                                                  {boost::beast::http::verb::get, "/", 11}, reader, options, diag);
+    auto [ec, url, answer] = co_await client.call(
+        std::move(path), std::move(query), http::make_request(boost::beast::http::verb::get), reader, options, diag);
     if (!ec)
         ec = check_api_answer(answer, url, diag);
     if (!ec) {
@@ -409,7 +423,8 @@ template <class Item, class Executor>
 asio::awaitable<std::tuple<error_code, page<Item>>, Executor> get_page(basic_client<Executor> client, list_query query,
                                                                        diagnostics& diag) {
     page<Item> out;
-    page_reader<Item> reader(&out, nullptr, query.keep_json);
+    page_reader<Item> reader(&out, nullptr, query.keep_json,
+                             static_cast<std::size_t>(std::max(query.limit.value_or(0), 0)));
     // Named, not temporaries in the co_await expression: GCC 12 (see docs/platform.md).
     std::string path(api_item_traits<Item>::path);
     std::string query_string = to_query_string(query);
@@ -475,7 +490,7 @@ set_integration_status(basic_client<Executor> client, std::string id, std::strin
         http::append_param(query, "enableAsyncActivationMode", "true");
     if (options.delete_event_subscription)
         http::append_param(query, "deleteEventSubscriptionFlag", "true");
-    http::request req{boost::beast::http::verb::post, "/", 11};
+    http::request req = http::make_request(boost::beast::http::verb::post);
     req.set("X-HTTP-Method-Override", "PATCH");
     req.set(boost::beast::http::field::content_type, "application/json; charset=utf-8");
     req.body() = boost::json::serialize(boost::json::object{{"status", status}});
@@ -504,7 +519,7 @@ export_archive(basic_client<Executor> client, std::string id, http::body_sink& s
         co_return std::tuple{report(diag, error::bad_config, "integration id is empty"), std::move(out)};
     http::progress_sink counted(sink, std::move(options.progress));
     options.progress = {};
-    http::request req{boost::beast::http::verb::get, "/", 11};
+    http::request req = http::make_request(boost::beast::http::verb::get);
     req.set(boost::beast::http::field::accept, "application/octet-stream, application/json;q=0.5");
     // Named, not temporaries in the co_await expression: GCC 12 (see README).
     std::string path = std::string(api_item_traits<integration>::path) + "/" + http::path_segment(id) + "/archive";
@@ -947,7 +962,7 @@ template <class Executor>
 asio::awaitable<std::tuple<error_code, resubmit_result>, Executor>
 post_resubmit(basic_client<Executor> client, std::string path, std::string body, diagnostics& diag) {
     resubmit_result out;
-    http::request req{boost::beast::http::verb::post, "/", 11};
+    http::request req = http::make_request(boost::beast::http::verb::post);
     if (!body.empty()) {
         req.set(boost::beast::http::field::content_type, "application/json; charset=utf-8");
         req.body() = std::move(body);

@@ -40,10 +40,13 @@ namespace detail {
 template <class Item>
 class page_reader final : public http::body_sink {
 public:
-    /// Reads a page into `*out_page`, or (with `out_page` null) one item into `*out_item`.
-    page_reader(page<Item>* out_page, Item* out_item, bool keep_json)
+    /// Reads a page into `*out_page`, or (with `out_page` null) one item into `*out_item`;
+    /// `expected_items` (the page's limit, 0 if none) sizes the items' first allocation.
+    page_reader(page<Item>* out_page, Item* out_item, bool keep_json, std::size_t expected_items = 0)
         : parser_(boost::json::parse_options{}, out_page, out_item), page_(out_page), item_(out_item),
           keep_json_(keep_json) {
+        if (expected_items > 0)
+            parser_.handler().expect_items(expected_items);
         start(std::nullopt); // a body may never start (an empty one): it is then not JSON
     }
 

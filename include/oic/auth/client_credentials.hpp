@@ -75,7 +75,7 @@ inline error_code check_credentials(client_credentials const& c, diagnostics& di
 /// The token request without target and Host (the session sets those per hop), for credentials
 /// `check_credentials` accepted.
 inline http::request make_token_request(client_credentials const& c) {
-    http::request req{boost::beast::http::verb::post, "/", 11};
+    http::request req = http::make_request(boost::beast::http::verb::post);
     req.set(boost::beast::http::field::content_type, "application/x-www-form-urlencoded;charset=UTF-8");
     req.set(boost::beast::http::field::accept, "application/json");
     std::string body = "grant_type=client_credentials";

@@ -18,6 +18,14 @@ using clock = std::chrono::steady_clock;
 using request = beast::http::request<beast::http::string_body>;
 using response = beast::http::response<beast::http::string_body>;
 
+/// A request with its method and no target: the session sets the target per hop (Beast's
+/// constructor that takes one allocates it, to be replaced).
+inline request make_request(beast::http::verb method) {
+    request r;
+    r.method(method);
+    return r;
+}
+
 /**
  * When a call is sent again: idempotent requests (RFC 9110 9.2.2: GET, HEAD, PUT, DELETE, OPTIONS)
  * and requests marked `retry_safe` (token requests), after a connection error before any byte of

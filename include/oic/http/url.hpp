@@ -198,7 +198,8 @@ inline std::string redacted(urls::url_view u) {
         s.append(u.scheme()).append(":");
     if (u.has_authority())
         s.append("//").append(u.encoded_host_and_port());
-    return s.append(u.encoded_path());
+    s.append(u.encoded_path());
+    return s; // not `return s.append(...)`: a reference, copied
 }
 
 } // namespace oic::http

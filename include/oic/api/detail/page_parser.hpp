@@ -310,6 +310,9 @@ public:
     /// Reads a page envelope into `page`, or (without page) one item into `single`.
     page_handler(page<Item>* page, Item* single) : page_(page), single_(single) {}
 
+    /// How many items the page was asked for (its `limit`): the first reservation, up to 256.
+    void expect_items(std::size_t n) { first_items_ = std::clamp<std::size_t>(n, 1, 256); }
+
     /// Ready for a new document; `body_size` (0: unknown) sizes the first block of strings.
     void restart(std::size_t body_size) {
         item_ = nullptr;
@@ -346,8 +349,8 @@ public:
                 item_ = single_;
             return true;
         case slot::item:
-            if (page_->items.size() == page_->items.capacity()) // 16, then 64: two allocations for a page of 50
-                page_->items.reserve(page_->items.empty() ? 16 : page_->items.capacity() * 4);
+            if (page_->items.size() == page_->items.capacity()) // the page's limit (else 16), then x4
+                page_->items.reserve(page_->items.empty() ? first_items_ : page_->items.capacity() * 4);
             page_->items.emplace_back();
             item_ = &page_->items.back();
             push(level::item);
@@ -665,6 +668,7 @@ private:
 
     page<Item>* page_;
     Item* single_;
+    std::size_t first_items_ = 16;
     Item* item_ = nullptr;
     std::string_view field() const noexcept { return {field_.data(), field_size_}; }
 
