@@ -13,7 +13,7 @@
 // and in `ps`), and nothing that may be a secret is echoed in an error. Text from servers is printed
 // with control characters escaped. Exit codes: 0 ok, 2 bad usage or config, 3 token endpoint
 // refused, 4 API error, 5 network, TLS or timeout, 6 conflict (HTTP 409 or 423), 7 a local file
-// could not be written.
+// could not be read or written, 8 a redirect not followed.
 
 #include <oic/oic.hpp>
 
@@ -98,10 +98,12 @@ Query (the list commands):
   --q EXPR                    e.g. "{name: /Oracle/, status: 'CONFIGURED'}"
   --limit N  --offset N  --order-by name|time|type (connections and integrations)
   --all                       walk every page
-  --output table|json         json: the API's own objects (an array for the lists)
+  --output table|json         json: the API's own objects (a list's page with hasMore and
+                              totalResults; with --all, an array of every item)
 
 Exit codes: 0 ok, 2 bad usage or config, 3 token endpoint refused, 4 API error, 5 network/TLS/timeout,
-6 conflict (HTTP 409 or 423), 7 a local file could not be read or written.
+6 conflict (HTTP 409 or 423), 7 a local file could not be read or written, 8 a redirect not followed
+(the token is not sent to that host: see --trust-host and --redirect-auth).
 )";
 
 struct usage_error : std::runtime_error {
@@ -235,15 +237,6 @@ void print_json(boost::json::value const& v) {
     std::cout << terminal_safe_json(boost::json::serialize(v)) << '\n';
 }
 
-/// The items' own JSON objects, as the API sent them.
-template <class Item>
-void print_json_items(std::vector<Item> const& items) {
-    boost::json::array out;
-    for (auto const& x : items)
-        out.push_back(x.raw());
-    print_json(out);
-}
-
 oic::client make_client(asio::any_io_executor ex, options const& o) {
     auto const& cfg = o.config;
     if (o.redirect_auth == "never")
@@ -255,27 +248,48 @@ oic::client make_client(asio::any_io_executor ex, options const& o) {
     return oic::client(ex, cfg); // trusted: the OIC default over the configured hosts + --trust-host
 }
 
-/// One page of `Item`s for `o.query`, or every page with `--all`. GCC 12: each operation is made
-/// first and then awaited, never built inside the `co_await` expression.
+/// One page of `Item`s for `o.query`, or every page with `--all` (`items` only). GCC 12: each
+/// operation is made first and then awaited, never built inside the `co_await` expression.
 template <class Item, class Page, class All>
-asio::awaitable<std::vector<Item>> list_items(oic::client const& client, options const& o, Page page, All all) {
+asio::awaitable<oic::page<Item>> list_items(oic::client const& client, options const& o, Page page, All all) {
     if (o.all) {
         auto op = all(client, o.query);
-        co_return co_await std::move(op);
+        oic::page<Item> p;
+        p.items = co_await std::move(op);
+        co_return p;
     }
     auto op = page(client, o.query);
-    auto p = co_await std::move(op);
-    co_return std::move(p.items);
+    co_return co_await std::move(op);
+}
+
+/// `--output json`: with `--all`, an array of every item as the API sent it; for one page, the
+/// page as the API sent it: its items, `hasMore`, and `totalResults`, `limit` and `offset` when given.
+template <class Item>
+void print_json_list(oic::page<Item> const& p, options const& o) {
+    boost::json::array items;
+    for (auto const& x : p.items)
+        items.push_back(x.raw());
+    if (o.all) {
+        print_json(items);
+        return;
+    }
+    boost::json::object page{{"items", std::move(items)}, {"hasMore", p.has_more}};
+    for (auto const& [key, value] :
+         {std::pair{"totalResults", p.total_results}, std::pair{"limit", p.limit}, std::pair{"offset", p.offset}})
+        if (value)
+            page[key] = *value;
+    print_json(page);
 }
 
 // The commands. Each is a coroutine returning the exit code, and one entry in `commands` below.
 
 asio::awaitable<int> connections_list(oic::client client, options const& o) {
-    auto const items = co_await list_items<oic::connection>(
+    auto const listed = co_await list_items<oic::connection>(
         client, o, [](auto c, auto q) { return oic::get_connections(c, q); },
         [](auto c, auto q) { return oic::get_all_connections(c, q); });
+    auto const& items = listed.items;
     if (o.json) {
-        print_json_items(items);
+        print_json_list(listed, o);
         co_return 0;
     }
     std::vector<std::vector<std::string>> rows{{"ID", "NAME", "ADAPTER", "ROLE", "STATUS"}};
@@ -288,11 +302,12 @@ asio::awaitable<int> connections_list(oic::client client, options const& o) {
 }
 
 asio::awaitable<int> integrations_list(oic::client client, options const& o) {
-    auto const items = co_await list_items<oic::integration>(
+    auto const listed = co_await list_items<oic::integration>(
         client, o, [](auto c, auto q) { return oic::get_integrations(c, q); },
         [](auto c, auto q) { return oic::get_all_integrations(c, q); });
+    auto const& items = listed.items;
     if (o.json) {
-        print_json_items(items);
+        print_json_list(listed, o);
         co_return 0;
     }
     std::vector<std::vector<std::string>> rows{{"ID", "NAME", "STATUS", "PATTERN"}};
@@ -377,11 +392,12 @@ asio::awaitable<int> integrations_import(oic::client client, options const& o) {
 }
 
 asio::awaitable<int> monitoring_errors(oic::client client, options const& o) {
-    auto const items = co_await list_items<oic::errored_instance>(
+    auto const listed = co_await list_items<oic::errored_instance>(
         client, o, [](auto c, auto q) { return oic::get_errored_instances(c, q); },
         [](auto c, auto q) { return oic::get_all_errored_instances(c, q); });
+    auto const& items = listed.items;
     if (o.json) {
-        print_json_items(items);
+        print_json_list(listed, o);
         co_return 0;
     }
     std::vector<std::vector<std::string>> rows{{"ID", "INTEGRATION", "RECOVERABLE", "CODE", "MESSAGE"}};
@@ -436,11 +452,12 @@ asio::awaitable<int> monitoring_resubmit(oic::client client, options const& o) {
 }
 
 asio::awaitable<int> monitoring_instances(oic::client client, options const& o) {
-    auto const items = co_await list_items<oic::integration_instance>(
+    auto const listed = co_await list_items<oic::integration_instance>(
         client, o, [](auto c, auto q) { return oic::get_integration_instances(c, q); },
         [](auto c, auto q) { return oic::get_all_integration_instances(c, q); });
+    auto const& items = listed.items;
     if (o.json) {
-        print_json_items(items);
+        print_json_list(listed, o);
         co_return 0;
     }
     std::vector<std::vector<std::string>> rows{{"ID", "INTEGRATION", "VERSION", "STATUS", "LAST TRACKED"}};
@@ -646,6 +663,8 @@ options parse_options(int argc, char** argv) {
 /// Display width of UTF-8 text (code points; good enough for a table).
 
 int exit_code(oic::error_with_diagnostics const& e) {
+    if (e.code() == oic::error::redirect_refused)
+        return 8;
     switch (oic::classify(e.code())) {
     case oic::failure_kind::config: return 2;
     case oic::failure_kind::token_endpoint: return 3;
@@ -663,6 +682,17 @@ int exit_code(oic::error_with_diagnostics const& e) {
         if (e.code() == local)
             return 7;
     return 5;
+}
+
+/// The library's explanation, in the CLI's terms where the library names its own settings.
+std::string explain(oic::error_with_diagnostics const& e) {
+    auto const& d = e.get_diagnostics();
+    if (e.code() != oic::error::redirect_refused || d.redirect_to.empty())
+        return e.what();
+    std::string const host = oic::printable(d.redirect_to);
+    return "the API answered HTTP " + std::to_string(d.http_status) + ", a redirect to " + host +
+           ", which is not trusted with the token: add --trust-host " + host +
+           " to send it there, or --redirect-auth never to follow the redirect without it";
 }
 
 asio::awaitable<int> run(options o) {
@@ -699,7 +729,7 @@ int main(int argc, char** argv) {
         });
         ioc.run();
     } catch (oic::error_with_diagnostics const& e) {
-        std::cerr << program << ": " << e.what() << '\n';
+        std::cerr << program << ": " << explain(e) << '\n';
         code = exit_code(e);
     } catch (boost::system::system_error const& e) {
         std::cerr << program << ": " << oic::printable(e.code().message()) << '\n';

@@ -149,6 +149,8 @@ inline error_code parse_error(error_code ec, std::string what, http::reply const
     return report(diag, ec, std::move(d));
 }
 
+struct client_access;
+
 } // namespace detail
 
 /**
@@ -329,7 +331,8 @@ private:
                                              .source = source,
                                              .timeout = sink || source ? transfer.timeout : http::clock::duration{},
                                              .policy = s->policy};
-            auto [ec, answer] = co_await s->session.send(url, std::move(req), options, diag);
+            auto [ec, answer] =
+                co_await http::detail::session_access::send(s->session, url, std::move(req), options, diag);
             if (!ec && counted && answer.message.result_int() / 100 == 2)
                 counted->finish();
             if (!ec && read && answer.message.result_int() / 100 == 2)
@@ -360,8 +363,14 @@ private:
 
     static http::urls::url parse_base(std::string const& s) {
         auto u = http::urls::parse_uri(s);
-        if (!u || !http::origin_of(*u) || u->has_userinfo())
-            fail(error::bad_url, "base_url is not an http(s) URL with a plain host name or IP address and no userinfo");
+        if (!u || !http::origin_of(*u) || u->has_userinfo()) {
+            // The value is repeated (up to its query) unless it may hold a password.
+            std::string const shown = s.find('@') == std::string::npos
+                                          ? " \"" + printable(s.substr(0, s.find_first_of("?#"))) + "\""
+                                          : std::string();
+            fail(error::bad_url,
+                 "base_url" + shown + " is not an http(s) URL with a plain host name or IP address and no userinfo");
+        }
         http::urls::url url(*u);
         url.remove_query();
         url.remove_fragment();
@@ -390,11 +399,23 @@ private:
         std::string instance_param = http::urls::encode(cfg.integration_instance, http::urls::unreserved_chars);
     };
     std::shared_ptr<state const> state_; // copies of a client are cheap and share everything
+    friend struct detail::client_access;
 };
 
 using client = basic_client<>;
 
 namespace detail {
+
+/// `call` for the library's own calls, without the public wrapper (see `http::detail::session_access`).
+struct client_access {
+    template <class Executor>
+    static asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
+    call(basic_client<Executor> const& client, std::string path, std::string query, http::request request,
+         http::body_sink& sink, transfer_options transfer, diagnostics& diag) {
+        return basic_client<Executor>::do_call(client.state_, std::move(path), std::move(query), std::move(request),
+                                               &sink, std::move(transfer), diag);
+    }
+};
 
 /// An API call whose 2xx body `reader` parses as it arrives, under the session's limits for
 /// answers in memory (not a transfer's). Also returns the URL that answered (redacted).
@@ -403,11 +424,12 @@ asio::awaitable<std::tuple<error_code, std::string>, Executor>
 read_answer(basic_client<Executor> const& client, std::string path, std::string query, page_reader<Item>& reader,
             diagnostics& diag) {
     auto const& limits = client.session().options();
-    transfer_options options; // named: GCC 12 (see docs/platform.md)
+    transfer_options options; // named, as `request`: GCC 12 (see docs/platform.md)
     options.max_body_size = limits.max_body_size;
     options.timeout = {};
-    auto [ec, url, answer] = co_await client.call(
-        std::move(path), std::move(query), http::make_request(boost::beast::http::verb::get), reader, options, diag);
+    http::request request = http::make_request(boost::beast::http::verb::get);
+    auto [ec, url, answer] = co_await client_access::call(client, std::move(path), std::move(query), std::move(request),
+                                                          reader, options, diag);
     if (!ec)
         ec = check_api_answer(answer, url, diag);
     if (!ec) {

@@ -223,6 +223,9 @@ struct diagnostics {
     unsigned http_status = 0;     ///< HTTP status of the failing answer, 0 when none
     std::string server_code{};    ///< RFC 6749 `error` or the API's `code`
     std::string server_message{}; ///< RFC 6749 `error_description` or the API's `message`
+    /// `error::redirect_refused`: where the redirect pointed, as `host:port` (what
+    /// `client_config::trusted_hosts` takes), for a program to say what to change in its own terms.
+    std::string redirect_to{};
 };
 
 /// The exception thrown by the coroutines: a system_error that also carries diagnostics.

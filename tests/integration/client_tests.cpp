@@ -92,6 +92,14 @@ TEST_CASE("fetch_token errors are clear and never hold the secret", "[integratio
         CHECK(e.code() == error::token_rejected);
         CHECK(e.get_diagnostics().server_code == "invalid_scope");
     }
+    SECTION("a wrong token path: 404, naming the URL that answered") {
+        creds.token_url = server.token_url() + "x";
+        auto const e = error_of(ioc, fetch_token(session, creds));
+        CHECK(e.code() == error::token_http_status);
+        CHECK(e.get_diagnostics().http_status == 404);
+        CHECK_THAT(e.what(),
+                   Catch::StartsWith(creds.token_url + ": token endpoint") && !Catch::Contains("mock-secret"));
+    }
     SECTION("endpoint failing with 503") {
         server.set_token_failure(503);
         auto const e = error_of(ioc, fetch_token(session, creds));

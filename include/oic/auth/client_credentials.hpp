@@ -231,11 +231,14 @@ request_token(http::basic_session<Executor> session, client_credentials creds, d
                                      .use_redirect_memory = false,
                                      .retry_safe = true,
                                      .credentials_pinned = true};
-    auto [ec, answer] = co_await session.send(std::move(url), std::move(req), options, diag);
+    auto [ec, answer] =
+        co_await http::detail::session_access::send(session, std::move(url), std::move(req), options, diag);
     access_token token;
     if (!ec) {
         ec = detail::parse_token_response(answer.message.result_int(), answer.message.body(), creds.default_expires_in,
                                           token, diag);
+        if (ec) // which endpoint: a wrong token URL answers 404
+            diag.message = http::redacted(answer.url) + ": " + diag.message;
         if (ec && answer.retries > 0)
             diag.message += " (after " + std::to_string(answer.retries) + " retries)";
     }

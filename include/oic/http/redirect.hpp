@@ -325,15 +325,19 @@ inline error_code plan_redirect(redirect_chain& chain, beast_http::status status
 
     redirect_decision const d = policy(redirect_hop{chain.original, chain.current, target, chain.original_origin, *to,
                                                     status, chain.method, chain.hops + 1, chain.has_credentials});
-    if (!d.follow)
-        return refuse(error::redirect_refused,
-                      std::string(beast_http::obsolete_reason(status)) + " from " + redacted(chain.current) + " to " +
-                          to->to_string() + " not followed: the redirect policy does not trust " + to->authority() +
-                          (chain.has_credentials ? " with credentials (to send them there, trust it: "
-                                                   "client_config::trusted_hosts, CLI --trust-host " +
-                                                       to->url_host() + ":" + std::to_string(to->port) +
-                                                       "; to follow without them, use http::never_forward)"
-                                                 : ""));
+    if (!d.follow) {
+        std::string const host_port = to->url_host() + ":" + std::to_string(to->port);
+        auto ec =
+            refuse(error::redirect_refused,
+                   std::string(beast_http::obsolete_reason(status)) + " from " + redacted(chain.current) + " to " +
+                       to->to_string() + " not followed: the redirect policy does not trust " + host_port +
+                       (chain.has_credentials ? " with credentials (to send them there, add it to "
+                                                "client_config::trusted_hosts; to follow without them, use "
+                                                "http::never_forward)"
+                                              : ""));
+        diag.redirect_to = host_port;
+        return ec;
+    }
 
     using beast_http::verb;
     bool const to_get = status == beast_http::status::see_other ? chain.method != verb::head

@@ -165,6 +165,8 @@ inline std::shared_ptr<asio::ssl::context> tls_client_context(std::string const&
     return ctx;
 }
 
+struct session_access;
+
 } // namespace detail
 
 /**
@@ -291,9 +293,25 @@ private:
              detail::exchange_progress& progress, diagnostics& diag);
 
     std::shared_ptr<state> state_;
+    friend struct detail::session_access;
 };
 
 using session = basic_session<>;
+
+namespace detail {
+
+/// `send` for the library's own calls, without the public wrapper (`cancel_as_value`): their stack
+/// has throw-on-cancel off already (a public entry point saw to it), and a wrapper is one more
+/// coroutine frame per call (2 KiB of each call held in flight).
+struct session_access {
+    template <class Executor>
+    static asio::awaitable<std::tuple<error_code, reply>, Executor>
+    send(basic_session<Executor> const& session, urls::url url, request req, send_options so, diagnostics& diag) {
+        return basic_session<Executor>::do_send(session.state_, std::move(url), std::move(req), so, diag);
+    }
+};
+
+} // namespace detail
 
 } // namespace oic::http
 

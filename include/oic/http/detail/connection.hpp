@@ -358,6 +358,11 @@ private:
                 co_return beast::http::error::buffer_overflow; // a header larger than the read buffer
             auto const r = transport_.read_now(buffer_.prepare(std::min(room, read_chunk)));
             if (r.wait != want::nothing) {
+                // A connection waiting for an answer holds no read buffer of its own (OpenSSL's is
+                // released too: SSL_MODE_RELEASE_BUFFERS): 1,000 calls held by a slow server hold
+                // 16 MiB less, for one allocation when the answer comes.
+                if (buffer_.size() == 0)
+                    buffer_.shrink_to_fit();
                 if (auto ec = co_await wait(r.wait))
                     co_return ec;
                 continue;
