@@ -302,7 +302,7 @@ namespace detail {
 
 /// `send` for the library's own calls, without the public wrapper (`cancel_as_value`): their stack
 /// has throw-on-cancel off already (a public entry point saw to it), and a wrapper is one more
-/// coroutine frame per call (2 KiB of each call held in flight).
+/// coroutine frame held by every call in flight.
 struct session_access {
     template <class Executor>
     static asio::awaitable<std::tuple<error_code, reply>, Executor>

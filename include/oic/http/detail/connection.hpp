@@ -359,8 +359,8 @@ private:
             auto const r = transport_.read_now(buffer_.prepare(std::min(room, read_chunk)));
             if (r.wait != want::nothing) {
                 // A connection waiting for an answer holds no read buffer of its own (OpenSSL's is
-                // released too: SSL_MODE_RELEASE_BUFFERS): 1,000 calls held by a slow server hold
-                // 16 MiB less, for one allocation when the answer comes.
+                // released too: SSL_MODE_RELEASE_BUFFERS): calls held by a slow server cost less
+                // memory, for one allocation when the answer comes (benchmarks/README.md).
                 if (buffer_.size() == 0)
                     buffer_.shrink_to_fit();
                 if (auto ec = co_await wait(r.wait))

@@ -147,10 +147,10 @@ public:
                 return;
             }
             SSL_set_bio(ssl_.get(), bio, bio); // one reference, owned by the SSL from here on
-            // OpenSSL's 17 KiB record buffers only while a record is in flight: a connection waiting
-            // for a slow answer holds less (inflight_memory: 116 -> 99 KiB per call; no CPU cost seen).
+            // OpenSSL's record buffers only while a record is in flight: a connection waiting for a
+            // slow answer holds less (inflight_memory in benchmarks/README.md).
             SSL_set_mode(ssl_.get(), SSL_MODE_RELEASE_BUFFERS);
-            // One recv per record, not two (its 5-byte header, then the rest): a 41 KiB page took 8.
+            // One recv per record, not two (its 5-byte header, then the rest).
             // Safe with `wait(read)`: OpenSSL asks to wait only when what it buffered is not a whole
             // record, and the rest of that record is still to come from the socket.
             SSL_set_read_ahead(ssl_.get(), 1);
