@@ -9,6 +9,7 @@
 #include <oic/auth/shared_token.hpp>
 #include <oic/http/redirect.hpp>
 #include <oic/http/session.hpp>
+#include <oic/version.hpp>
 
 #include <boost/beast/http/field.hpp>
 #include <boost/json/object.hpp>
@@ -323,7 +324,7 @@ private:
             http::request req = request;
             if (req.find(boost::beast::http::field::accept) == req.end())
                 req.set(boost::beast::http::field::accept, "application/json");
-            req.set(boost::beast::http::field::user_agent, "oic/0.1");
+            req.set(boost::beast::http::field::user_agent, "oic/" OIC_VERSION_STRING);
             detail::set_bearer(req, token->value.reveal());
             // Named: GCC 12 destroys a temporary holding a shared_ptr in a co_await expression twice.
             http::send_options const options{.max_body_size = sink ? transfer.max_body_size : 0,

@@ -10,5 +10,6 @@
 #include <oic/http/session.hpp>
 #include <oic/http/url.hpp>
 #include <oic/secret.hpp>
+#include <oic/version.hpp>
 #include <oic/with_diagnostics.hpp>
 #include <oic/with_timeout.hpp>

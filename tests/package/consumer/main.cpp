@@ -4,8 +4,15 @@
 #include <boost/asio/io_context.hpp>
 
 #include <iostream>
+#include <string_view>
 
 int main() {
+#ifdef OIC_PACKAGE_VERSION
+    if (std::string_view(OIC_PACKAGE_VERSION) != OIC_VERSION_STRING) {
+        std::cout << "package version " << OIC_PACKAGE_VERSION << ", headers " << OIC_VERSION_STRING << '\n';
+        return 1;
+    }
+#endif
     boost::asio::io_context ioc;
     oic::client_config cfg;
     cfg.base_url = "ftp://not-http.example";
