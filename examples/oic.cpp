@@ -660,18 +660,17 @@ options parse_options(int argc, char** argv) {
     return o;
 }
 
-/// Display width of UTF-8 text (code points; good enough for a table).
-
+/// The exit code for a failure (see `usage_options`): which party said no, then what kind of no.
 int exit_code(oic::error_with_diagnostics const& e) {
     if (e.code() == oic::error::redirect_refused)
         return 8;
-    switch (oic::classify(e.code())) {
-    case oic::failure_kind::config: return 2;
-    case oic::failure_kind::token_endpoint: return 3;
-    case oic::failure_kind::api:
+    // Which party said no, by the library's error conditions.
+    if (e.code() == oic::condition::configuration)
+        return 2;
+    if (e.code() == oic::condition::token_endpoint)
+        return 3;
+    if (e.code() == oic::condition::api)
         return e.code() == oic::error::api_conflict ? 6 : 4; // exists, or locked: a conflict to resolve first
-    case oic::failure_kind::network: break;
-    }
     // The library reports a file it cannot write (an export's target) or read (an import's
     // archive) with the system's code.
     using boost::system::errc::errc_t;

@@ -10,7 +10,7 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config openssl libssl-dev
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev catch2 clang-format
-          libhiredis-dev redis-server curl)
+          libhiredis-dev redis-server curl doxygen)
 case "${1:-}" in
   "") ;;
   --bench) packages+=(nginx-light wrk libcurl4-openssl-dev gnuplot-nox python3 util-linux coreutils) ;;

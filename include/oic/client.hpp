@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The OIC Developer API client: configuration, a session, a shared token and the redirect
+ * @file
+ * The OIC Developer API client: configuration, a session, a shared token and the redirect
  * policy in one handle, plus the `get_connections` coroutines.
  */
 
@@ -27,7 +28,7 @@ namespace oic {
 
 /// Everything a client needs to reach one OIC instance.
 struct client_config {
-    client_credentials credentials;
+    client_credentials credentials; ///< the confidential application's, and its token endpoint
     std::string
         base_url; ///< design-time or runtime host, e.g. `https://design.integration.us-phoenix-1.ocp.oraclecloud.com`
     std::string integration_instance; ///< sent as `integrationInstance` on every call when not empty
@@ -165,11 +166,12 @@ struct client_access;
 template <class Executor = asio::any_io_executor>
 class basic_client {
 public:
-    using executor_type = Executor;
+    using executor_type = Executor; ///< where its operations run (each call's own if it has one)
 
     /// @throws error_with_diagnostics (`bad_url`, `bad_config`) for unusable settings.
     basic_client(Executor ex, client_config cfg) : basic_client(ex, cfg, default_policy(cfg)) {}
 
+    /// As above, the client's calls (and its session's) under `policy` instead of the configuration's.
     template <http::redirect_policy P>
     basic_client(Executor ex, client_config cfg, P policy)
         : basic_client(cfg, http::basic_session<Executor>(ex, cfg.session, policy), http::any_redirect_policy(policy)) {
@@ -192,10 +194,10 @@ public:
         : basic_client(std::move(cfg), std::move(session), std::move(token),
                        http::any_redirect_policy(std::move(policy))) {}
 
-    executor_type get_executor() const noexcept { return state_->session.get_executor(); }
-    client_config const& config() const noexcept { return state_->cfg; }
-    http::basic_session<Executor> const& session() const noexcept { return state_->session; }
-    basic_shared_token<Executor> const& token() const noexcept { return state_->token; }
+    executor_type get_executor() const noexcept { return state_->session.get_executor(); }    ///< its session's
+    client_config const& config() const noexcept { return state_->cfg; }                      ///< as given
+    http::basic_session<Executor> const& session() const noexcept { return state_->session; } ///< shared by copies
+    basic_shared_token<Executor> const& token() const noexcept { return state_->token; }      ///< shared by copies
 
     /**
      * @brief `GET {base_url}{path}?{query}&integrationInstance=...` with the shared token.
@@ -204,6 +206,7 @@ public:
      * is `error::api_unauthorized`.
      * @param path   e.g. `/ic/api/integration/v1/connections` (already percent-encoded)
      * @param query  encoded query without `integrationInstance` (see `http::append_param`)
+     * @param diag   filled on failure: which URL, which status, the server's words
      * @return the answer's JSON, or the error with `diag` filled (a non-2xx answer is an error).
      */
     asio::awaitable<std::tuple<error_code, boost::json::value>, Executor> get_json(std::string path, std::string query,
@@ -403,7 +406,7 @@ private:
     friend struct detail::client_access;
 };
 
-using client = basic_client<>;
+using client = basic_client<>; ///< on `asio::any_io_executor`
 
 namespace detail {
 
@@ -1066,36 +1069,42 @@ resubmit_many(basic_client<Executor> client, std::vector<std::string> ids, diagn
  * These throw `error_with_diagnostics`; each has an `async_` form below for any completion token.
  * @{
  */
+/// One page of errored instances (Oracle's "Retrieve Errored Instances").
 template <class Executor>
 asio::awaitable<errored_instances_page, Executor> get_errored_instances(basic_client<Executor> client,
                                                                         list_query query = {}) {
     return detail::value_or_throw<errored_instances_page, Executor>(
         [=](diagnostics& d) { return detail::get_page<errored_instance>(client, query, d); });
 }
+/// Every page of errored instances, in order.
 template <class Executor>
 asio::awaitable<std::vector<errored_instance>, Executor> get_all_errored_instances(basic_client<Executor> client,
                                                                                    list_query query = {}) {
     return detail::value_or_throw<std::vector<errored_instance>, Executor>(
         [=](diagnostics& d) { return detail::get_all<errored_instance>(client, query, d); });
 }
+/// One page of integration instances (Oracle's "Retrieve Integration Instances").
 template <class Executor>
 asio::awaitable<integration_instances_page, Executor> get_integration_instances(basic_client<Executor> client,
                                                                                 list_query query = {}) {
     return detail::value_or_throw<integration_instances_page, Executor>(
         [=](diagnostics& d) { return detail::get_page<integration_instance>(client, query, d); });
 }
+/// Every page of integration instances, in order.
 template <class Executor>
 asio::awaitable<std::vector<integration_instance>, Executor>
 get_all_integration_instances(basic_client<Executor> client, list_query query = {}) {
     return detail::value_or_throw<std::vector<integration_instance>, Executor>(
         [=](diagnostics& d) { return detail::get_all<integration_instance>(client, query, d); });
 }
+/// Resubmits errored instance `id` (Oracle's "Resubmit an Errored Integration Instance").
 template <class Executor>
 asio::awaitable<resubmit_result, Executor> resubmit_errored_instance(basic_client<Executor> client, std::string id,
                                                                      resubmit_options options = {}) {
     return detail::value_or_throw<resubmit_result, Executor>(
         [=](diagnostics& d) { return detail::resubmit_one(client, id, options, d); });
 }
+/// Resubmits the errored instances `ids` in one call (Oracle's "Resubmit Errored Integration Instances").
 template <class Executor>
 asio::awaitable<resubmit_result, Executor> resubmit_errored_instances(basic_client<Executor> client,
                                                                       std::vector<std::string> ids) {
@@ -1110,6 +1119,7 @@ asio::awaitable<resubmit_result, Executor> resubmit_errored_instances(basic_clie
  * on failure, default token `asio::deferred`, terminal cancellation.
  * @{
  */
+/// `get_errored_instances` for any completion token.
 template <class Executor,
           asio::completion_token_for<void(error_code, errored_instances_page)> CompletionToken = asio::deferred_t>
 auto async_get_errored_instances(basic_client<Executor> client, list_query query, diagnostics& diag,
@@ -1119,6 +1129,7 @@ auto async_get_errored_instances(basic_client<Executor> client, list_query query
         [=](diagnostics& d) { return detail::get_page<errored_instance>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
+/// As above, without diagnostics.
 template <class Executor,
           asio::completion_token_for<void(error_code, errored_instances_page)> CompletionToken = asio::deferred_t>
 auto async_get_errored_instances(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
@@ -1127,6 +1138,7 @@ auto async_get_errored_instances(basic_client<Executor> client, list_query query
         [=](diagnostics& d) { return detail::get_page<errored_instance>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
+/// `get_all_errored_instances` for any completion token.
 template <class Executor, asio::completion_token_for<void(error_code, std::vector<errored_instance>)> CompletionToken =
                               asio::deferred_t>
 auto async_get_all_errored_instances(basic_client<Executor> client, list_query query, diagnostics& diag,
@@ -1136,6 +1148,7 @@ auto async_get_all_errored_instances(basic_client<Executor> client, list_query q
         [=](diagnostics& d) { return detail::get_all<errored_instance>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
+/// As above, without diagnostics.
 template <class Executor, asio::completion_token_for<void(error_code, std::vector<errored_instance>)> CompletionToken =
                               asio::deferred_t>
 auto async_get_all_errored_instances(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
@@ -1144,6 +1157,7 @@ auto async_get_all_errored_instances(basic_client<Executor> client, list_query q
         [=](diagnostics& d) { return detail::get_all<errored_instance>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
+/// `get_integration_instances` for any completion token.
 template <class Executor,
           asio::completion_token_for<void(error_code, integration_instances_page)> CompletionToken = asio::deferred_t>
 auto async_get_integration_instances(basic_client<Executor> client, list_query query, diagnostics& diag,
@@ -1153,6 +1167,7 @@ auto async_get_integration_instances(basic_client<Executor> client, list_query q
         [=](diagnostics& d) { return detail::get_page<integration_instance>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
+/// As above, without diagnostics.
 template <class Executor,
           asio::completion_token_for<void(error_code, integration_instances_page)> CompletionToken = asio::deferred_t>
 auto async_get_integration_instances(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
@@ -1161,6 +1176,7 @@ auto async_get_integration_instances(basic_client<Executor> client, list_query q
         [=](diagnostics& d) { return detail::get_page<integration_instance>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
+/// `get_all_integration_instances` for any completion token.
 template <class Executor, asio::completion_token_for<void(error_code, std::vector<integration_instance>)>
                               CompletionToken = asio::deferred_t>
 auto async_get_all_integration_instances(basic_client<Executor> client, list_query query, diagnostics& diag,
@@ -1170,6 +1186,7 @@ auto async_get_all_integration_instances(basic_client<Executor> client, list_que
         [=](diagnostics& d) { return detail::get_all<integration_instance>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
+/// As above, without diagnostics.
 template <class Executor, asio::completion_token_for<void(error_code, std::vector<integration_instance>)>
                               CompletionToken = asio::deferred_t>
 auto async_get_all_integration_instances(basic_client<Executor> client, list_query query,
@@ -1179,6 +1196,7 @@ auto async_get_all_integration_instances(basic_client<Executor> client, list_que
         [=](diagnostics& d) { return detail::get_all<integration_instance>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
+/// `resubmit_errored_instance` for any completion token.
 template <class Executor,
           asio::completion_token_for<void(error_code, resubmit_result)> CompletionToken = asio::deferred_t>
 auto async_resubmit_errored_instance(basic_client<Executor> client, std::string id, resubmit_options options,
@@ -1187,6 +1205,7 @@ auto async_resubmit_errored_instance(basic_client<Executor> client, std::string 
         client.get_executor(), &diag, [=](diagnostics& d) { return detail::resubmit_one(client, id, options, d); },
         std::forward<CompletionToken>(token));
 }
+/// As above, without diagnostics.
 template <class Executor,
           asio::completion_token_for<void(error_code, resubmit_result)> CompletionToken = asio::deferred_t>
 auto async_resubmit_errored_instance(basic_client<Executor> client, std::string id, resubmit_options options = {},
@@ -1195,6 +1214,7 @@ auto async_resubmit_errored_instance(basic_client<Executor> client, std::string 
         client.get_executor(), nullptr, [=](diagnostics& d) { return detail::resubmit_one(client, id, options, d); },
         std::forward<CompletionToken>(token));
 }
+/// `resubmit_errored_instances` for any completion token.
 template <class Executor,
           asio::completion_token_for<void(error_code, resubmit_result)> CompletionToken = asio::deferred_t>
 auto async_resubmit_errored_instances(basic_client<Executor> client, std::vector<std::string> ids, diagnostics& diag,
@@ -1203,6 +1223,7 @@ auto async_resubmit_errored_instances(basic_client<Executor> client, std::vector
         client.get_executor(), &diag, [=](diagnostics& d) { return detail::resubmit_many(client, ids, d); },
         std::forward<CompletionToken>(token));
 }
+/// As above, without diagnostics.
 template <class Executor,
           asio::completion_token_for<void(error_code, resubmit_result)> CompletionToken = asio::deferred_t>
 auto async_resubmit_errored_instances(basic_client<Executor> client, std::vector<std::string> ids,

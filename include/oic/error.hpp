@@ -1,6 +1,9 @@
 #pragma once
-/// @file Error codes, diagnostics and the exception that carries both.
+/// @file
+/// Error codes, diagnostics and the exception that carries both.
 
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/system/error_code.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -98,11 +101,13 @@ public:
 };
 } // namespace detail
 
+/// The category of `oic::error` codes (name "oic").
 inline boost::system::error_category const& error_category() noexcept {
     static constexpr detail::error_category_impl instance;
     return instance;
 }
 
+/// `e` as an `error_code` (found by ADL: `error_code ec = error::timeout;`).
 inline error_code make_error_code(error e) noexcept {
     return {static_cast<int>(e), error_category()};
 }
@@ -142,11 +147,13 @@ public:
 };
 } // namespace detail
 
+/// The category of `oic::condition`s, which any code (ours, Asio's, Beast's) can be compared with.
 inline boost::system::error_category const& condition_category() noexcept {
     static constexpr detail::condition_category_impl instance;
     return instance;
 }
 
+/// `c` as an `error_condition` (found by ADL: `ec == condition::timeout`).
 inline boost::system::error_condition make_error_condition(condition c) noexcept {
     return {static_cast<int>(c), condition_category()};
 }
@@ -171,18 +178,21 @@ inline bool detail::condition_category_impl::equivalent(error_code const& ec, in
     return false;
 }
 
-/// Coarse classes of failure, e.g. for exit codes: which party said no.
-enum class failure_kind { config, token_endpoint, api, network };
+namespace detail {
 
-inline failure_kind classify(error_code const& ec) noexcept {
-    if (ec == make_error_condition(condition::configuration))
-        return failure_kind::config;
-    if (ec == make_error_condition(condition::token_endpoint))
-        return failure_kind::token_endpoint;
-    if (ec == make_error_condition(condition::api))
-        return failure_kind::api;
-    return failure_kind::network;
+/// Our codes for Beast's limits and timeouts, wherever a transport met them (HTTP or Redis); other
+/// errors pass through.
+inline error_code map_transport_error(error_code ec) {
+    if (ec == boost::beast::error::timeout)
+        return make_error_code(error::timeout);
+    if (ec == boost::beast::http::error::body_limit)
+        return make_error_code(error::body_too_large);
+    if (ec == boost::beast::http::error::header_limit || ec == boost::beast::http::error::buffer_overflow)
+        return make_error_code(error::response_too_large);
+    return ec;
 }
+
+} // namespace detail
 
 /**
  * @brief `text` safe to print to a terminal or a log line: C0 and C1 control characters and DEL
@@ -231,10 +241,11 @@ struct diagnostics {
 /// The exception thrown by the coroutines: a system_error that also carries diagnostics.
 class error_with_diagnostics : public boost::system::system_error {
 public:
+    /// `ec` with its explanation; `what()` is made of both.
     error_with_diagnostics(error_code ec, diagnostics diag)
         : boost::system::system_error(ec), diag_(std::move(diag)), what_(describe(ec, diag_)) {}
 
-    diagnostics const& get_diagnostics() const noexcept { return diag_; }
+    diagnostics const& get_diagnostics() const noexcept { return diag_; } ///< the explanation, field by field
 
     /// One line: the client's explanation, the HTTP status and the server's own words.
     char const* what() const noexcept override { return what_.c_str(); }
@@ -272,13 +283,17 @@ inline error_code report(diagnostics& out, error_code ec, std::string message) {
 [[noreturn]] inline void fail(error_code ec, diagnostics diag) {
     throw error_with_diagnostics(error_code(ec.value(), ec.category()), std::move(diag));
 }
+/// As above, the diagnostics holding only `message`.
 [[noreturn]] inline void fail(error_code ec, std::string message) {
     fail(ec, diagnostics{std::move(message)});
 }
 
 } // namespace oic
 
+// Boost's traits that make `oic::error` an error code and `oic::condition` a condition (not reference).
+/// @cond
 template <>
 struct boost::system::is_error_code_enum<oic::error> : std::true_type {};
 template <>
 struct boost::system::is_error_condition_enum<oic::condition> : std::true_type {};
+/// @endcond

@@ -1,5 +1,6 @@
 #pragma once
-/// @file Umbrella header: everything but the test double (`oic/testing/mock_server.hpp`).
+/// @file
+/// Umbrella header: everything but the test double (`oic/testing/mock_server.hpp`).
 
 #include <oic/api/parse.hpp>
 #include <oic/auth/client_credentials.hpp>

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The string and array types of the models: `text` and `shared_span`. Both are immutable
+ * @file
+ * The string and array types of the models: `text` and `shared_span`. Both are immutable
  * and share their storage: a page's items point into the few blocks their parse filled, instead
  * of owning one heap string per field, and each value keeps its block alive by itself.
  */
@@ -81,21 +82,27 @@ public:
         std::memcpy(block->bytes(), s.data(), s.size());
         set_shared({block, block->bytes(), static_cast<std::uint32_t>(s.size())});
     }
-    text(char const* s) : text(std::string_view(s)) {}        // NOLINT: `c.name = "x"`
+    /// A copy of the NUL-terminated `s`; as `text(std::string_view)`.
+    text(char const* s) : text(std::string_view(s)) {} // NOLINT: `c.name = "x"`
+    /// A copy of `s`; as `text(std::string_view)`.
     text(std::string const& s) : text(std::string_view(s)) {} // NOLINT
+    /// Shares `other`'s block (one more owner, no copy of the bytes); copies an inline string.
     text(text const& other) noexcept {
         std::memcpy(rep_, other.rep_, sizeof rep_);
         if (shared())
             shared_rep().block->retain();
     }
+    /// Takes `other`'s string; `other` is left empty.
     text(text&& other) noexcept {
         std::memcpy(rep_, other.rep_, sizeof rep_);
         other.set_inline({});
     }
+    /// As the copy constructor; the block of the previous value loses an owner.
     text& operator=(text const& other) noexcept {
         text(other).swap(*this);
         return *this;
     }
+    /// As the move constructor; the block of the previous value loses an owner.
     text& operator=(text&& other) noexcept {
         text(std::move(other)).swap(*this);
         return *this;
@@ -104,6 +111,7 @@ public:
         if (shared())
             shared_rep().block->release();
     }
+    /// Exchanges the two strings (no count changes).
     void swap(text& other) noexcept {
         unsigned char tmp[sizeof rep_];
         std::memcpy(tmp, rep_, sizeof rep_);
@@ -111,6 +119,8 @@ public:
         std::memcpy(other.rep_, tmp, sizeof rep_);
     }
 
+    /// The bytes. Valid while this `text` lives and is neither assigned nor moved from: a short
+    /// string is stored inside it.
     std::string_view view() const noexcept {
         if (shared()) {
             auto const r = shared_rep();
@@ -118,28 +128,36 @@ public:
         }
         return {reinterpret_cast<char const*>(rep_), rep_[inline_capacity]};
     }
+    /// `view()`.
     operator std::string_view() const noexcept { return view(); } // NOLINT: reads as a string_view
     /// A copy: so that an id passes straight to a call that takes a `std::string`.
     operator std::string() const { return str(); } // NOLINT
+    /// A copy, as a `std::string`.
     std::string str() const { return std::string(view()); }
 
-    char const* data() const noexcept { return view().data(); }
-    std::size_t size() const noexcept { return view().size(); }
-    bool empty() const noexcept { return size() == 0; }
-    char const* begin() const noexcept { return data(); }
-    char const* end() const noexcept { return data() + size(); }
+    char const* data() const noexcept { return view().data(); }  ///< The first byte; may not be NUL-terminated.
+    std::size_t size() const noexcept { return view().size(); }  ///< Length in bytes.
+    bool empty() const noexcept { return size() == 0; }          ///< Whether `size()` is 0.
+    char const* begin() const noexcept { return data(); }        ///< The bytes, in order.
+    char const* end() const noexcept { return data() + size(); } ///< Past the last byte.
 
+    /// Compares the bytes, as `std::string_view` does; either side may be the `text`.
     friend bool operator==(text const& a, std::string_view b) noexcept { return a.view() == b; }
+    /// Orders by the bytes, as `std::string_view` does.
     friend std::strong_ordering operator<=>(text const& a, std::string_view b) noexcept { return a.view() <=> b; }
+    /// Writes the bytes.
     friend std::ostream& operator<<(std::ostream& os, text const& t) { return os << t.view(); }
 
     // Concatenation makes a std::string, as with std::string_view on either side.
+    /// `a` then `b`, in a new `std::string`; `b` is any string but a `text`.
     template <class S>
     requires detail::text_operand<S>
     friend std::string operator+(text const& a, S const& b) { return join(a, b); }
+    /// `a` then `b`, in a new `std::string`; `a` is any string but a `text`.
     template <class S>
     requires detail::text_operand<S>
     friend std::string operator+(S const& a, text const& b) { return join(a, b); }
+    /// `a` then `b`, in a new `std::string`.
     friend std::string operator+(text const& a, text const& b) { return join(a, b); }
 
 private:
@@ -280,8 +298,8 @@ private:
 template <class T>
 class shared_span {
 public:
-    using value_type = T;
-    using const_iterator = T const*;
+    using value_type = T;            ///< The element type.
+    using const_iterator = T const*; ///< Iterates the elements in order.
 
     shared_span() noexcept = default;
     /// A copy of `items` (one allocation; none when empty).
@@ -296,14 +314,14 @@ public:
     /// `size` elements at `data`, kept alive by sharing the ownership of the array they are in.
     shared_span(std::shared_ptr<T const> data, std::size_t size) noexcept : data_(std::move(data)), size_(size) {}
 
-    T const* begin() const noexcept { return data_.get(); }
-    T const* end() const noexcept { return data_.get() + size_; }
-    T const* data() const noexcept { return data_.get(); }
-    std::size_t size() const noexcept { return size_; }
-    bool empty() const noexcept { return size_ == 0; }
-    T const& operator[](std::size_t i) const noexcept { return data_.get()[i]; }
-    T const& front() const noexcept { return data_.get()[0]; }
-    T const& back() const noexcept { return data_.get()[size_ - 1]; }
+    T const* begin() const noexcept { return data_.get(); }                      ///< The elements, in order.
+    T const* end() const noexcept { return data_.get() + size_; }                ///< Past the last element.
+    T const* data() const noexcept { return data_.get(); }                       ///< Same as `begin()`.
+    std::size_t size() const noexcept { return size_; }                          ///< Number of elements.
+    bool empty() const noexcept { return size_ == 0; }                           ///< Whether there are no elements.
+    T const& operator[](std::size_t i) const noexcept { return data_.get()[i]; } ///< Element `i` (unchecked).
+    T const& front() const noexcept { return data_.get()[0]; }                   ///< The first element; not when empty.
+    T const& back() const noexcept { return data_.get()[size_ - 1]; }            ///< The last element; not when empty.
 
 private:
     std::shared_ptr<T const> data_; // null when empty

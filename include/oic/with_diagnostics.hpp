@@ -1,5 +1,6 @@
 #pragma once
-/// @file A completion token adapter: an operation's error arrives as an `error_with_diagnostics`
+/// @file
+/// A completion token adapter: an operation's error arrives as an `error_with_diagnostics`
 /// (its code and the whole explanation), not as a bare `error_code`, in the spirit of
 /// Boost.MySQL's `with_diagnostics`.
 
@@ -31,7 +32,7 @@ namespace asio = boost::asio;
  */
 template <class Token>
 struct with_diagnostics_t {
-    Token token;
+    Token token; ///< the wrapped token, which completes the operation
 };
 
 /// `token`, its failures completed as `error_with_diagnostics`.

@@ -1,5 +1,6 @@
 #pragma once
-/// @file A deadline for any one operation, without building the timer race by hand.
+/// @file
+/// A deadline for any one operation, without building the timer race by hand.
 
 #include <oic/error.hpp>
 

@@ -25,13 +25,13 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
         oic::http::oic_default::for_instance({*oic::http::origin_of(oic::http::urls::url_view(
                                                  "https://inst-x.integration.eu-frankfurt-1.ocp.oraclecloud.com"))},
                                              {"trusted.example:8443", "*.suffix.example"});
-    oic::http::redirect_chain chain(
+    oic::http::detail::redirect_chain chain(
         oic::http::urls::url(
             "https://inst-x.integration.eu-frankfurt-1.ocp.oraclecloud.com/ic/api/integration/v1/connections?q=1"),
         method);
-    oic::http::redirect_step step;
+    oic::http::detail::redirect_step step;
     oic::diagnostics diag;
-    if (oic::http::plan_redirect(chain, st, location, oic::http::any_redirect_policy(policy), 5, step, diag))
+    if (oic::http::detail::plan_redirect(chain, st, location, oic::http::any_redirect_policy(policy), 5, step, diag))
         return 0;
     auto const judged = oic::http::origin_of(step.target);
     if (!judged || !(*judged == step.to) || !(chain.current_origin == step.to) || step.target.has_userinfo())

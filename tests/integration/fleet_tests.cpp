@@ -387,6 +387,19 @@ TEST_CASE("Redis over TLS, verified, and an ACL user", "[integration][fleet]") {
         CHECK(c.store.stats().fallbacks == 1);
         CHECK_THAT(c.store.stats().last_problem, Catch::Contains("TLS handshake with localhost:"));
         o.ca_file = files[2];
+        // The same Redis, trusted CA, under a name and an address its certificate does not hold
+        // (it holds localhost, 127.0.0.1-3 and ::1): the handshake fails, nothing is read or sent.
+        for (auto const& [host, resolve_to] : {std::pair<std::string, std::string>{"redis-x.localhost", "127.0.0.1"},
+                                               std::pair<std::string, std::string>{"127.0.0.4", "127.0.0.1"}}) {
+            auto wrong = o;
+            wrong.host = host;
+            wrong.resolve_to = resolve_to;
+            member m(ioc, cfg, wrong);
+            CHECK(m.page(ioc) == 5);
+            CHECK(m.store.stats().fallbacks == 1);
+            CHECK(m.store.stats().hits == 0);
+            CHECK_THAT(m.store.stats().last_problem, Catch::Contains("TLS handshake with " + host));
+        }
         o.tls = false; // a plaintext client on a TLS port: nothing there answers as Redis
         member d(ioc, cfg, o);
         CHECK(d.page(ioc) == 5);

@@ -114,7 +114,7 @@ TEST_CASE("redirect chains: relative Location, hop limit, loops", "[integration]
         client c(ioc.get_executor(), config_for(server));
         auto const e = error_of(ioc, c.get_json("/ic/api/c1"));
         CHECK(e.code() == error::too_many_redirects);
-        CHECK(classify(e.code()) == failure_kind::api);
+        CHECK(e.code() == condition::api);
 
         auto cfg = config_for(server);
         cfg.session.max_redirects = 10;
@@ -221,7 +221,7 @@ TEST_CASE("the default policy refuses a credentialed redirect to an untrusted ho
     std::string const what = e.what();
     auto const foreign = "127.0.0.2:" + std::to_string(server.options().foreign_port);
     CHECK_THAT(what, Catch::Contains(foreign) && Catch::Contains("client_config::trusted_hosts"));
-    CHECK(e.get_diagnostics().redirect_to == foreign); // for a program to say it in its own terms (the CLI)
+    CHECK(e.get_diagnostics().redirect_to == foreign);  // for a program to say it in its own terms (the CLI)
     CHECK(server.get_counters().foreign_requests == 0); // its answer is never taken for the API's
 
     SECTION("following without the token stays available to those who ask") {
@@ -321,7 +321,7 @@ TEST_CASE("a remembered hop whose target dies is forgotten", "[integration][redi
 
     target.reset(); // its port now refuses connections
     auto const e = error_of(ioc, get_connections(c, connections_query{}));
-    CHECK(classify(e.code()) == failure_kind::network);
+    CHECK(e.code() == condition::network);
     CHECK(server.get_counters().runtime_api_requests == 2); // forgotten: the call went through the original URL
     error_of(ioc, get_connections(c, connections_query{}));
     CHECK(server.get_counters().runtime_api_requests == 3); // and nothing points at the dead host any more

@@ -157,7 +157,7 @@ struct pool_fixture {
         req.set(boost::beast::http::field::host, origin.authority());
         auto [xec, res] = co_await lease->exchange(req, {.body = 1024, .header = 1024}, deadline);
         if (xec)
-            co_return std::tuple{http::detail::map_transport_error(xec), std::string()};
+            co_return std::tuple{oic::detail::map_transport_error(xec), std::string()};
         lease.keep_alive(res.keep_alive() && lease->drained());
         co_return std::tuple{error_code{}, res.body()};
     }

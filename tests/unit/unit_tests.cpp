@@ -27,12 +27,12 @@ namespace bhttp = boost::beast::http;
 // (error_of), so each step gets a throwing wrapper here.
 namespace {
 template <class Policy>
-http::redirect_step plan_hop(http::redirect_chain& chain, bhttp::status status, std::string_view location,
-                             Policy const& policy, int max_redirects) {
-    http::redirect_step step;
+http::detail::redirect_step plan_hop(http::detail::redirect_chain& chain, bhttp::status status,
+                                     std::string_view location, Policy const& policy, int max_redirects) {
+    http::detail::redirect_step step;
     diagnostics d;
-    if (auto ec =
-            http::plan_redirect(chain, status, location, http::any_redirect_policy(policy), max_redirects, step, d))
+    if (auto ec = http::detail::plan_redirect(chain, status, location, http::any_redirect_policy(policy), max_redirects,
+                                              step, d))
         fail(ec, std::move(d));
     return step;
 }
@@ -204,7 +204,7 @@ TEST_CASE("token answer parsing", "[unit][token]") {
         CHECK(e.get_diagnostics().server_code == "invalid_client");
         CHECK(e.get_diagnostics().server_message == "Client authentication failed.");
         CHECK(std::string(e.what()).find("invalid_client") != std::string::npos);
-        CHECK(classify(e.code()) == failure_kind::token_endpoint);
+        CHECK(e.code() == condition::token_endpoint);
     }
 }
 
@@ -875,7 +875,7 @@ TEST_CASE("redirect rules no policy can switch off", "[unit][redirect]") {
     };
     for (auto const& c : cases) {
         INFO(c.from << " " << c.status << " " << c.location << " " << bhttp::to_string(c.method));
-        http::redirect_chain chain(http::urls::url(c.from), c.method);
+        http::detail::redirect_chain chain(http::urls::url(c.from), c.method);
         auto plan = [&] {
             return plan_hop(chain, static_cast<bhttp::status>(c.status), c.location, http::same_origin{}, 5);
         };
@@ -898,14 +898,14 @@ TEST_CASE("redirect chain limits, loops, body credentials and plaintext", "[unit
     using bhttp::status;
     using bhttp::verb;
     SECTION("hop limit") {
-        http::redirect_chain chain(http::urls::url("https://a.example/0"));
+        http::detail::redirect_chain chain(http::urls::url("https://a.example/0"));
         for (int i = 1; i <= 3; ++i)
             plan_hop(chain, status::found, "/" + std::to_string(i), http::never_forward{}, 3);
         CHECK(error_of([&] { plan_hop(chain, status::found, "/4", http::never_forward{}, 3); }).code() ==
               error::too_many_redirects);
     }
     SECTION("a loop through several URLs") {
-        http::redirect_chain chain(http::urls::url("https://a.example/0"));
+        http::detail::redirect_chain chain(http::urls::url("https://a.example/0"));
         plan_hop(chain, status::found, "/1", http::never_forward{}, 5);
         plan_hop(chain, status::found, "https://b.example/2", http::never_forward{}, 5);
         CHECK(error_of([&] {
@@ -913,7 +913,7 @@ TEST_CASE("redirect chain limits, loops, body credentials and plaintext", "[unit
               }).code() == error::redirect_loop);
     }
     SECTION("client_secret_post body never goes to another origin, even with always_forward") {
-        http::redirect_chain chain(http::urls::url("https://idp.example/token"), verb::post);
+        http::detail::redirect_chain chain(http::urls::url("https://idp.example/token"), verb::post);
         chain.body_has_credentials = true;
         CHECK(error_of([&] {
                   plan_hop(chain, status::temporary_redirect, "https://other.example/token", http::always_forward{}, 5);
@@ -923,12 +923,12 @@ TEST_CASE("redirect chain limits, loops, body credentials and plaintext", "[unit
         CHECK(step.keep_body);
     }
     SECTION("credentials never go over plaintext to a non-loopback host, whatever the policy") {
-        http::redirect_chain chain(http::urls::url("http://127.0.0.1/a"));
+        http::detail::redirect_chain chain(http::urls::url("http://127.0.0.1/a"));
         auto const step = plan_hop(chain, status::found, "http://example.com/b", http::always_forward{}, 5);
         CHECK_FALSE(step.send_credentials);
     }
     SECTION("a policy may stop following") {
-        http::redirect_chain chain(http::urls::url("https://a.example/0"));
+        http::detail::redirect_chain chain(http::urls::url("https://a.example/0"));
         auto const stop = [](http::redirect_hop const&) { return http::redirect_decision{.follow = false}; };
         auto const e = error_of([&] { plan_hop(chain, status::moved_permanently, "/1", stop, 5); });
         CHECK(e.code() == error::redirect_refused);
@@ -1039,7 +1039,8 @@ TEST_CASE("one host identity: hosts every layer could read differently are refus
         CHECK((!u || !http::origin_of(*u)));
         if (u) // as a redirect target: refused before any policy sees it
         {
-            http::redirect_chain chain(http::urls::url("https://inst.integration.r1.ocp.oraclecloud.com/ic/api/x"));
+            http::detail::redirect_chain chain(
+                http::urls::url("https://inst.integration.r1.ocp.oraclecloud.com/ic/api/x"));
             int asked = 0;
             auto const policy = [&asked](http::redirect_hop const&) {
                 ++asked;
@@ -1068,7 +1069,7 @@ TEST_CASE("one host identity: hosts every layer could read differently are refus
 }
 
 TEST_CASE("credentials withheld once stay withheld for the rest of the chain", "[unit][redirect]") {
-    http::redirect_chain chain(http::urls::url("https://a.example/p"));
+    http::detail::redirect_chain chain(http::urls::url("https://a.example/p"));
     http::trusted_hosts const trust_a{"a.example"};
     auto const to_b = plan_hop(chain, bhttp::status::found, "https://b.example/q", trust_a, 5);
     CHECK_FALSE(to_b.send_credentials);
@@ -1081,28 +1082,28 @@ TEST_CASE("what may be remembered", "[unit][redirect]") {
     auto const remember_all = [](http::redirect_hop const&) {
         return http::redirect_decision{.forward_credentials = true, .remember = true};
     };
-    auto plan = [&](http::redirect_chain& c, char const* location) {
+    auto plan = [&](http::detail::redirect_chain& c, char const* location) {
         return plan_hop(c, bhttp::status::temporary_redirect, location, remember_all, 5);
     };
     char const* start = "https://r.example/ic/api/x?q=1";
     {
-        http::redirect_chain c{http::urls::url(start)};
+        http::detail::redirect_chain c{http::urls::url(start)};
         auto const step = plan(c, "https://d.example/ic/api/x?q=1");
         CHECK(step.remember); // an origin-only hop away from the original origin
         CHECK(step.to == *http::origin_of(http::urls::url_view("https://d.example/")));
         CHECK_FALSE(plan(c, "https://e.example/ic/api/x?q=1").remember); // not from the original origin
     }
     {
-        http::redirect_chain c{http::urls::url(start)};
+        http::detail::redirect_chain c{http::urls::url(start)};
         CHECK_FALSE(plan(c, "https://d.example/ic/api/other?q=1").remember); // the path changed
     }
     {
-        http::redirect_chain c{http::urls::url(start)};
+        http::detail::redirect_chain c{http::urls::url(start)};
         c.may_remember = false; // a token request
         CHECK_FALSE(plan(c, "https://d.example/ic/api/x?q=1").remember);
     }
     {
-        http::redirect_chain c(http::urls::url(start), bhttp::verb::post);
+        http::detail::redirect_chain c(http::urls::url(start), bhttp::verb::post);
         c.body_has_credentials = true; // 303: the body is dropped, so the hop is allowed, but not remembered
         CHECK_FALSE(plan_hop(c, bhttp::status::see_other, "https://d.example/ic/api/x?q=1", remember_all, 5).remember);
     }

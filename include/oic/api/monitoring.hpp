@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The models of the monitoring calls: `GET /ic/api/integration/v1/monitoring/errors`,
+ * @file
+ * The models of the monitoring calls: `GET /ic/api/integration/v1/monitoring/errors`,
  * `GET .../monitoring/instances` and the answers of the resubmit calls (`POST
  * .../monitoring/errors/{id}/resubmit`, `POST .../monitoring/errors/resubmit`).
  *
@@ -47,7 +48,7 @@ struct errored_instance : answer_item {
 
 /// A run of an integration (an item of `GET /monitoring/instances`).
 struct integration_instance : answer_item {
-    text id;
+    text id;                  ///< `id` of the run; an `errored_instance` of this run has the same id
     text integration_id;      ///< `integrationId`: the integration's code
     text integration_name;    ///< `integrationName`
     text integration_version; ///< `integrationVersion`
@@ -57,8 +58,8 @@ struct integration_instance : answer_item {
     text run_id;              ///< `runId` (scheduled integrations)
 };
 
-using errored_instances_page = page<errored_instance>;
-using integration_instances_page = page<integration_instance>;
+using errored_instances_page = page<errored_instance>;         ///< What `get_errored_instances` answers.
+using integration_instances_page = page<integration_instance>; ///< What `get_integration_instances` answers.
 
 /// What `resubmit_errored_instance` asks besides the id.
 struct resubmit_options {

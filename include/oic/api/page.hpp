@@ -1,5 +1,6 @@
 #pragma once
-/// @file What every list answer of the Developer API shares: the item text, the page and the query.
+/// @file
+/// What every list answer of the Developer API shares: the item text, the page and the query.
 
 #include <oic/api/detail/json_text.hpp>
 #include <oic/http/url.hpp>
@@ -45,6 +46,7 @@ public:
         text_ = std::move(text);
         index_ = index;
     }
+    /// The `attach` index of an item that is the whole answer (a call for one item), not one of its `items`.
     static constexpr std::size_t whole_text = std::size_t(-1);
 
 private:
@@ -55,12 +57,12 @@ private:
 /// One page of a list answer (`items`, `hasMore`, `totalResults`, `limit`, `offset`).
 template <class Item>
 struct page {
-    std::string url; ///< the URL that answered, after redirects (without query)
-    std::vector<Item> items;
-    bool has_more = false;
-    std::optional<std::int64_t> total_results;
-    std::optional<std::int64_t> limit;
-    std::optional<std::int64_t> offset;
+    std::string url;                           ///< the URL that answered, after redirects (without query)
+    std::vector<Item> items;                   ///< `items`, in the answer's order
+    bool has_more = false;                     ///< `hasMore`: more items follow this page (at a larger `offset`)
+    std::optional<std::int64_t> total_results; ///< `totalResults`: matching items, all pages; unset if not sent
+    std::optional<std::int64_t> limit;         ///< `limit` as the answer states it; unset if not sent
+    std::optional<std::int64_t> offset;        ///< `offset` as the answer states it; unset if not sent
 };
 
 /// Query parameters of a list call (empty or unset ones are not sent), and whether to keep the items' JSON.
@@ -69,11 +71,11 @@ struct list_query {
     // inside a co_await expression (`co_await get_connections(c, {})` would free a bad pointer).
     list_query() = default;
 
-    std::string q; ///< e.g. `{name: /Oracle/, status: 'CONFIGURED'}`
-    std::optional<int> limit;
-    std::optional<int> offset;
-    std::string order_by; ///< connections: `name`, `time` or `type`; integrations: `name` or `time`
-    std::string expand;   ///< connections: `adapter`
+    std::string q;             ///< e.g. `{name: /Oracle/, status: 'CONFIGURED'}`
+    std::optional<int> limit;  ///< `limit`: items per page; unset: the server's default
+    std::optional<int> offset; ///< `offset`: items to skip before this page; unset: not sent (the first page)
+    std::string order_by;      ///< connections: `name`, `time` or `type`; integrations: `name` or `time`
+    std::string expand;        ///< connections: `adapter`
     /// Not a query parameter: keep each item's JSON text for `answer_item::json()` and `raw()`.
     /// Off, a page holds no body at all (it is parsed as it arrives and dropped).
     bool keep_json = false;

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file Parsers for the Developer API's list answers and items (connections, integrations,
+ * @file
+ * Parsers for the Developer API's list answers and items (connections, integrations,
  * errored instances, instances) and the resubmit answers. No
  * I/O here: they read an answer body straight into the models (no DOM) and name the field of any
  * error.

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file OAuth 2.0 client credentials grant (RFC 6749 section 4.4) against an OCI identity domain:
+ * @file
+ * OAuth 2.0 client credentials grant (RFC 6749 section 4.4) against an OCI identity domain:
  * the request, the answer's parser, and the `fetch_token` coroutine.
  */
 
@@ -31,17 +32,17 @@ enum class client_auth {
 /// A confidential application's credentials and where to use them.
 struct client_credentials {
     std::string token_url; ///< e.g. `https://idcs-xxxx.identity.oraclecloud.com/oauth2/v1/token`
-    std::string client_id;
-    secret client_secret;
-    std::string scope; ///< e.g. `https://<id>.integration.ocp.oraclecloud.com:443urn:opc:resource:consumer::all`
-    client_auth auth = client_auth::basic;
+    std::string client_id; ///< the application's client ID
+    secret client_secret;  ///< its client secret (never printed; see `secret`)
+    std::string scope;     ///< e.g. `https://<id>.integration.ocp.oraclecloud.com:443urn:opc:resource:consumer::all`
+    client_auth auth = client_auth::basic;         ///< how the secret is sent (HTTP Basic, or in the body)
     std::chrono::seconds default_expires_in{3600}; ///< lifetime assumed when the answer has no `expires_in`
     std::size_t max_response_size = 64 * 1024;     ///< a larger answer is an error, not a token
 };
 
 /// A bearer token as the token endpoint issued it.
 struct access_token {
-    secret value;
+    secret value;                      ///< what goes after `Bearer ` (never printed)
     std::string token_type;            ///< as the server spelled it (`Bearer`, any case)
     std::chrono::seconds expires_in{}; ///< lifetime at the time of issue
     std::string scope;                 ///< granted scope, when the server says
@@ -201,18 +202,6 @@ inline error_code parse_token_response(unsigned status, std::string_view body, s
 
 } // namespace detail
 
-/**
- * @brief Gets a token with the client credentials grant.
- *
- * Sends `POST token_url` through `session` (its TLS settings, timeouts, retries and redirect policy) and
- * parses the answer.
- *
- * @par Per-operation cancellation
- * As the session's `send`: a cancelled call ends with `operation_aborted`.
- *
- * @return the token, or the error with `diag` filled: `error::bad_config`/`bad_url` for settings,
- * `error::token_*` for what the endpoint answered, network and TLS codes for the rest.
- */
 namespace detail {
 template <class Executor>
 asio::awaitable<std::tuple<error_code, access_token>, Executor>
@@ -246,6 +235,18 @@ request_token(http::basic_session<Executor> session, client_credentials creds, d
 }
 } // namespace detail
 
+/**
+ * @brief Gets a token with the client credentials grant.
+ *
+ * Sends `POST token_url` through `session` (its TLS settings, timeouts, retries and redirect policy) and
+ * parses the answer.
+ *
+ * @par Per-operation cancellation
+ * As the session's `send`: a cancelled call ends with `operation_aborted`.
+ *
+ * @return the token, or the error with `diag` filled: `error::bad_config`/`bad_url` for settings,
+ * `error::token_*` for what the endpoint answered, network and TLS codes for the rest.
+ */
 template <class Executor>
 asio::awaitable<std::tuple<error_code, access_token>, Executor>
 fetch_token(http::basic_session<Executor> session, client_credentials creds, diagnostics& diag) {

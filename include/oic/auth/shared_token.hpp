@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file One token for many concurrent callers: fetched once, refreshed ahead, never stampeded.
+ * @file
+ * One token for many concurrent callers: fetched once, refreshed ahead, never stampeded.
  *
  * Identity domains allow 10 to 65 token requests per second; a server whose coroutines each fetch
  * their own token burns that budget and gets 429. A `shared_token` keeps one token per process
@@ -59,7 +60,7 @@ struct shared_token_options {
 template <class Executor = asio::any_io_executor>
 class basic_shared_token {
 public:
-    using executor_type = Executor;
+    using executor_type = Executor; ///< where fetches run, one at a time
     /// Gets a new token, or an error with the diagnostics filled; called on `Executor`, at most
     /// once at a time.
     using fetch_function = std::function<asio::awaitable<std::tuple<error_code, access_token>, Executor>(diagnostics&)>;
@@ -69,13 +70,15 @@ public:
     /// Where tokens come from: a fetch, and whom to tell about a refused token (a token store
     /// shared by several processes, see `oic/redis/token_store.hpp`).
     struct source {
-        fetch_function fetch;
+        fetch_function fetch;       ///< gets a new token
         reject_function rejected{}; ///< may be empty
     };
 
+    /// Tokens from `src`, shared by every copy of this object.
     basic_shared_token(Executor ex, source src, shared_token_options opts = {})
         : state_(std::make_shared<state>(ex, std::move(src), std::move(opts))) {}
 
+    /// Tokens from `fetch`, nobody told of refused ones.
     basic_shared_token(Executor ex, fetch_function fetch, shared_token_options opts = {})
         : basic_shared_token(ex, source{std::move(fetch)}, std::move(opts)) {}
 
@@ -86,7 +89,7 @@ public:
               [session, creds = std::move(creds)](diagnostics& d) { return fetch_token(session, creds, d); },
               std::move(opts)) {}
 
-    executor_type get_executor() const noexcept { return state_->ex; }
+    executor_type get_executor() const noexcept { return state_->ex; } ///< the executor it was made with
 
     /**
      * @brief The current token, or the result of the one fetch in flight.
@@ -283,6 +286,6 @@ private:
     std::shared_ptr<state> state_;
 };
 
-using shared_token = basic_shared_token<>;
+using shared_token = basic_shared_token<>; ///< on `asio::any_io_executor`
 
 } // namespace oic

@@ -1,5 +1,6 @@
 #pragma once
-/// @file Where a 2xx answer's body goes instead of memory: `body_sink`, a file that appears only
+/// @file
+/// Where a 2xx answer's body goes instead of memory: `body_sink`, a file that appears only
 /// when whole (`file_sink`), and progress reports at most every 100 ms (`progress_sink`).
 
 #include <oic/error.hpp>
@@ -41,15 +42,16 @@ public:
 
 /// How far a transfer is: bytes so far, and the total when the answer said it.
 struct transfer_progress {
-    std::uint64_t done = 0;
-    std::optional<std::uint64_t> total{};
+    std::uint64_t done = 0;               ///< body bytes so far
+    std::optional<std::uint64_t> total{}; ///< the body's size, when known in advance
 };
 
 /// Passes the body on to `next`, counting it, and reports progress to `report` (when given) at
 /// most every `every`, and once more when the body is whole (`finish`).
 class progress_sink final : public body_sink {
 public:
-    using clock = std::chrono::steady_clock;
+    using clock = std::chrono::steady_clock; ///< of `every`
+    /// Counts what goes to `next` (which must outlive it), reporting at most every `every`.
     progress_sink(body_sink& next, std::function<void(transfer_progress)> report,
                   clock::duration every = std::chrono::milliseconds(100))
         : next_(next), report_(std::move(report)), every_(every) {}
@@ -183,7 +185,7 @@ public:
         temp_.clear();
     }
 
-    std::filesystem::path const& target() const noexcept { return target_; }
+    std::filesystem::path const& target() const noexcept { return target_; } ///< where the file appears once whole
     /// Bytes written so far.
     std::uint64_t size() const noexcept { return size_; }
 

@@ -1,5 +1,6 @@
 #pragma once
-/// @file Where a request's body comes from when it is not in memory: `body_source`, a file read as
+/// @file
+/// Where a request's body comes from when it is not in memory: `body_source`, a file read as
 /// it is sent (`file_source`), a `multipart/form-data` envelope around another source
 /// (`multipart_source`), and progress reports at most every 100 ms (`progress_source`).
 
@@ -52,7 +53,7 @@ public:
 /// A body held in memory: a string the source owns.
 class string_source final : public body_source {
 public:
-    explicit string_source(std::string bytes) : bytes_(std::move(bytes)) {}
+    explicit string_source(std::string bytes) : bytes_(std::move(bytes)) {} ///< sends `bytes`, as often as asked
     std::uint64_t size() const override { return bytes_.size(); }
     std::size_t read(asio::mutable_buffer out, error_code&) override {
         auto const n = std::min(out.size(), bytes_.size() - at_);
@@ -136,7 +137,7 @@ public:
         return path_.string() + (shrank_ ? " changed while it was being sent" : " cannot be read: " + ec.message());
     }
 
-    std::filesystem::path const& path() const noexcept { return path_; }
+    std::filesystem::path const& path() const noexcept { return path_; } ///< the file it reads
 
 private:
     static error_code last_error() { return error_code(errno, boost::system::system_category()); }
@@ -171,7 +172,7 @@ public:
 
     /// The request's `Content-Type`.
     std::string content_type() const { return "multipart/form-data; boundary=" + boundary_; }
-    std::string const& boundary() const noexcept { return boundary_; }
+    std::string const& boundary() const noexcept { return boundary_; } ///< the parts' delimiter (random unless given)
 
     std::uint64_t size() const override { return head_.size() + content_.size() + tail_.size(); }
 
@@ -258,7 +259,8 @@ private:
 /// every `every`, and once more when the body is whole (`finish`). A rewind starts the count again.
 class progress_source final : public body_source {
 public:
-    using clock = std::chrono::steady_clock;
+    using clock = std::chrono::steady_clock; ///< of `every`
+    /// Counts what is read from `next` (which must outlive it), reporting at most every `every`.
     progress_source(body_source& next, std::function<void(transfer_progress)> report,
                     clock::duration every = std::chrono::milliseconds(100))
         : next_(next), report_(std::move(report)), every_(every), progress_{0, next.size()} {}

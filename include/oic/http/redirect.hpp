@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file Redirect policies and the rules no policy can switch off.
+ * @file
+ * Redirect policies and the rules no policy can switch off.
  *
  * Following a redirect is not forwarding credentials. A policy is asked once per hop and answers
  * three questions independently: follow it? send the credentials along? remember it for later
@@ -57,11 +58,12 @@ using any_redirect_policy = std::function<redirect_decision(redirect_hop const&)
 
 /// Follow, never forward credentials: what `curl -L` and Python requests do across hosts.
 struct never_forward {
-    redirect_decision operator()(redirect_hop const&) const { return {}; }
+    redirect_decision operator()(redirect_hop const&) const { return {}; } ///< follow, credentials dropped
 };
 
 /// Forward only when the target has the original request's scheme, host and port (httpx).
 struct same_origin {
+    /// Follow; credentials only when the target's origin is the original's.
     redirect_decision operator()(redirect_hop const& h) const {
         return {.forward_credentials = h.target_origin == h.original_origin};
     }
@@ -76,13 +78,14 @@ struct same_origin {
 class trusted_hosts {
 public:
     trusted_hosts() = default;
-    trusted_hosts(std::initializer_list<std::string> patterns) : patterns_(patterns) {}
-    explicit trusted_hosts(std::vector<std::string> patterns) : patterns_(std::move(patterns)) {}
+    trusted_hosts(std::initializer_list<std::string> patterns) : patterns_(patterns) {}           ///< these patterns
+    explicit trusted_hosts(std::vector<std::string> patterns) : patterns_(std::move(patterns)) {} ///< these patterns
 
-    void add(std::string pattern) { patterns_.push_back(std::move(pattern)); }
+    void add(std::string pattern) { patterns_.push_back(std::move(pattern)); } ///< one more pattern
     /// Trusts exactly this origin's host on this origin's port.
     void add(origin const& o) { add(o.url_host() + ":" + std::to_string(o.port)); }
 
+    /// Whether a pattern matches `o`'s host (case-insensitively) and port (any, when it names none).
     bool trusts(origin const& o) const {
         for (auto const& p : patterns_)
             if (matches(p, o))
@@ -90,6 +93,7 @@ public:
         return false;
     }
 
+    /// Follow; credentials only to a trusted target.
     redirect_decision operator()(redirect_hop const& h) const {
         return {.forward_credentials = trusts(h.target_origin)};
     }
@@ -132,13 +136,14 @@ private:
 /// Forward to whatever host the server names: curl's `--location-trusted`.
 /// Unsafe: a compromised or misconfigured server receives your token. Prefer `trusted_hosts`.
 struct always_forward {
+    /// Follow, credentials included.
     redirect_decision operator()(redirect_hop const&) const { return {.forward_credentials = true}; }
 };
 
 /**
  * @brief The design-time host that serves the Developer API for an OIC host of a region:
- * `design.integration.<region>.ocp.oraclecloud.com` on 443 for
- * `https://<instance>.integration.<region>.ocp.oraclecloud.com` (or the design host itself).
+ * `design.integration.{region}.ocp.oraclecloud.com` on 443 for
+ * `https://{instance}.integration.{region}.ocp.oraclecloud.com` (or the design host itself).
  * nullopt for any other host, and for runtime hosts without a region part.
  */
 inline std::optional<origin> design_host_of(origin const& o) {
@@ -169,8 +174,10 @@ inline std::optional<origin> design_host_of(origin const& o) {
  */
 class oic_default {
 public:
+    /// Trusting the hosts `trusted_patterns` names (as `trusted_hosts` reads them), over TLS or on loopback.
     explicit oic_default(std::vector<std::string> trusted_patterns = {}) : trusted_(std::move(trusted_patterns)) {}
 
+    /// What a client uses: `configured`'s origins, their regions' design-time hosts, and `more`.
     static oic_default for_instance(std::vector<origin> const& configured, std::vector<std::string> more = {}) {
         oic_default p(std::move(more));
         for (auto const& o : configured) {
@@ -181,8 +188,10 @@ public:
         return p;
     }
 
+    /// Whether credentials may go to `o`: trusted, and over TLS unless `o` is loopback.
     bool trusts(origin const& o) const { return (o.tls() || is_loopback(o.host)) && trusted_.trusts(o); }
 
+    /// Credentials and memory for a trusted target; an untrusted one is followed only without credentials to drop.
     redirect_decision operator()(redirect_hop const& h) const {
         bool const forward = trusts(h.target_origin);
         return {.follow = forward || !h.credentials, .forward_credentials = forward, .remember = forward};
@@ -218,6 +227,11 @@ inline bool may_send(credential_kind kind, origin const& home, origin const& to,
         return false;
     return kind == credential_kind::bearer ? policy_trusts : to == home;
 }
+
+namespace detail {
+
+// The redirect engine: what `basic_session` runs for each 3xx answer. Not part of the API: the
+// policy objects above are how a program decides.
 
 /// The state of one request's redirect chain.
 struct redirect_chain {
@@ -373,5 +387,7 @@ inline error_code plan_redirect(redirect_chain& chain, beast_http::status status
     chain.visited.push_back(key);
     return {};
 }
+
+} // namespace detail
 
 } // namespace oic::http

@@ -1,10 +1,12 @@
 #pragma once
 /**
- * @file An HTTP/1.1 session: TLS, keep-alive connection pool, timeouts, limits and the redirect
+ * @file
+ * An HTTP/1.1 session: TLS, keep-alive connection pool, timeouts, limits and the redirect
  * engine. It knows nothing of OAuth or OIC; the token fetch and the API calls both go through it.
  */
 
 #include <oic/detail/async_run.hpp>
+#include <oic/detail/tls.hpp>
 #include <oic/error.hpp>
 #include <oic/http/body_sink.hpp>
 #include <oic/http/body_source.hpp>
@@ -91,9 +93,9 @@ struct send_options {
 
 /// An answer and the URL that gave it (after redirects and remembered hops).
 struct reply {
-    response message;
-    urls::url url;
-    int retries = 0; ///< how many times the request was sent again (see `retry_options`)
+    response message; ///< the answer's status, fields and body (empty when a sink took the body)
+    urls::url url;    ///< the URL that answered
+    int retries = 0;  ///< how many times the request was sent again (see `retry_options`)
     /// The request's credentials (`Authorization`, `Proxy-Authorization`, `Cookie`) went with the
     /// request that got this answer; false when there were none or a hop withheld them.
     bool credentials_sent = false;
@@ -140,31 +142,6 @@ private:
     std::vector<entry> entries_;
 };
 
-/**
- * The TLS client context for a CA file, shared by every session that names it. Loading the system
- * store costs ~30 ms of CPU on Debian, too much to pay per session; an SSL_CTX is safe to share
- * between threads. The cache holds weak references, so a CA file is read again once no session
- * uses it any more.
- */
-inline std::shared_ptr<asio::ssl::context> tls_client_context(std::string const& ca_file) {
-    if (ca_file.find('\0') != std::string::npos) // a C API would read a shorter path
-        fail(error::bad_config, "ca_file holds a NUL character");
-    static std::mutex mutex;
-    static std::map<std::string, std::weak_ptr<asio::ssl::context>> cache;
-    std::lock_guard lock(mutex);
-    if (auto ctx = cache[ca_file].lock())
-        return ctx;
-    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-    error_code ec;
-    ctx->set_default_verify_paths(ec); // a machine without a system store still works with ca_file
-    if (!ca_file.empty() && ctx->load_verify_file(ca_file, ec))
-        fail(error::bad_config, "cannot load CA file " + ca_file);
-    cache[ca_file] = ctx;
-    return ctx;
-}
-
 struct session_access;
 
 } // namespace detail
@@ -179,18 +156,19 @@ struct session_access;
 template <class Executor = asio::any_io_executor>
 class basic_session {
 public:
-    using executor_type = Executor;
+    using executor_type = Executor; ///< where its operations run (each call's own if it has one)
 
     /// @throws error_with_diagnostics (`error::bad_config`) when the CA file cannot be loaded.
     explicit basic_session(Executor ex, session_options opts = {}, any_redirect_policy policy = never_forward{})
         : state_(std::make_shared<state>(ex, std::move(opts), std::move(policy))) {}
 
+    /// As above, with any redirect policy object (see `redirect_policy`).
     template <redirect_policy P>
     basic_session(Executor ex, session_options opts, P policy)
         : basic_session(ex, std::move(opts), any_redirect_policy(std::move(policy))) {}
 
-    executor_type get_executor() const noexcept { return state_->ex; }
-    session_options const& options() const noexcept { return state_->opts; }
+    executor_type get_executor() const noexcept { return state_->ex; }       ///< the executor it was made with
+    session_options const& options() const noexcept { return state_->opts; } ///< its settings, as given
     /// What the connection pool has done so far.
     pool_stats stats() const { return state_->pool.stats(); }
 
@@ -259,7 +237,7 @@ private:
 
     struct state {
         state(Executor e, session_options o, any_redirect_policy p)
-            : ex(e), opts(std::move(o)), policy(std::move(p)), tls(detail::tls_client_context(opts.ca_file)),
+            : ex(e), opts(std::move(o)), policy(std::move(p)), tls(oic::detail::tls_client_context(opts.ca_file)),
               pool(e, detail::pool_limits{opts.max_connections,
                                           opts.max_connections_per_origin ? opts.max_connections_per_origin
                                                                           : opts.max_connections,
@@ -296,7 +274,7 @@ private:
     friend struct detail::session_access;
 };
 
-using session = basic_session<>;
+using session = basic_session<>; ///< on `asio::any_io_executor`
 
 namespace detail {
 

@@ -1,5 +1,6 @@
 #pragma once
-/// @file The HTTP layer's vocabulary: its clock, request and answer types, retry settings and the
+/// @file
+/// The HTTP layer's vocabulary: its clock, request and answer types, retry settings and the
 /// pool's statistics.
 
 #include <boost/asio/awaitable.hpp>
@@ -14,9 +15,10 @@ namespace oic::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-using clock = std::chrono::steady_clock;
-using request = beast::http::request<beast::http::string_body>;
-using response = beast::http::response<beast::http::string_body>;
+using clock = std::chrono::steady_clock;                        ///< of every timeout and deadline
+using request = beast::http::request<beast::http::string_body>; ///< a request, its body in memory
+using response =
+    beast::http::response<beast::http::string_body>; ///< an answer, its body in memory (empty when streamed)
 
 /// A request with its method and no target: the session sets the target per hop (Beast's
 /// constructor that takes one allocates it, to be replaced).
@@ -39,13 +41,13 @@ inline request make_request(beast::http::verb method) {
  */
 struct retry_options {
     int max_retries = 2; ///< per call, on top of the first attempt; 0 switches retries off
-    clock::duration base_delay = std::chrono::milliseconds(200);
-    clock::duration max_delay = std::chrono::seconds(10); ///< bounds the backoff, not `Retry-After`
+    clock::duration base_delay = std::chrono::milliseconds(200); ///< the first backoff's bound, doubled per retry
+    clock::duration max_delay = std::chrono::seconds(10);        ///< bounds the backoff, not `Retry-After`
     /// The session's retry budget, a token bucket as in gRPC's retry throttling: each call adds
     /// `budget_ratio` of a retry, up to `budget_burst`, and each retry takes one. Retries then add at
     /// most that fraction to the request rate, so a failing service is not hammered by every caller.
-    double budget_ratio = 0.1;
-    double budget_burst = 10;
+    double budget_ratio = 0.1; ///< of a retry, earned per call
+    double budget_burst = 10;  ///< retries the budget holds at most (and at the start)
 };
 
 /// What a session's connection pool has done, for monitoring and tests.

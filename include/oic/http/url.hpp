@@ -1,5 +1,6 @@
 #pragma once
-/// @file Origins, loopback detection and query encoding on top of Boost.URL.
+/// @file
+/// Origins, loopback detection and query encoding on top of Boost.URL.
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/encode.hpp>
@@ -27,20 +28,21 @@ namespace urls = boost::urls;
  * this very value. Nothing downstream re-parses a URL to find out where to connect.
  */
 struct origin {
-    std::string scheme; ///< "http" or "https"
-    std::string host;   ///< lower-case DNS name, dotted IPv4, or IPv6 without brackets
-    std::uint16_t port = 0;
+    std::string scheme;     ///< "http" or "https"
+    std::string host;       ///< lower-case DNS name, dotted IPv4, or IPv6 without brackets
+    std::uint16_t port = 0; ///< always explicit: the scheme's default when the URL names none
 
-    bool tls() const noexcept { return scheme == "https"; }
-    bool ipv6() const noexcept { return host.find(':') != std::string::npos; }
+    bool tls() const noexcept { return scheme == "https"; }                    ///< https
+    bool ipv6() const noexcept { return host.find(':') != std::string::npos; } ///< an IPv6 address
     /// The host as it stands in a URL or a `Host` header: IPv6 in brackets.
     std::string url_host() const { return ipv6() ? "[" + host + "]" : host; }
     /// The `Host` header's value: the port only where it is not the scheme's default.
     std::string authority() const {
         return port == (tls() ? 443 : 80) ? url_host() : url_host() + ":" + std::to_string(port);
     }
+    /// `scheme://host:port`, the port always written (for messages).
     std::string to_string() const { return scheme + "://" + url_host() + ":" + std::to_string(port); }
-    friend bool operator==(origin const&, origin const&) = default;
+    friend bool operator==(origin const&, origin const&) = default;  ///< same scheme, host and port
     friend auto operator<=>(origin const&, origin const&) = default; ///< any order: the pool's maps use it
 };
 

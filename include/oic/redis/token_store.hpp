@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file A fleet shares one token: a token store on Redis for `basic_shared_token`.
+ * @file
+ * A fleet shares one token: a token store on Redis for `basic_shared_token`.
  *
  * One process already makes one token request per token lifetime however many callers it has; a
  * fleet of N processes makes N, all at once after a deploy. With this store the shared token asks
@@ -43,21 +44,23 @@
 
 namespace oic::redis {
 
-using clock = std::chrono::steady_clock;
+using clock = std::chrono::steady_clock; ///< The clock of the store's durations, deadlines and timers.
 
 /// Where the store finds Redis, and its timing. Defaults suit a fleet on one Redis in the same
 /// network.
 struct options {
-    std::string host = "127.0.0.1";
-    unsigned short port = 6379;
-    std::string username; ///< ACL user (`AUTH user password`); empty: `AUTH password`
-    secret password;      ///< empty: no AUTH. Sent only over TLS, or to a loopback host
-    bool tls = false;     ///< TLS with certificate and host name verification
-    std::string ca_file;  ///< extra trusted CA (PEM) for TLS, besides the system store
+    std::string host = "127.0.0.1"; ///< Redis server: a name or an IP address; also the name TLS verifies
+    unsigned short port = 6379;     ///< Redis server's TCP port
+    std::string username;           ///< ACL user (`AUTH user password`); empty: `AUTH password`
+    secret password;                ///< empty: no AUTH. Sent only over TLS, or to a loopback host
+    bool tls = false;               ///< TLS with certificate and host name verification
+    std::string ca_file;            ///< extra trusted CA (PEM) for TLS, besides the system store
     /// An IP address to connect to instead of resolving `host` (curl's `--resolve`): `host` still
     /// names the server for TLS and for the loopback rule (a loopback name connects only to
     /// loopback addresses, whatever it resolves to).
     std::string resolve_to;
+    /// Start of the Redis key; the rest is a SHA-256 (hex) of token URL, client id and scope. The lock's
+    /// key is that key and `:lock`.
     std::string key_prefix = "oic:token:";
     clock::duration timeout = std::chrono::seconds(2); ///< each step with Redis: connect, TLS, AUTH, one command
     /// How long the lock of a fetching process lasts: one that dies blocks the others this long at most.
@@ -94,7 +97,7 @@ struct store_stats {
 template <class Executor = asio::any_io_executor>
 class basic_token_store {
 public:
-    using shared_token_type = basic_shared_token<Executor>;
+    using shared_token_type = basic_shared_token<Executor>; ///< The shared token this store serves.
 
     /// @throws error_with_diagnostics (`bad_config`) for unusable options, or `insecure_transport`
     /// for a password that would cross plaintext to a non-loopback host.
@@ -107,6 +110,7 @@ public:
                 [s = state_](token_ptr t) { return s->reject(std::move(t)); }};
     }
 
+    /// A snapshot of what the store has done so far (shared by all copies).
     store_stats stats() const {
         std::lock_guard lock(state_->mutex);
         return state_->stats;
@@ -142,7 +146,7 @@ private:
                         opts.port,
                         opts.username,
                         opts.password,
-                        opts.tls ? http::detail::tls_client_context(opts.ca_file) : nullptr,
+                        opts.tls ? oic::detail::tls_client_context(opts.ca_file) : nullptr,
                         opts.resolve_to};
         }
 
@@ -340,7 +344,7 @@ private:
     std::shared_ptr<state> state_;
 };
 
-using token_store = basic_token_store<>;
+using token_store = basic_token_store<>; ///< The store on `boost::asio::any_io_executor`.
 
 /// A shared token for `creds` whose fetches go through `store` (fleet-wide single flight), made
 /// with `fetch_token(session, creds)`.

@@ -1,5 +1,6 @@
 #pragma once
-/// @file What a @ref oic::testing::mock_server is set up with, and what it counts.
+/// @file
+/// What a @ref oic::testing::mock_server is set up with, and what it counts.
 
 #include <boost/json/object.hpp>
 
@@ -23,8 +24,8 @@ struct mock_options {
     /// Where the foreign host binds (IPv4 or IPv6 literal): another address than `address`, so that
     /// it is another host to a client, not only another port. The test certificate names it too.
     std::string foreign_address = "127.0.0.2";
-    unsigned short foreign_port = 0; ///< 0: an ephemeral port.
-    std::string client_id = "oic-mock-client";
+    unsigned short foreign_port = 0;           ///< 0: an ephemeral port.
+    std::string client_id = "oic-mock-client"; ///< The only client id the token endpoint accepts.
     /// Contains `!`, which RFC 6749 section 2.3.1 form-encoding changes before Basic encoding.
     std::string client_secret = "mock-secret-Zq7!x";
     /// The only scope the token endpoint grants.
@@ -63,10 +64,10 @@ struct imported_archive {
     std::string filename;   ///< its `filename` parameter; empty when it had none
     int imports = 0;        ///< successful imports (add or replace) of this integration so far
 
-    friend bool operator==(imported_archive const&, imported_archive const&) = default;
+    friend bool operator==(imported_archive const&, imported_archive const&) = default; ///< member by member
 };
 
-/// A misbehaviour a @ref mock_server can put into its answers (see `mock_server::add_fault`).
+/// A misbehaviour a @ref oic::testing::mock_server can put into its answers (see `mock_server::add_fault`).
 enum class fault_kind {
     status,              ///< answer `status` (429, 500, 502, 503, 504...), with `Retry-After` when given
     delay,               ///< wait `delay`, then answer as usual
@@ -81,12 +82,12 @@ enum class fault_kind {
 
 /// One fault, and how often it applies.
 struct fault {
-    fault_kind kind = fault_kind::status;
-    unsigned status = 503;              ///< with `fault_kind::status`: 400..599
-    std::string retry_after{};          ///< with `fault_kind::status`: the `Retry-After` value; empty: none
-    std::chrono::milliseconds delay{0}; ///< with `delay`: before the answer; with `slow_body`: between pieces
-    int count = -1;                     ///< the next `count` requests it matches; -1: no limit
-    double probability = 1.0;           ///< the chance that a matching request gets it (seeded: reproducible)
+    fault_kind kind = fault_kind::status; ///< what goes wrong
+    unsigned status = 503;                ///< with `fault_kind::status`: 400..599
+    std::string retry_after{};            ///< with `fault_kind::status`: the `Retry-After` value; empty: none
+    std::chrono::milliseconds delay{0};   ///< with `delay`: before the answer; with `slow_body`: between pieces
+    int count = -1;                       ///< the next `count` requests it matches; -1: no limit
+    double probability = 1.0;             ///< the chance that a matching request gets it (seeded: reproducible)
 };
 
 /// A snapshot of what a @ref mock_server has seen since it started or since `reset_counters()`.
@@ -105,16 +106,16 @@ struct counters {
     std::uint64_t foreign_requests = 0;              ///< Requests the foreign host received, any path or method.
     std::uint64_t foreign_authorization_headers = 0; ///< ...carrying `Authorization`, whatever its value.
     std::uint64_t faults_injected = 0;               ///< Answers spoiled by `add_fault`, all hosts.
-    /// Requests other than GET and HEAD, per host (whatever answered them), and the request body
-    /// bytes each host received: where a write call or an upload went, and how often.
-    std::uint64_t design_write_requests = 0;
-    std::uint64_t runtime_write_requests = 0;
-    std::uint64_t foreign_write_requests = 0;
-    std::uint64_t design_body_bytes = 0;
-    std::uint64_t runtime_body_bytes = 0;
-    std::uint64_t foreign_body_bytes = 0;
+    // Requests other than GET and HEAD, per host (whatever answered them), and the request body
+    // bytes each host received: where a write call or an upload went, and how often.
+    std::uint64_t design_write_requests = 0;  ///< Requests other than GET and HEAD to the design-time host.
+    std::uint64_t runtime_write_requests = 0; ///< Requests other than GET and HEAD to the runtime host.
+    std::uint64_t foreign_write_requests = 0; ///< Requests other than GET and HEAD to the foreign host.
+    std::uint64_t design_body_bytes = 0;      ///< Request body bytes the design-time host received, kept or dropped.
+    std::uint64_t runtime_body_bytes = 0;     ///< Request body bytes the runtime host received, kept or dropped.
+    std::uint64_t foreign_body_bytes = 0;     ///< Request body bytes the foreign host received, kept or dropped.
 
-    friend bool operator==(counters const&, counters const&) = default;
+    friend bool operator==(counters const&, counters const&) = default; ///< Member by member.
 };
 
 /// `c` as a JSON object with the member names of @ref counters.

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file A mock of the three hosts an OIC client talks to, over real sockets and (by default) TLS:
+ * @file
+ * A mock of the three hosts an OIC client talks to, over real sockets and (by default) TLS:
  * an OCI identity domain token endpoint, the OIC design-time host serving the Developer API, and
  * the runtime host that redirects Developer API calls to the design-time host; plus a fourth,
  * "foreign" host that a client must not trust, which records whether credentials reached it.
@@ -24,6 +25,8 @@
 #include <string>
 #include <string_view>
 
+/// @def OIC_TESTING_DECL
+/// `inline` when the server is header-only; empty with `OIC_TESTING_SEPARATE_COMPILATION`.
 #ifdef OIC_TESTING_SEPARATE_COMPILATION
 #define OIC_TESTING_DECL
 #else
@@ -76,7 +79,7 @@ namespace oic::testing {
  * - All four: `GET /mock/counters` (no auth) answers @ref counters as JSON, and the redirect table
  *   (`add_redirect()`) is consulted before any route.
  *
- * TLS uses a fresh test CA (see @ref make_test_certificates); clients trust `ca_file()` or `ca_pem()`.
+ * TLS uses a fresh test CA (see @ref oic::testing::make_test_certificates()); clients trust `ca_file()` or `ca_pem()`.
  *
  * @par Thread safety
  * The accessors and knobs (`get_counters`, `revoke_tokens`, `set_token_failure`, `add_redirect`, ...) may be called
@@ -109,7 +112,9 @@ public:
     /// The options in effect: ports are the bound ones and `ca_dir` the directory actually used.
     OIC_TESTING_DECL mock_options const& options() const;
 
+    /// What the server has counted since it started or since `reset_counters()`.
     OIC_TESTING_DECL counters get_counters() const;
+    /// Sets every counter back to 0.
     OIC_TESTING_DECL void reset_counters();
 
     /// Forgets every issued token: API calls presenting them get 401 from now on.

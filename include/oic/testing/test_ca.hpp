@@ -1,10 +1,11 @@
 #pragma once
 /**
- * @file An in-memory test certificate authority for TLS test doubles.
+ * @file
+ * An in-memory test certificate authority for TLS test doubles.
  *
- * Every call to @ref oic::testing::make_test_certificates makes a fresh EC P-256 CA and a server
+ * Every call to @ref oic::testing::make_test_certificates() makes a fresh EC P-256 CA and a server
  * certificate signed by it, valid for `localhost`, `127.0.0.1`, `127.0.0.2`, `127.0.0.3` and `::1`.
- * Nothing touches the disk; callers that need a CA file write @ref test_certificates::ca_pem themselves.
+ * Nothing touches the disk; callers that need a CA file write @ref oic::testing::test_certificates::ca_pem themselves.
  */
 
 #include <boost/asio/buffer.hpp>

@@ -76,7 +76,7 @@ struct upload {
 };
 
 /// One connection to one origin over a transport (see transport.hpp), with its read buffer.
-template <class Executor, class Transport = socket_transport<Executor>>
+template <class Executor, byte_transport Transport = socket_transport<Executor>>
 class connection {
 public:
     using transport_type = Transport;

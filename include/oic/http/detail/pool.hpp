@@ -110,7 +110,7 @@ struct pool_limits {
  * Thread-safe: the idle list, the counts and the session cache are guarded by a mutex; the limits
  * are `connection_permits`.
  */
-template <class Executor, class Connector = tcp_connector<Executor>>
+template <class Executor, transport_connector Connector = tcp_connector<Executor>>
 class connection_pool {
 public:
     using connection_type = connection<Executor, typename Connector::transport_type>;
@@ -303,7 +303,7 @@ private:
     pool_stats stats_;
 };
 
-template <class Executor, class Connector>
+template <class Executor, transport_connector Connector>
 asio::awaitable<std::tuple<error_code, std::unique_ptr<typename connection_pool<Executor, Connector>::connection_type>>,
                 Executor>
 connection_pool<Executor, Connector>::connect(origin const& o, asio::ssl::context& tls, clock::time_point deadline,
@@ -321,7 +321,7 @@ connection_pool<Executor, Connector>::connect(origin const& o, asio::ssl::contex
             SSL_SESSION_free(own); // the connection holds its own reference
         }
     if (auto hec = co_await c->handshake(deadline))
-        co_return std::tuple{oic::detail::report(diag, map_transport_error(hec),
+        co_return std::tuple{oic::detail::report(diag, oic::detail::map_transport_error(hec),
                                                  "TLS handshake with " + o.to_string() + " failed: " + hec.message()),
                              std::unique_ptr<connection_type>()};
     {

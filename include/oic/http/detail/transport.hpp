@@ -6,19 +6,12 @@
  * A connection asks its transport for three non-blocking steps (`read_now`, `write_now`,
  * `handshake_now`) and to `wait` until one can go on; that is the seam where unit tests put a
  * scripted transport, to run the pool and the exchange with a failure injected at every step.
- * A transport type provides:
- * - `executor_type`, `get_executor()`;
- * - `error_code start_handshake(origin const&)`, `transport_step handshake_now()`;
- * - `transport_step read_now(asio::mutable_buffer)`, `transport_step write_now(asio::const_buffer)`;
- * - `asio::awaitable<error_code, executor_type> wait(want)`;
- * - `bool has_pending() const`: bytes read from the socket that `read_now` has not returned yet;
- * - `SSL* ssl()` (nullptr without TLS), and `void interrupt() noexcept`: callable from any thread
- *   while the other members run, so that a wait in progress, or the next one, ends.
- * A connector provides `transport_type` and `connect(origin, tls, deadline, diag)`, which gives an
- * error (reported in `diag`) or a transport.
+ * The concepts `byte_transport` and `transport_connector` below say what a transport and the
+ * connector that opens one provide.
  */
 
 #include <oic/detail/cancelled.hpp>
+#include <oic/detail/tls.hpp>
 #include <oic/error.hpp>
 #include <oic/http/detail/loopback.hpp>
 #include <oic/http/types.hpp>
@@ -44,6 +37,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -54,17 +48,6 @@
 
 namespace oic::http::detail {
 
-/// Our codes for Beast's limits and timeouts; other errors pass through.
-inline error_code map_transport_error(error_code ec) {
-    if (ec == beast::error::timeout)
-        return error::timeout;
-    if (ec == beast::http::error::body_limit)
-        return error::body_too_large;
-    if (ec == beast::http::error::header_limit || ec == beast::http::error::buffer_overflow)
-        return error::response_too_large;
-    return ec;
-}
-
 /// What a transport waits for before a step can go on.
 enum class want { nothing, read, write };
 
@@ -73,6 +56,43 @@ struct transport_step {
     error_code ec;
     std::size_t bytes = 0;
     want wait = want::nothing;
+};
+
+/**
+ * What a connection needs of its transport:
+ * - `start_handshake(origin)` sets up the TLS check (nothing without TLS), `handshake_now()` steps it;
+ * - `read_now`, `write_now`: one non-blocking step each, or what to wait for;
+ * - `wait(want)`: until that step can go on (or the transport was interrupted);
+ * - `has_pending()`: bytes read from the socket that `read_now` has not returned yet;
+ * - `ssl()`: the TLS session (nullptr without TLS);
+ * - `interrupt()`: callable from any thread while the others run, so that a wait in progress, or
+ *   the next one, ends.
+ */
+template <class T>
+concept byte_transport = std::move_constructible<T> &&
+    requires(T& t, T const& ct, origin const& o, asio::mutable_buffer in, asio::const_buffer out, want w) {
+    typename T::executor_type;
+    { t.get_executor() } -> std::convertible_to<typename T::executor_type>;
+    { t.start_handshake(o) } -> std::same_as<error_code>;
+    { t.handshake_now() } -> std::same_as<transport_step>;
+    { t.read_now(in) } -> std::same_as<transport_step>;
+    { t.write_now(out) } -> std::same_as<transport_step>;
+    { t.wait(w) } -> std::same_as<asio::awaitable<error_code, typename T::executor_type>>;
+    { ct.has_pending() } -> std::same_as<bool>;
+    { t.ssl() } -> std::same_as<SSL*>;
+    { t.interrupt() }
+    noexcept;
+};
+
+/// What the pool needs of a connector: `connect(origin, tls, deadline, diag)` gives a transport
+/// (TLS over it when `tls` is given), or an error reported in `diag`.
+template <class C>
+concept transport_connector = byte_transport<typename C::transport_type> &&
+    requires(C& c, origin const& o, asio::ssl::context* tls, clock::time_point deadline, diagnostics& diag) {
+    {
+        c.connect(o, tls, deadline, diag)
+        } -> std::same_as<asio::awaitable<std::tuple<error_code, std::optional<typename C::transport_type>>,
+                                          typename C::transport_type::executor_type>>;
 };
 
 /**
@@ -142,7 +162,7 @@ public:
             ssl_.reset(SSL_new(tls->native_handle()));
             BIO* const bio = ssl_ ? socket_bio::make(fd_) : nullptr;
             if (!bio) {
-                setup_error_ = last_tls_error();
+                setup_error_ = oic::detail::last_tls_error();
                 ssl_.reset();
                 return;
             }
@@ -170,15 +190,7 @@ public:
     error_code start_handshake(origin const& o) {
         if (setup_error_ || !ssl_)
             return setup_error_;
-        SSL* const s = ssl_.get();
-        boost::system::error_code not_ip;
-        asio::ip::make_address(o.host, not_ip);
-        bool const named = not_ip && SSL_set_tlsext_host_name(s, o.host.c_str()) && SSL_set1_host(s, o.host.c_str());
-        bool const ip = !not_ip && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s), o.host.c_str());
-        if (!named && !ip)
-            return last_tls_error();
-        SSL_set_verify(s, SSL_VERIFY_PEER, nullptr);
-        return {};
+        return oic::detail::verify_server(ssl_.get(), o.host);
     }
 
     transport_step handshake_now() {
@@ -240,20 +252,9 @@ private:
             if (ERR_peek_error() == 0)
                 return {saved_errno ? error_code(saved_errno, boost::system::system_category())
                                     : error_code(asio::ssl::error::stream_truncated)};
-            return {last_tls_error()};
-        default: return {last_tls_error()};
+            return {oic::detail::last_tls_error()};
+        default: return {oic::detail::last_tls_error()};
         }
-    }
-
-    /// The first error on OpenSSL's queue (an end of stream without close_notify is
-    /// `stream_truncated`, as with Asio's SSL stream); the queue is left empty.
-    static error_code last_tls_error() {
-        unsigned long const e = ERR_get_error();
-        ERR_clear_error();
-        if (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
-            return asio::ssl::error::stream_truncated;
-        return e ? error_code(static_cast<int>(e), asio::error::get_ssl_category())
-                 : error_code(asio::ssl::error::stream_truncated);
     }
 
     /// OpenSSL's result codes are reliable only with an empty error queue; clearing an empty one

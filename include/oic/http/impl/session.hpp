@@ -37,7 +37,7 @@ basic_session<Executor>::exchange(state& s, origin const& o, request& req, detai
         if (conn.reused() && !retried && !progress.answer_started && detail::is_stale_connection(ec) &&
             (resendable || !progress.request_written))
             continue;
-        auto const mapped = detail::map_transport_error(ec);
+        auto const mapped = oic::detail::map_transport_error(ec);
         std::string what = std::string(beast::http::to_string(req.method())) + " " + o.to_string() +
                            std::string(req.target().substr(0, req.target().find('?')));
         if (conn->source_failed())

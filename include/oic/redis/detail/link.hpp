@@ -2,15 +2,15 @@
 /// @file One connection to Redis for one store operation: TCP, TLS when asked, AUTH, and commands
 /// in RESP (hiredis's reader and formatter) with a deadline on every step.
 
+#include <oic/detail/tls.hpp>
 #include <oic/error.hpp>
-#include <oic/http/detail/transport.hpp>
+#include <oic/http/detail/loopback.hpp>
 #include <oic/secret.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -117,21 +117,20 @@ public:
         auto [cec, ep] = co_await tcp.async_connect(endpoints, token);
         if (cec) {
             what = "cannot connect to " + where() + ": " + cec.message();
-            co_return http::detail::map_transport_error(cec);
+            co_return oic::detail::map_transport_error(cec);
         }
         tcp.socket().set_option(asio::ip::tcp::no_delay(true));
         if (e_.tls) {
-            boost::system::error_code not_ip;
-            asio::ip::make_address(e_.host, not_ip);
-            if (not_ip) // SNI names hosts, never addresses
-                SSL_set_tlsext_host_name(stream_.native_handle(), e_.host.c_str());
-            stream_.set_verify_mode(asio::ssl::verify_peer);
-            stream_.set_verify_callback(asio::ssl::host_name_verification(e_.host));
+            // The same check as the HTTP session's, on the host the endpoints were resolved for.
+            if (auto vec = oic::detail::verify_server(stream_.native_handle(), e_.host)) {
+                what = "TLS setup for " + where() + " failed: " + vec.message();
+                co_return vec;
+            }
             tcp.expires_at(deadline);
             auto [hec] = co_await stream_.async_handshake(asio::ssl::stream_base::client, token);
             if (hec) {
                 what = "TLS handshake with " + where() + " failed: " + hec.message();
-                co_return http::detail::map_transport_error(hec);
+                co_return oic::detail::map_transport_error(hec);
             }
         }
         if (!e_.password.empty()) {
@@ -187,7 +186,7 @@ private:
         auto const wec = std::get<0>(w);
         OPENSSL_cleanse(command.data(), command.size());
         if (wec)
-            co_return std::tuple{http::detail::map_transport_error(wec), value{}};
+            co_return std::tuple{oic::detail::map_transport_error(wec), value{}};
         std::unique_ptr<redisReader, decltype(&redisReaderFree)> reader(redisReaderCreate(), &redisReaderFree);
         if (!reader)
             co_return std::tuple{error_code(error::store_bad_reply), value{}};
@@ -209,7 +208,7 @@ private:
                 r = co_await stream_.next_layer().async_read_some(asio::buffer(buffer), token);
             auto const [rec, got] = r;
             if (rec)
-                co_return std::tuple{http::detail::map_transport_error(rec), value{}};
+                co_return std::tuple{oic::detail::map_transport_error(rec), value{}};
             total += got;
             if (total > 64 * 1024 || redisReaderFeed(reader.get(), buffer, got) != REDIS_OK)
                 co_return std::tuple{error_code(error::store_bad_reply), value{}};
