@@ -171,6 +171,33 @@ TEST_CASE("TLS verification is on by default", "[integration][tls]") {
     }
 }
 
+TEST_CASE("GCC 12: a closure that holds strings is made first, then awaited (docs/platform.md)",
+          "[integration][api][platform]") {
+    // The pattern a user tripped over: `co_await asio::co_spawn(ex, [c, q]() -> awaitable<...> {...},
+    // use_awaitable)` in one expression. GCC 12 destroys that closure, and the strings of `q`, twice
+    // (glibc: "free(): invalid pointer"; ASan: a double free). Written as the docs say, it must hold
+    // under every preset, the strings long enough to live on the heap.
+    testing::mock_server server;
+    asio::io_context ioc;
+    client const c(ioc.get_executor(), config_for(server, server.design_url()));
+    list_query q;
+    q.q = "{name:'Z\xC3\xBCrich ERP'}"; // 20 bytes: past the small-string buffer, on the heap
+    auto outer = [&]() -> asio::awaitable<std::size_t> {
+        auto const ex = co_await asio::this_coro::executor;
+        auto op = asio::co_spawn(
+            ex,
+            [c, q]() -> asio::awaitable<std::size_t> {
+                auto first = get_connections(c, q);
+                auto page = co_await std::move(first);
+                co_return page.items.size();
+            },
+            asio::use_awaitable);
+        co_return co_await std::move(op);
+    };
+    CHECK(run(ioc, outer()) == 1);
+    CHECK(q.q == "{name:'Z\xC3\xBCrich ERP'}"); // the caller's query is its own
+}
+
 TEST_CASE("get_connections pages, filters and orders against the design-time host", "[integration][api]") {
     testing::mock_server server;
     asio::io_context ioc;

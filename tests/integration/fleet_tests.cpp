@@ -319,6 +319,19 @@ TEST_CASE("the Redis password goes only to the configured host, over TLS unless 
     }
 }
 
+TEST_CASE("a store that fails once the lock is taken releases it at once, not after lock_ttl", "[integration][fleet]") {
+    testing::mock_server server;
+    asio::io_context ioc;
+    client_config const cfg = config_for(server, server.design_url());
+    fake_redis fake("unused");
+    fake.fail_gets_from(2); // the first look finds nothing, the look after taking the lock fails
+    member m(ioc, cfg, store_options(fake.port()));
+    CHECK(m.page(ioc) == 5); // the call never fails because of the store
+    CHECK(m.store.stats().fallbacks == 1);
+    CHECK(fake.count("SET") == 1);  // the lock
+    CHECK(fake.count("EVAL") == 1); // its release
+}
+
 TEST_CASE("the README's fleet recipe, as is: the runtime -> design hop with the token, an untrusted redirect refused",
           "[integration][fleet][security]") {
     testing::mock_server server;

@@ -136,7 +136,8 @@ private:
 /**
  * A fake Redis on 127.0.0.1 that logs the commands it receives (names only) and whether any
  * argument was `watched` (a password), without ever printing it. It answers what a token store
- * needs: AUTH and SET `+OK`, GET nil, EVAL `:1`. One connection at a time, in its own thread.
+ * needs: AUTH and SET `+OK`, GET nil (an error from the `fail_gets_from`-th GET on), EVAL `:1`. One
+ * connection at a time, in its own thread.
  */
 class fake_redis {
 public:
@@ -163,6 +164,8 @@ public:
     }
     /// Whether the watched text arrived as an argument of any command.
     bool watched_seen() const { return watched_seen_; }
+    /// The `n`-th GET (counting from 1) and every later one get `-WRONGTYPE` instead of nil.
+    void fail_gets_from(int n) { fail_gets_from_ = n; }
 
 private:
     void serve() {
@@ -209,7 +212,12 @@ private:
                 for (auto const& a : args)
                     if (a == watched_)
                         watched_seen_ = true;
-                std::string_view const answer = name == "GET" ? "$-1\r\n" : name == "EVAL" ? ":1\r\n" : "+OK\r\n";
+                bool const failed_get = name == "GET" && fail_gets_from_ > 0 && ++gets_ >= fail_gets_from_;
+                std::string_view const answer =
+                    failed_get       ? "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+                    : name == "GET"  ? "$-1\r\n"
+                    : name == "EVAL" ? ":1\r\n"
+                                     : "+OK\r\n";
                 boost::asio::write(socket, boost::asio::buffer(answer), ec);
                 if (ec)
                     break;
@@ -223,6 +231,8 @@ private:
     std::atomic<bool> stopping_{false};
     std::atomic<int> connections_{0};
     std::atomic<bool> watched_seen_{false};
+    std::atomic<int> fail_gets_from_{0};
+    int gets_ = 0; // the serving thread's
     mutable std::mutex mutex_;
     std::vector<std::string> commands_;
     std::thread thread_;

@@ -431,11 +431,17 @@ TEST_CASE("a page read as its bytes arrive: every split gives the items of the w
         }
         page<connection> out;
         detail::page_reader<connection> reader(&out, nullptr, false);
-        CHECK_FALSE(reader.write(boost::asio::buffer(std::string_view(R"({"items":[{"id":"A"},{"usage":"x"})"))));
+        CHECK_FALSE(reader.write(boost::asio::buffer(std::string_view(
+            R"({"hasMore":true,"totalResults":9,"limit":2,"offset":0,"items":[{"id":"A"},{"usage":"x"})"))));
         CHECK_FALSE(reader.write(boost::asio::buffer(std::string_view("garbage after a refusal is read and dropped"))));
         std::string what;
         CHECK(reader.finish(what) == error::api_bad_field_type);
+        // Nothing of the refused page is left: a caller that reads on cannot take it for a real one.
         CHECK(out.items.empty());
+        CHECK_FALSE(out.has_more);
+        CHECK_FALSE(out.total_results);
+        CHECK_FALSE(out.limit);
+        CHECK_FALSE(out.offset);
     }
 }
 

@@ -55,10 +55,13 @@ public:
         std::size_t const size = content_length ? static_cast<std::size_t>(*content_length) : 0;
         parser_.reset();
         parser_.handler().restart(size);
-        if (page_)
+        if (page_) { // what a page said before a new body (or a failure) holds no more; its URL does
             page_->items.clear();
-        else
+            page_->has_more = false;
+            page_->total_results = page_->limit = page_->offset = std::nullopt;
+        } else {
             *item_ = Item{};
+        }
         failure_ = {};
         body_.clear();
         if (keep_json_)

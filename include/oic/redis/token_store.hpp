@@ -237,8 +237,11 @@ private:
             bool waited = false;
             for (bool locked = false;;) {
                 auto [gec, got] = co_await link.exec(clock::now() + opts.timeout, "GET", sealer.key_name());
-                if (gec || (got.type != detail::value::kind::string && got.type != detail::value::kind::nil))
+                if (gec || (got.type != detail::value::kind::string && got.type != detail::value::kind::nil)) {
+                    if (locked) // not left to expire: the others would wait lock_ttl for nothing
+                        co_await unlock(link, owner);
                     co_return co_await fallback(fetch, diag, failed("GET", gec, got));
+                }
                 std::optional<detail::stored_token> stored;
                 if (got.type == detail::value::kind::string)
                     stored = sealer.open(got.str);
