@@ -400,7 +400,7 @@ private:
         http::basic_session<Executor> session;
         basic_shared_token<Executor> token;
         std::shared_ptr<http::any_redirect_policy const> policy; // every call's; the key of its remembered hops
-        std::string instance_param = http::urls::encode(cfg.integration_instance, http::urls::unreserved_chars);
+        std::string instance_param = http::percent_encode(cfg.integration_instance);
     };
     std::shared_ptr<state const> state_; // copies of a client are cheap and share everything
     friend struct detail::client_access;

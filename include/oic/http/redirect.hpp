@@ -83,7 +83,7 @@ public:
 
     void add(std::string pattern) { patterns_.push_back(std::move(pattern)); } ///< one more pattern
     /// Trusts exactly this origin's host on this origin's port.
-    void add(origin const& o) { add(o.url_host() + ":" + std::to_string(o.port)); }
+    void add(origin const& o) { add(o.host_port()); }
 
     /// Whether a pattern matches `o`'s host (case-insensitively) and port (any, when it names none).
     bool trusts(origin const& o) const {
@@ -340,7 +340,7 @@ inline error_code plan_redirect(redirect_chain& chain, beast_http::status status
     redirect_decision const d = policy(redirect_hop{chain.original, chain.current, target, chain.original_origin, *to,
                                                     status, chain.method, chain.hops + 1, chain.has_credentials});
     if (!d.follow) {
-        std::string const host_port = to->url_host() + ":" + std::to_string(to->port);
+        std::string const host_port = to->host_port();
         auto ec =
             refuse(error::redirect_refused,
                    std::string(beast_http::obsolete_reason(status)) + " from " + redacted(chain.current) + " to " +

@@ -37,11 +37,11 @@ struct origin {
     /// The host as it stands in a URL or a `Host` header: IPv6 in brackets.
     std::string url_host() const { return ipv6() ? "[" + host + "]" : host; }
     /// The `Host` header's value: the port only where it is not the scheme's default.
-    std::string authority() const {
-        return port == (tls() ? 443 : 80) ? url_host() : url_host() + ":" + std::to_string(port);
-    }
+    std::string authority() const { return port == (tls() ? 443 : 80) ? url_host() : host_port(); }
+    /// `host:port`, the port always written: what `trusted_hosts` (and the CLI's `--trust-host`) take.
+    std::string host_port() const { return url_host() + ":" + std::to_string(port); }
     /// `scheme://host:port`, the port always written (for messages).
-    std::string to_string() const { return scheme + "://" + url_host() + ":" + std::to_string(port); }
+    std::string to_string() const { return scheme + "://" + host_port(); }
     friend bool operator==(origin const&, origin const&) = default;  ///< same scheme, host and port
     friend auto operator<=>(origin const&, origin const&) = default; ///< any order: the pool's maps use it
 };
