@@ -8,6 +8,7 @@
 #include <oic/api/parse.hpp>
 #include <oic/auth/client_credentials.hpp>
 #include <oic/auth/shared_token.hpp>
+#include <oic/detail/config.hpp>
 #include <oic/http/redirect.hpp>
 #include <oic/http/session.hpp>
 #include <oic/version.hpp>
@@ -275,18 +276,7 @@ private:
     struct state;
 
     static asio::awaitable<std::tuple<error_code, boost::json::value>, Executor>
-    do_get_json(std::shared_ptr<state const> s, std::string path, std::string query, diagnostics& diag) {
-        auto [ec, url, answer] = co_await do_get(s, std::move(path), std::move(query), diag);
-        if (!ec)
-            ec = detail::check_api_answer(answer, url, diag);
-        boost::json::value v;
-        if (!ec) {
-            v = boost::json::parse(answer.message.body(), ec);
-            if (ec)
-                ec = detail::parse_error(error::api_not_json, {}, answer, url, diag);
-        }
-        co_return std::tuple{ec, std::move(v)};
-    }
+    do_get_json(std::shared_ptr<state const> s, std::string path, std::string query, diagnostics& diag);
 
     static asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
     do_get(std::shared_ptr<state const> s, std::string path, std::string query, diagnostics& diag) {
@@ -300,57 +290,7 @@ private:
     /// handle may go away.
     static asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
     do_call(std::shared_ptr<state const> s, std::string path, std::string query, http::request request,
-            http::body_sink* sink, transfer_options transfer, diagnostics& diag, http::body_source* source = nullptr) {
-        http::urls::url url;
-        std::string_view const instance_key = "integrationInstance";
-        url.reserve(s->base.buffer().size() + path.size() + 1 + query.size() + instance_key.size() + 2 +
-                    s->instance_param.size());
-        url = s->base; // the one allocation of the URL
-        url.set_encoded_path(url.encoded_path().empty() ? path : std::string(url.encoded_path()) + path);
-        if (!query.empty())
-            url.set_encoded_query(query);
-        if (!s->instance_param.empty())
-            url.encoded_params().append({instance_key, s->instance_param}); // encoded once, in `state`
-        std::optional<http::progress_sink> counted;                         // reports progress, when asked
-        if (sink && transfer.progress)
-            sink = &counted.emplace(*sink, std::move(transfer.progress));
-        std::optional<http::progress_source> read; // the same, for a body going up
-        if (source && transfer.progress)
-            source = &read.emplace(*source, std::move(transfer.progress));
-
-        for (bool retried = false;; retried = true) {
-            auto [tec, token] = co_await s->token.get(diag);
-            if (tec)
-                co_return std::tuple{tec, std::move(url), http::reply{}};
-            // The client's fields go on a copy: `request` stays as the caller gave it (for a GET,
-            // nothing to copy), for a 401 to send again with the next token.
-            http::request req = request;
-            if (req.find(boost::beast::http::field::accept) == req.end())
-                req.set(boost::beast::http::field::accept, "application/json");
-            req.set(boost::beast::http::field::user_agent, "oic/" OIC_VERSION_STRING);
-            detail::set_bearer(req, token->value.reveal());
-            // Named: GCC 12 destroys a temporary holding a shared_ptr in a co_await expression twice.
-            http::send_options const options{.max_body_size = sink ? transfer.max_body_size : 0,
-                                             .sink = sink,
-                                             .source = source,
-                                             .timeout = sink || source ? transfer.timeout : http::clock::duration{},
-                                             .policy = s->policy};
-            auto [ec, answer] =
-                co_await http::detail::session_access::send(s->session, url, std::move(req), options, diag);
-            if (!ec && counted && answer.message.result_int() / 100 == 2)
-                counted->finish();
-            if (!ec && read && answer.message.result_int() / 100 == 2)
-                read->finish();
-            // A 401 says nothing of a token the request did not carry (a hop withheld it): the
-            // token stays, in this process and in a fleet's store.
-            if (!ec && answer.message.result() == boost::beast::http::status::unauthorized && !retried &&
-                answer.credentials_sent) {
-                co_await s->token.invalidate(token);
-                continue;
-            }
-            co_return std::tuple{ec, std::move(url), std::move(answer)};
-        }
-    }
+            http::body_sink* sink, transfer_options transfer, diagnostics& diag, http::body_source* source = nullptr);
 
     basic_client(client_config const& cfg, http::basic_session<Executor> session, http::any_redirect_policy policy)
         : basic_client(cfg, session, basic_shared_token<Executor>(session, cfg.credentials, cfg.token),
@@ -405,6 +345,79 @@ private:
     std::shared_ptr<state const> state_; // copies of a client are cheap and share everything
     friend struct detail::client_access;
 };
+
+// The coroutines, out of the class: an explicit instantiation declaration (OIC_SEPARATE_COMPILATION)
+// keeps them out of a translation unit only when they are not inline.
+template <class Executor>
+asio::awaitable<std::tuple<error_code, boost::json::value>, Executor>
+basic_client<Executor>::do_get_json(std::shared_ptr<state const> s, std::string path, std::string query,
+                                    diagnostics& diag) {
+    auto [ec, url, answer] = co_await do_get(s, std::move(path), std::move(query), diag);
+    if (!ec)
+        ec = detail::check_api_answer(answer, url, diag);
+    boost::json::value v;
+    if (!ec) {
+        v = boost::json::parse(answer.message.body(), ec);
+        if (ec)
+            ec = detail::parse_error(error::api_not_json, {}, answer, url, diag);
+    }
+    co_return std::tuple{ec, std::move(v)};
+}
+
+template <class Executor>
+asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
+basic_client<Executor>::do_call(std::shared_ptr<state const> s, std::string path, std::string query,
+                                http::request request, http::body_sink* sink, transfer_options transfer,
+                                diagnostics& diag, http::body_source* source) {
+    http::urls::url url;
+    std::string_view const instance_key = "integrationInstance";
+    url.reserve(s->base.buffer().size() + path.size() + 1 + query.size() + instance_key.size() + 2 +
+                s->instance_param.size());
+    url = s->base; // the one allocation of the URL
+    url.set_encoded_path(url.encoded_path().empty() ? path : std::string(url.encoded_path()) + path);
+    if (!query.empty())
+        url.set_encoded_query(query);
+    if (!s->instance_param.empty())
+        url.encoded_params().append({instance_key, s->instance_param}); // encoded once, in `state`
+    std::optional<http::progress_sink> counted;                         // reports progress, when asked
+    if (sink && transfer.progress)
+        sink = &counted.emplace(*sink, std::move(transfer.progress));
+    std::optional<http::progress_source> read; // the same, for a body going up
+    if (source && transfer.progress)
+        source = &read.emplace(*source, std::move(transfer.progress));
+
+    for (bool retried = false;; retried = true) {
+        auto [tec, token] = co_await s->token.get(diag);
+        if (tec)
+            co_return std::tuple{tec, std::move(url), http::reply{}};
+        // The client's fields go on a copy: `request` stays as the caller gave it (for a GET,
+        // nothing to copy), for a 401 to send again with the next token.
+        http::request req = request;
+        if (req.find(boost::beast::http::field::accept) == req.end())
+            req.set(boost::beast::http::field::accept, "application/json");
+        req.set(boost::beast::http::field::user_agent, "oic/" OIC_VERSION_STRING);
+        detail::set_bearer(req, token->value.reveal());
+        // Named: GCC 12 destroys a temporary holding a shared_ptr in a co_await expression twice.
+        http::send_options const options{.max_body_size = sink ? transfer.max_body_size : 0,
+                                         .sink = sink,
+                                         .source = source,
+                                         .timeout = sink || source ? transfer.timeout : http::clock::duration{},
+                                         .policy = s->policy};
+        auto [ec, answer] = co_await http::detail::session_access::send(s->session, url, std::move(req), options, diag);
+        if (!ec && counted && answer.message.result_int() / 100 == 2)
+            counted->finish();
+        if (!ec && read && answer.message.result_int() / 100 == 2)
+            read->finish();
+        // A 401 says nothing of a token the request did not carry (a hop withheld it): the
+        // token stays, in this process and in a fleet's store.
+        if (!ec && answer.message.result() == boost::beast::http::status::unauthorized && !retried &&
+            answer.credentials_sent) {
+            co_await s->token.invalidate(token);
+            continue;
+        }
+        co_return std::tuple{ec, std::move(url), std::move(answer)};
+    }
+}
 
 using client = basic_client<>; ///< on `asio::any_io_executor`
 
@@ -1233,5 +1246,86 @@ auto async_resubmit_errored_instances(basic_client<Executor> client, std::vector
         std::forward<CompletionToken>(token));
 }
 /// @}
+
+#ifdef OIC_SEPARATE_COMPILATION // compiled once, by <oic/src.hpp> (see oic/detail/config.hpp)
+OIC_INSTANTIATE class basic_client<asio::any_io_executor>;
+namespace detail {
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, connections_page>, asio::any_io_executor>
+get_page<connection, asio::any_io_executor>(client, list_query, diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, std::vector<connection>>, asio::any_io_executor>
+get_all<connection, asio::any_io_executor>(client, list_query, diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, integrations_page>, asio::any_io_executor>
+get_page<integration, asio::any_io_executor>(client, list_query, diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, std::vector<integration>>, asio::any_io_executor>
+get_all<integration, asio::any_io_executor>(client, list_query, diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, errored_instances_page>, asio::any_io_executor>
+get_page<errored_instance, asio::any_io_executor>(client, list_query, diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, std::vector<errored_instance>>, asio::any_io_executor>
+get_all<errored_instance, asio::any_io_executor>(client, list_query, diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, integration_instances_page>, asio::any_io_executor>
+get_page<integration_instance, asio::any_io_executor>(client, list_query, diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, std::vector<integration_instance>>, asio::any_io_executor>
+get_all<integration_instance, asio::any_io_executor>(client, list_query, diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, connection>, asio::any_io_executor>
+get_item<connection, asio::any_io_executor>(client, std::string, std::string, diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, integration>, asio::any_io_executor>
+get_item<integration, asio::any_io_executor>(client, std::string, std::string, diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, connection>, asio::any_io_executor>
+get_connection_item<asio::any_io_executor>(client, std::string, std::string, diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, integration>, asio::any_io_executor>
+set_integration_status<asio::any_io_executor>(client, std::string, std::string, activation_options, diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, exported_archive>, asio::any_io_executor>
+export_archive<asio::any_io_executor>(client, std::string, http::body_sink&, transfer_options, diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, exported_archive>, asio::any_io_executor>
+export_archive_to_file<asio::any_io_executor>(client, std::string, std::filesystem::path, transfer_options,
+                                              diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, imported_archive>, asio::any_io_executor>
+import_archive<asio::any_io_executor>(client, http::body_source&, std::string, import_mode, transfer_options,
+                                      diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, imported_archive>, asio::any_io_executor>
+import_archive_from_file<asio::any_io_executor>(client, std::filesystem::path, import_mode, transfer_options,
+                                                diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, resubmit_result>, asio::any_io_executor>
+resubmit_one<asio::any_io_executor>(client, std::string, resubmit_options, diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, resubmit_result>, asio::any_io_executor>
+resubmit_many<asio::any_io_executor>(client, std::vector<std::string>, diagnostics&);
+} // namespace detail
+OIC_INSTANTIATE asio::awaitable<connections_page, asio::any_io_executor>
+    get_connections<asio::any_io_executor>(client, list_query);
+OIC_INSTANTIATE asio::awaitable<std::vector<connection>, asio::any_io_executor>
+    get_all_connections<asio::any_io_executor>(client, list_query);
+OIC_INSTANTIATE asio::awaitable<connection, asio::any_io_executor>
+    get_connection<asio::any_io_executor>(client, std::string, std::string);
+OIC_INSTANTIATE asio::awaitable<integrations_page, asio::any_io_executor>
+    get_integrations<asio::any_io_executor>(client, list_query);
+OIC_INSTANTIATE asio::awaitable<std::vector<integration>, asio::any_io_executor>
+    get_all_integrations<asio::any_io_executor>(client, list_query);
+OIC_INSTANTIATE asio::awaitable<integration, asio::any_io_executor> get_integration<asio::any_io_executor>(client,
+                                                                                                           std::string);
+OIC_INSTANTIATE asio::awaitable<integration, asio::any_io_executor>
+    activate_integration<asio::any_io_executor>(client, std::string, activation_options);
+OIC_INSTANTIATE asio::awaitable<integration, asio::any_io_executor>
+    deactivate_integration<asio::any_io_executor>(client, std::string, activation_options);
+OIC_INSTANTIATE asio::awaitable<exported_archive, asio::any_io_executor>
+    export_integration<asio::any_io_executor>(client, std::string, std::filesystem::path, transfer_options);
+OIC_INSTANTIATE asio::awaitable<exported_archive, asio::any_io_executor>
+export_integration<asio::any_io_executor>(client, std::string, http::body_sink&, transfer_options);
+OIC_INSTANTIATE asio::awaitable<imported_archive, asio::any_io_executor>
+    import_integration<asio::any_io_executor>(client, std::filesystem::path, import_mode, transfer_options);
+OIC_INSTANTIATE asio::awaitable<imported_archive, asio::any_io_executor>
+import_integration<asio::any_io_executor>(client, http::body_source&, std::string, import_mode, transfer_options);
+OIC_INSTANTIATE asio::awaitable<errored_instances_page, asio::any_io_executor>
+    get_errored_instances<asio::any_io_executor>(client, list_query);
+OIC_INSTANTIATE asio::awaitable<std::vector<errored_instance>, asio::any_io_executor>
+    get_all_errored_instances<asio::any_io_executor>(client, list_query);
+OIC_INSTANTIATE asio::awaitable<integration_instances_page, asio::any_io_executor>
+    get_integration_instances<asio::any_io_executor>(client, list_query);
+OIC_INSTANTIATE asio::awaitable<std::vector<integration_instance>, asio::any_io_executor>
+    get_all_integration_instances<asio::any_io_executor>(client, list_query);
+OIC_INSTANTIATE asio::awaitable<resubmit_result, asio::any_io_executor>
+    resubmit_errored_instance<asio::any_io_executor>(client, std::string, resubmit_options);
+OIC_INSTANTIATE asio::awaitable<resubmit_result, asio::any_io_executor>
+    resubmit_errored_instances<asio::any_io_executor>(client, std::vector<std::string>);
+#endif
 
 } // namespace oic

@@ -5,6 +5,7 @@
  * the request, the answer's parser, and the `fetch_token` coroutine.
  */
 
+#include <oic/detail/config.hpp>
 #include <oic/error.hpp>
 #include <oic/http/session.hpp>
 #include <oic/secret.hpp>
@@ -291,5 +292,15 @@ auto async_fetch_token(http::basic_session<Executor> session, client_credentials
     return detail::start_fetch_token(nullptr, std::move(session), std::move(creds),
                                      std::forward<CompletionToken>(token));
 }
+
+#ifdef OIC_SEPARATE_COMPILATION // compiled once, by <oic/src.hpp> (see oic/detail/config.hpp)
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, access_token>, asio::any_io_executor>
+detail::request_token<asio::any_io_executor>(http::basic_session<asio::any_io_executor>, client_credentials,
+                                             diagnostics&);
+OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, access_token>, asio::any_io_executor>
+fetch_token<asio::any_io_executor>(http::basic_session<asio::any_io_executor>, client_credentials, diagnostics&);
+OIC_INSTANTIATE asio::awaitable<access_token, asio::any_io_executor>
+    fetch_token<asio::any_io_executor>(http::basic_session<asio::any_io_executor>, client_credentials);
+#endif
 
 } // namespace oic

@@ -11,6 +11,7 @@
 #include <oic/auth/client_credentials.hpp>
 #include <oic/auth/detail/token_machine.hpp>
 #include <oic/detail/async_run.hpp>
+#include <oic/detail/config.hpp>
 #include <oic/detail/waiter.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -287,5 +288,9 @@ private:
 };
 
 using shared_token = basic_shared_token<>; ///< on `asio::any_io_executor`
+
+#ifdef OIC_SEPARATE_COMPILATION // compiled once, by <oic/src.hpp> (see oic/detail/config.hpp)
+OIC_INSTANTIATE class basic_shared_token<asio::any_io_executor>;
+#endif
 
 } // namespace oic

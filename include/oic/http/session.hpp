@@ -6,6 +6,7 @@
  */
 
 #include <oic/detail/async_run.hpp>
+#include <oic/detail/config.hpp>
 #include <oic/detail/tls.hpp>
 #include <oic/error.hpp>
 #include <oic/http/body_sink.hpp>
@@ -294,3 +295,9 @@ struct session_access {
 } // namespace oic::http
 
 #include <oic/http/impl/session.hpp>
+
+#ifdef OIC_SEPARATE_COMPILATION // compiled once, by <oic/src.hpp> (see oic/detail/config.hpp)
+namespace oic::http {
+OIC_INSTANTIATE class basic_session<asio::any_io_executor>;
+} // namespace oic::http
+#endif

@@ -1,0 +1,2 @@
+// The one translation unit of oic::compiled (cmake/oic-compiled.cmake).
+#include <oic/src.hpp>
