@@ -1250,6 +1250,57 @@ auto async_resubmit_errored_instances(basic_client<Executor> client, std::vector
 #ifdef OIC_SEPARATE_COMPILATION // compiled once, by <oic/src.hpp> (see oic/detail/config.hpp)
 OIC_INSTANTIATE class basic_client<asio::any_io_executor>;
 namespace detail {
+OIC_INSTANTIATE void start_run<connections_page, asio::any_io_executor>(
+    asio::any_io_executor, diagnostics*,
+    asio::awaitable<std::tuple<error_code, connections_page>, asio::any_io_executor>,
+    asio::any_completion_handler<void(error_code, connections_page)>);
+OIC_INSTANTIATE void start_run<std::vector<connection>, asio::any_io_executor>(
+    asio::any_io_executor, diagnostics*,
+    asio::awaitable<std::tuple<error_code, std::vector<connection>>, asio::any_io_executor>,
+    asio::any_completion_handler<void(error_code, std::vector<connection>)>);
+OIC_INSTANTIATE void
+start_run<connection, asio::any_io_executor>(asio::any_io_executor, diagnostics*,
+                                             asio::awaitable<std::tuple<error_code, connection>, asio::any_io_executor>,
+                                             asio::any_completion_handler<void(error_code, connection)>);
+OIC_INSTANTIATE void start_run<integrations_page, asio::any_io_executor>(
+    asio::any_io_executor, diagnostics*,
+    asio::awaitable<std::tuple<error_code, integrations_page>, asio::any_io_executor>,
+    asio::any_completion_handler<void(error_code, integrations_page)>);
+OIC_INSTANTIATE void start_run<std::vector<integration>, asio::any_io_executor>(
+    asio::any_io_executor, diagnostics*,
+    asio::awaitable<std::tuple<error_code, std::vector<integration>>, asio::any_io_executor>,
+    asio::any_completion_handler<void(error_code, std::vector<integration>)>);
+OIC_INSTANTIATE void start_run<integration, asio::any_io_executor>(
+    asio::any_io_executor, diagnostics*, asio::awaitable<std::tuple<error_code, integration>, asio::any_io_executor>,
+    asio::any_completion_handler<void(error_code, integration)>);
+OIC_INSTANTIATE void start_run<exported_archive, asio::any_io_executor>(
+    asio::any_io_executor, diagnostics*,
+    asio::awaitable<std::tuple<error_code, exported_archive>, asio::any_io_executor>,
+    asio::any_completion_handler<void(error_code, exported_archive)>);
+OIC_INSTANTIATE void start_run<imported_archive, asio::any_io_executor>(
+    asio::any_io_executor, diagnostics*,
+    asio::awaitable<std::tuple<error_code, imported_archive>, asio::any_io_executor>,
+    asio::any_completion_handler<void(error_code, imported_archive)>);
+OIC_INSTANTIATE void start_run<errored_instances_page, asio::any_io_executor>(
+    asio::any_io_executor, diagnostics*,
+    asio::awaitable<std::tuple<error_code, errored_instances_page>, asio::any_io_executor>,
+    asio::any_completion_handler<void(error_code, errored_instances_page)>);
+OIC_INSTANTIATE void start_run<std::vector<errored_instance>, asio::any_io_executor>(
+    asio::any_io_executor, diagnostics*,
+    asio::awaitable<std::tuple<error_code, std::vector<errored_instance>>, asio::any_io_executor>,
+    asio::any_completion_handler<void(error_code, std::vector<errored_instance>)>);
+OIC_INSTANTIATE void start_run<integration_instances_page, asio::any_io_executor>(
+    asio::any_io_executor, diagnostics*,
+    asio::awaitable<std::tuple<error_code, integration_instances_page>, asio::any_io_executor>,
+    asio::any_completion_handler<void(error_code, integration_instances_page)>);
+OIC_INSTANTIATE void start_run<std::vector<integration_instance>, asio::any_io_executor>(
+    asio::any_io_executor, diagnostics*,
+    asio::awaitable<std::tuple<error_code, std::vector<integration_instance>>, asio::any_io_executor>,
+    asio::any_completion_handler<void(error_code, std::vector<integration_instance>)>);
+OIC_INSTANTIATE void start_run<resubmit_result, asio::any_io_executor>(
+    asio::any_io_executor, diagnostics*,
+    asio::awaitable<std::tuple<error_code, resubmit_result>, asio::any_io_executor>,
+    asio::any_completion_handler<void(error_code, resubmit_result)>);
 OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, connections_page>, asio::any_io_executor>
 get_page<connection, asio::any_io_executor>(client, list_query, diagnostics&);
 OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, std::vector<connection>>, asio::any_io_executor>

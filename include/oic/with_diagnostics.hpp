@@ -9,7 +9,9 @@
 #include <boost/asio/associator.hpp>
 #include <boost/asio/async_result.hpp>
 
+#include <concepts>
 #include <exception>
+#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -43,28 +45,36 @@ constexpr with_diagnostics_t<std::decay_t<Token>> with_diagnostics(Token&& token
 
 namespace detail {
 
-/// The handler behind `with_diagnostics`: the library's operation gives it the diagnostics
-/// (`set_diagnostics`) before it completes.
+/// The handler behind `with_diagnostics`: the library's operation writes its diagnostics where
+/// `diagnostics_for` says, and the handler reads them if the operation fails.
 template <class Handler>
 struct diagnostics_handler {
     Handler handler;
-    diagnostics diag{};
+    diagnostics const* source = nullptr; ///< the operation's diagnostics
+    std::shared_ptr<diagnostics> owned;  ///< ...when the caller gave none
 
-    void set_diagnostics(diagnostics const& d) { diag = d; }
+    /// Where the operation is to write its diagnostics: the caller's `diag`, else the handler's own.
+    diagnostics* diagnostics_for(diagnostics* diag) {
+        if (!diag)
+            diag = (owned = std::make_shared<diagnostics>()).get();
+        source = diag;
+        return diag;
+    }
 
     template <class... Values>
     void operator()(error_code ec, Values&&... values) {
         std::exception_ptr e;
         if (ec)
-            e = std::make_exception_ptr(error_with_diagnostics(ec, std::move(diag)));
+            e = std::make_exception_ptr(error_with_diagnostics(ec, source ? *source : diagnostics{}));
+        owned.reset();
         std::move(handler)(std::move(e), std::forward<Values>(values)...);
     }
 };
 
 /// Whether `handler` takes the operation's diagnostics (a `with_diagnostics` handler).
 template <class Handler>
-concept takes_diagnostics = requires(Handler& h, diagnostics const& d) {
-    h.set_diagnostics(d);
+concept takes_diagnostics = requires(Handler& h, diagnostics* d) {
+    { h.diagnostics_for(d) } -> std::same_as<diagnostics*>;
 };
 
 } // namespace detail
@@ -78,8 +88,9 @@ struct async_result<oic::with_diagnostics_t<Token>, void(oic::error_code, Values
     static auto initiate(Initiation&& initiation, RawToken&& token, Args&&... args) {
         return async_initiate<Token, void(std::exception_ptr, Values...)>(
             [init = std::forward<Initiation>(initiation)](auto handler, auto&&... call_args) mutable {
-                std::move(init)(oic::detail::diagnostics_handler<decltype(handler)>{std::move(handler)},
-                                std::forward<decltype(call_args)>(call_args)...);
+                std::move(init)(
+                    oic::detail::diagnostics_handler<decltype(handler)>{std::move(handler), nullptr, nullptr},
+                    std::forward<decltype(call_args)>(call_args)...);
             },
             token.token, std::forward<Args>(args)...);
     }

@@ -294,6 +294,9 @@ auto async_fetch_token(http::basic_session<Executor> session, client_credentials
 }
 
 #ifdef OIC_SEPARATE_COMPILATION // compiled once, by <oic/src.hpp> (see oic/detail/config.hpp)
+OIC_INSTANTIATE void detail::start_run<access_token, asio::any_io_executor>(
+    asio::any_io_executor, diagnostics*, asio::awaitable<std::tuple<error_code, access_token>, asio::any_io_executor>,
+    asio::any_completion_handler<void(error_code, access_token)>);
 OIC_INSTANTIATE asio::awaitable<std::tuple<error_code, access_token>, asio::any_io_executor>
 detail::request_token<asio::any_io_executor>(http::basic_session<asio::any_io_executor>, client_credentials,
                                              diagnostics&);

@@ -291,6 +291,9 @@ using shared_token = basic_shared_token<>; ///< on `asio::any_io_executor`
 
 #ifdef OIC_SEPARATE_COMPILATION // compiled once, by <oic/src.hpp> (see oic/detail/config.hpp)
 OIC_INSTANTIATE class basic_shared_token<asio::any_io_executor>;
+OIC_INSTANTIATE void detail::start_run<token_ptr, asio::any_io_executor>(
+    asio::any_io_executor, diagnostics*, asio::awaitable<std::tuple<error_code, token_ptr>, asio::any_io_executor>,
+    asio::any_completion_handler<void(error_code, token_ptr)>);
 #endif
 
 } // namespace oic

@@ -4,6 +4,7 @@
 #include <oic/error.hpp>
 #include <oic/with_diagnostics.hpp>
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -155,6 +156,53 @@ template <class Executor>
 inline constexpr bool throws_errors_v<asio::use_awaitable_t<Executor>> = true;
 
 /**
+ * What `async_run` does once the operation is made, whatever the completion token: the handler
+ * behind a type-erased handle, so that this is compiled once per result type (with
+ * `OIC_SEPARATE_COMPILATION`, once per program), not once per operation and token.
+ */
+template <class T, class Executor>
+void start_run(Executor ex, diagnostics* diag, asio::awaitable<std::tuple<error_code, T>, Executor> op,
+               asio::any_completion_handler<void(error_code, T)> handler) {
+    auto const on = serialized(ex);
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    auto work = asio::prefer(asio::get_associated_executor(handler, ex), asio::execution::outstanding_work.tracked);
+    std::shared_ptr<forwarded_cancellation> cancel;
+    if (slot.is_connected()) {
+        cancel = std::make_shared<forwarded_cancellation>();
+        slot.assign([forward = std::weak_ptr(cancel), on](asio::cancellation_type type) {
+            asio::post(on, [forward, type] {
+                if (auto const c = forward.lock())
+                    c->signal.emit(type);
+            });
+        });
+    }
+    // Runs on the operation's executor; drops `cancel` there. The caller's slot is cleared where it
+    // is emitted from: on the handler's executor, just before the handler runs.
+    auto done = [handler = std::move(handler), work = std::move(work), diag, cancel,
+                 slot](std::exception_ptr e, std::tuple<error_code, T> result) mutable {
+        cancel.reset();
+        auto& [ec, value] = result;
+        if (e)
+            ec = to_error(e, diag);
+        auto const target = work;
+        asio::dispatch(target, [handler = std::move(handler), slot, ec = ec, value = std::move(value),
+                                work = std::move(work)]() mutable {
+            if (slot.is_connected())
+                slot.clear();
+            std::move(handler)(ec, std::move(value));
+        });
+    };
+    // `cancel` moves along: the initiating thread keeps no reference to it.
+    spawn_serialized<Executor>(on, [op = std::move(op), done = std::move(done),
+                                    cancel = std::move(cancel)](Executor op_ex) mutable {
+        if (cancel) // co_spawn's cancellation handler lives, and dies, in our signal
+            asio::co_spawn(op_ex, std::move(op), asio::bind_cancellation_slot(cancel->signal.slot(), std::move(done)));
+        else
+            asio::co_spawn(op_ex, std::move(op), std::move(done));
+    });
+}
+
+/**
  * Runs `make_op(diagnostics&)` (an `awaitable<std::tuple<error_code, T>, Executor>` that reports
  * failures as values) as an asynchronous operation with the handler signature
  * `void(error_code, T)`, for any completion token, on a strand of its own over `ex` (see
@@ -172,56 +220,14 @@ auto async_run(Executor ex, diagnostics* diag, MakeOp make_op, CompletionToken&&
     else
         return asio::async_initiate<CompletionToken, void(error_code, T)>(
             [](auto handler, Executor ex, diagnostics* diag, MakeOp make_op) {
-                auto const on = serialized(ex);
-                auto slot = asio::get_associated_cancellation_slot(handler);
-                auto work =
-                    asio::prefer(asio::get_associated_executor(handler, ex), asio::execution::outstanding_work.tracked);
                 if (diag)
                     *diag = {};
                 // A `with_diagnostics` handler gets the explanation too, asked for or not.
-                std::shared_ptr<diagnostics> owned;
                 if constexpr (takes_diagnostics<decltype(handler)>)
-                    if (!diag)
-                        diag = (owned = std::make_shared<diagnostics>()).get();
-                std::shared_ptr<forwarded_cancellation> cancel;
-                if (slot.is_connected()) {
-                    cancel = std::make_shared<forwarded_cancellation>();
-                    slot.assign([forward = std::weak_ptr(cancel), on](asio::cancellation_type type) {
-                        asio::post(on, [forward, type] {
-                            if (auto const c = forward.lock())
-                                c->signal.emit(type);
-                        });
-                    });
-                }
-                // Runs on the operation's executor; drops `cancel` there. The caller's slot is cleared
-                // where it is emitted from: on the handler's executor, just before the handler runs.
-                auto done = [handler = std::move(handler), work = std::move(work), diag, owned, cancel,
-                             slot](std::exception_ptr e, std::tuple<error_code, T> result) mutable {
-                    cancel.reset();
-                    auto& [ec, value] = result;
-                    if (e)
-                        ec = to_error(e, diag);
-                    if constexpr (takes_diagnostics<decltype(handler)>)
-                        if (ec)
-                            handler.set_diagnostics(*diag);
-                    auto const target = work;
-                    asio::dispatch(target, [handler = std::move(handler), slot, ec = ec, value = std::move(value),
-                                            work = std::move(work)]() mutable {
-                        if (slot.is_connected())
-                            slot.clear();
-                        std::move(handler)(ec, std::move(value));
-                    });
-                };
-                // `cancel` moves along: the initiating thread keeps no reference to it.
-                spawn_serialized<Executor>(on, [op = run_owned<T, Executor>(std::move(make_op), diag),
-                                                done = std::move(done),
-                                                cancel = std::move(cancel)](Executor op_ex) mutable {
-                    if (cancel) // co_spawn's cancellation handler lives, and dies, in our signal
-                        asio::co_spawn(op_ex, std::move(op),
-                                       asio::bind_cancellation_slot(cancel->signal.slot(), std::move(done)));
-                    else
-                        asio::co_spawn(op_ex, std::move(op), std::move(done));
-                });
+                    diag = handler.diagnostics_for(diag);
+                auto op = run_owned<T, Executor>(std::move(make_op), diag);
+                start_run<T, Executor>(std::move(ex), diag, std::move(op),
+                                       asio::any_completion_handler<void(error_code, T)>(std::move(handler)));
             },
             token, std::move(ex), diag, std::move(make_op));
 }

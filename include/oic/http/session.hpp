@@ -300,4 +300,9 @@ struct session_access {
 namespace oic::http {
 OIC_INSTANTIATE class basic_session<asio::any_io_executor>;
 } // namespace oic::http
+namespace oic::detail {
+OIC_INSTANTIATE void start_run<http::reply, asio::any_io_executor>(
+    asio::any_io_executor, diagnostics*, asio::awaitable<std::tuple<error_code, http::reply>, asio::any_io_executor>,
+    asio::any_completion_handler<void(error_code, http::reply)>);
+} // namespace oic::detail
 #endif
