@@ -1,8 +1,12 @@
-// The connection pool and the connection's exchange over a scripted transport (no sockets): a
-// failure injected at every step in turn, limits, permits, idle expiry and the deadline.
+// oic/http/detail: the connection pool and the connection's exchange over the scripted transport
+// (tests/support/scripted_transport.hpp, no sockets): a failure injected at every step in turn,
+// limits, permits, idle expiry and the deadline; the socket transport's TLS branches against a
+// TLS peer the test drives step by step.
 
 #include "common.hpp"
+#include "scripted_transport.hpp"
 #include <oic/http/detail/pool.hpp>
+#include <oic/testing/test_ca.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +15,10 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <functional>
 #include <memory>
@@ -25,111 +33,8 @@ namespace http = oic::http;
 using oic::error_code;
 using namespace std::chrono_literals;
 using executor = asio::any_io_executor;
-
-/// The server side of every scripted connection, and a step counter shared by all of them: the
-/// step numbered `fail_at` (connect, handshake, read, write or wait) fails with `injected`.
-struct script {
-    std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"; // to each whole request
-    bool stall = false; ///< reads wait until the deadline interrupts them
-    int fail_at = -1;   ///< -1: no failure
-    error_code injected = asio::error::connection_reset;
-    int cancel_at = -1; ///< the step at which `cancel` is called, while the coroutine runs
-    std::function<void()> cancel = {};
-    int steps = 0;
-    int connects = 0;
-    int requests = 0;
-
-    error_code step(bool cancel_here = true) {
-        if (cancel_here && steps == cancel_at && cancel)
-            cancel();
-        return steps++ == fail_at ? injected : error_code{};
-    }
-};
-
-/// A transport whose peer is `script`: small partial reads and writes, a would-block before every
-/// other read, an answer once a whole request (a GET: up to the blank line) has been written.
-class scripted_transport {
-public:
-    using executor_type = executor;
-    scripted_transport(executor ex, std::shared_ptr<script> s) : s_(std::move(s)), stall_timer_(ex) {}
-
-    executor_type get_executor() { return stall_timer_.get_executor(); }
-    SSL* ssl() noexcept { return nullptr; }
-    error_code start_handshake(http::origin const&) { return s_->step(); }
-    http::detail::transport_step handshake_now() { return {}; }
-    bool has_pending() const noexcept { return false; } // what it reads, it hands over whole
-
-    http::detail::transport_step read_now(asio::mutable_buffer b) {
-        if (auto ec = s_->step())
-            return {ec};
-        if (interrupted_)
-            return {asio::error::eof}; // as a socket that was shut down
-        if ((would_block_ = !would_block_) || pending_.empty())
-            return {{}, 0, http::detail::want::read};
-        auto const n = std::min({b.size(), pending_.size(), std::size_t{7}});
-        pending_.copy(static_cast<char*>(b.data()), n);
-        pending_.erase(0, n);
-        return {{}, n};
-    }
-
-    http::detail::transport_step write_now(asio::const_buffer b) {
-        if (auto ec = s_->step())
-            return {ec};
-        if (interrupted_)
-            return {asio::error::broken_pipe};
-        auto const n = std::min(b.size(), std::size_t{16});
-        written_.append(static_cast<char const*>(b.data()), n);
-        if (written_.ends_with("\r\n\r\n")) {
-            ++s_->requests;
-            written_.clear();
-            if (!s_->stall)
-                pending_ += s_->answer;
-        }
-        return {{}, n};
-    }
-
-    asio::awaitable<error_code, executor> wait(http::detail::want w) {
-        int const step = s_->steps;
-        if (auto ec = s_->step(false))
-            co_return ec;
-        if (w == http::detail::want::read && s_->stall && !interrupted_) {
-            stall_timer_.expires_at(asio::steady_timer::time_point::max());
-            co_await stall_timer_.async_wait(asio::as_tuple(asio::use_awaitable_t<executor>{}));
-            co_return error_code{}; // woken by interrupt(): the next read sees the end of the stream
-        }
-        co_await asio::post(asio::use_awaitable_t<executor>{});
-        if (step == s_->cancel_at && s_->cancel)
-            s_->cancel(); // the wait is over, the coroutine not resumed yet
-        co_return error_code{};
-    }
-
-    void interrupt() noexcept {
-        interrupted_ = true;
-        stall_timer_.cancel();
-    }
-
-private:
-    std::shared_ptr<script> s_;
-    asio::steady_timer stall_timer_;
-    std::string written_;
-    std::string pending_; // sent by the peer, not read yet
-    bool would_block_ = false;
-    bool interrupted_ = false;
-};
-
-struct scripted_connector {
-    using transport_type = scripted_transport;
-    executor ex;
-    std::shared_ptr<script> s;
-
-    asio::awaitable<std::tuple<error_code, std::optional<scripted_transport>>, executor>
-    connect(http::origin const& o, asio::ssl::context*, http::clock::time_point, oic::diagnostics& diag) {
-        if (auto ec = s->step())
-            co_return std::tuple{oic::detail::report(diag, ec, "cannot connect to " + o.to_string()), std::nullopt};
-        ++s->connects;
-        co_return std::tuple{error_code{}, std::optional<scripted_transport>(std::in_place, ex, s)};
-    }
-};
+using oic_test::script;
+using oic_test::scripted_connector;
 
 using pool_type = http::detail::connection_pool<executor, scripted_connector>;
 
@@ -213,9 +118,7 @@ TEST_CASE("connection permits: first come first served, a deadline, and a cancel
 TEST_CASE("the pool with a failure injected at every step: a clean error, nothing leaked, then success",
           "[unit][pool]") {
     pool_fixture f;
-    int failures = 0;
-    for (int n = 0; n < 1000; ++n) {
-        *f.s = script{.fail_at = n};
+    int const failures = oic_test::fail_each_step(*f.s, [&] {
         auto pool = f.make_pool(2);
         // Two calls in a row, the second on the kept connection: every step of connect, exchange,
         // keep-alive and reuse is a place to fail.
@@ -223,8 +126,6 @@ TEST_CASE("the pool with a failure injected at every step: a clean error, nothin
         auto second = std::get<0>(first) ? first : oic_test::run(f.ioc, f.get(pool));
         auto const stats = pool.stats();
         if (auto const ec = std::get<0>(second)) {
-            ++failures;
-            INFO("failure injected at step " << n);
             CHECK(ec == asio::error::connection_reset); // the injected error, as it happened
             CHECK(stats.idle == 0);                     // a failed connection is never kept
             CHECK(stats.open == 0);
@@ -237,15 +138,14 @@ TEST_CASE("the pool with a failure injected at every step: a clean error, nothin
             };
             f.s->fail_at = -1;
             CHECK(oic_test::run(f.ioc, both()) == 2);
-            continue;
+            return true;
         }
         CHECK(std::get<1>(second) == "hello");
         CHECK(f.s->connects == 1); // the second call reused the first connection
         CHECK(stats.reused == 1);
         CHECK(stats.idle == 1);
-        CHECK(n == f.s->steps); // the first n where nothing was left to fail: every step was tried
-        break;
-    }
+        return false;
+    });
     CHECK(failures > 40); // connect, handshake, and many partial writes, reads and waits
 }
 
@@ -368,4 +268,193 @@ TEST_CASE("a permit handed over as its waiter is cancelled: the waiter ends canc
     REQUIRE(second);
     CHECK(*second == asio::error::operation_aborted);
     CHECK(oic_test::run(ioc, permits.acquire(http::clock::now() + 20ms)) == error_code{}); // one permit, free
+}
+
+TEST_CASE("the TLS socket BIO: EPIPE instead of SIGPIPE, and would-block as a retry", "[unit][tls]") {
+    using oic::http::detail::socket_bio;
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) == 0);
+    BIO* const b = socket_bio::make(fds[0]);
+    REQUIRE(b);
+    char byte = 0;
+    // Nothing to read yet: a retry, not an end of stream.
+    CHECK(BIO_read(b, &byte, 1) < 0);
+    CHECK(BIO_should_retry(b));
+    CHECK(BIO_should_read(b));
+    // The peer is gone: the write fails with EPIPE (with write(2), SIGPIPE would end this program).
+    ::close(fds[1]);
+    errno = 0;
+    CHECK(BIO_write(b, "x", 1) < 0);
+    CHECK(errno == EPIPE);
+    CHECK_FALSE(BIO_should_retry(b));
+    CHECK(BIO_read(b, &byte, 1) == 0); // end of stream
+    BIO_free(b);
+    ::close(fds[0]);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The socket transport's TLS branches, against a TLS peer the test drives step by step.
+// ---------------------------------------------------------------------------------------------------
+
+namespace {
+
+using tls_transport = http::detail::socket_transport<asio::io_context::executor_type>;
+using http::detail::want;
+
+/// An OpenSSL server on one end of a socket pair, moved one step at a time by the test, and the
+/// library's transport on the other end (trusting the test CA, checking the name `localhost`):
+/// both non-blocking, in one thread, so that each branch of the transport is reached on purpose.
+class tls_pair {
+public:
+    /// `max_version`: the highest TLS version the server offers.
+    explicit tls_pair(int max_version = TLS1_3_VERSION) {
+        int fds[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) == 0);
+        client_fd_ = fds[0];
+        server_fd_ = fds[1];
+        oic::testing::trust_test_ca(client_ctx_, certs_);
+        tls_transport::socket_type socket(ioc_);
+        socket.assign(asio::ip::tcp::v4(), client_fd_); // a descriptor is a descriptor to the transport
+        client_.emplace(std::move(socket), &client_ctx_);
+        server_.reset(SSL_new(server_ctx_.native_handle()));
+        REQUIRE(server_);
+        SSL_set_fd(server_.get(), server_fd_);
+        SSL_set_max_proto_version(server_.get(), max_version);
+        SSL_set_accept_state(server_.get());
+    }
+    tls_pair(tls_pair const&) = delete;
+    tls_pair& operator=(tls_pair const&) = delete;
+    ~tls_pair() {
+        client_.reset(); // closes the client's descriptor
+        server_.reset();
+        ::close(server_fd_);
+    }
+
+    tls_transport& client() { return *client_; }
+    SSL* server() { return server_.get(); }
+    int client_fd() const { return client_fd_; }
+    int server_fd() const { return server_fd_; }
+
+    /// Both handshakes to their end, a step of each in turn; false if one fails or they stall.
+    bool handshake() {
+        if (client_->start_handshake(http::origin{"https", "localhost", 443}))
+            return false;
+        bool client_done = false, server_done = false;
+        for (int i = 0; i < 100 && !(client_done && server_done); ++i) {
+            if (!client_done) {
+                auto const step = client_->handshake_now();
+                if (step.ec)
+                    return false;
+                client_done = step.wait == want::nothing;
+            }
+            if (!server_done) {
+                int const r = SSL_do_handshake(server_.get());
+                int const e = SSL_get_error(server_.get(), r);
+                if (r != 1 && e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+                    return false;
+                server_done = r == 1;
+            }
+        }
+        return client_done && server_done;
+    }
+
+    /// The server sends `text` (whole: the socket's buffer has room for it).
+    void server_write(std::string_view text) {
+        std::size_t n = 0;
+        REQUIRE(SSL_write_ex(server_.get(), text.data(), text.size(), &n) == 1);
+        REQUIRE(n == text.size());
+    }
+
+    /// The client's reads until bytes stop coming: what they gave, and the last step (an error or
+    /// a wait).
+    std::pair<std::string, http::detail::transport_step> client_read() {
+        std::string got;
+        char buf[256];
+        http::detail::transport_step step;
+        for (int i = 0; i < 1000; ++i) {
+            step = client_->read_now(asio::buffer(buf));
+            got.append(buf, step.bytes);
+            if (step.ec || step.wait != want::nothing)
+                break;
+        }
+        return {got, step};
+    }
+
+private:
+    asio::io_context ioc_;
+    oic::testing::test_certificates certs_ = oic::testing::make_test_certificates();
+    asio::ssl::context server_ctx_ = oic::testing::make_test_server_context(certs_);
+    asio::ssl::context client_ctx_{asio::ssl::context::tls_client};
+    int client_fd_ = -1;
+    int server_fd_ = -1;
+    std::unique_ptr<SSL, decltype(&SSL_free)> server_{nullptr, &SSL_free};
+    std::optional<tls_transport> client_;
+};
+
+} // namespace
+
+TEST_CASE("the TLS transport: close_notify ends the stream, a cut without it is truncation", "[unit][tls]") {
+    tls_pair p;
+    REQUIRE(p.handshake());
+    p.server_write("last words");
+    SECTION("close_notify: the end of the stream, after every byte") {
+        REQUIRE(SSL_shutdown(p.server()) >= 0); // sends close_notify
+        auto const [got, step] = p.client_read();
+        CHECK(got == "last words");
+        CHECK(step.ec == asio::error::eof);
+    }
+    SECTION("the connection cut without close_notify: truncation, not an end, after every byte") {
+        REQUIRE(::shutdown(p.server_fd(), SHUT_WR) == 0);
+        auto const [got, step] = p.client_read();
+        CHECK(got == "last words");
+        CHECK(step.ec == asio::ssl::error::stream_truncated);
+    }
+    SECTION("nothing more yet: a wait to read, no error") {
+        auto const [got, step] = p.client_read();
+        CHECK(got == "last words");
+        CHECK_FALSE(step.ec);
+        CHECK(step.wait == want::read);
+    }
+}
+
+TEST_CASE("the TLS transport: a renegotiation read while the send buffer is full makes the read wait to write",
+          "[unit][tls]") {
+    tls_pair p(TLS1_2_VERSION); // TLS 1.2: the server may ask for a new handshake
+    REQUIRE(p.handshake());
+    // Fill the client's side of the socket until not even a byte fits (raw bytes: the server reads
+    // them as such, below, never as TLS).
+    std::string const chunk(4096, 'x');
+    std::size_t filled = 0;
+    for (std::size_t const size : {4096, 256, 16, 1})
+        for (ssize_t n; (n = ::send(p.client_fd(), chunk.data(), size, MSG_DONTWAIT)) > 0;)
+            filled += static_cast<std::size_t>(n);
+    REQUIRE(filled > 0);
+    // The server asks for a new handshake: the client must write its hello as it reads.
+    REQUIRE(SSL_renegotiate(p.server()) == 1);
+    REQUIRE(SSL_do_handshake(p.server()) == 1); // the hello request is out
+    auto const [before, blocked] = p.client_read();
+    CHECK(before.empty());
+    CHECK_FALSE(blocked.ec);
+    CHECK(blocked.wait == want::write); // not an error, nor a wait to read that would never end
+    // The server makes room; the reads go on: the new handshake, then the bytes sent after it.
+    std::vector<char> sink(filled);
+    std::size_t drained = 0;
+    for (ssize_t n; (n = ::recv(p.server_fd(), sink.data(), sink.size(), MSG_DONTWAIT)) > 0;)
+        drained += static_cast<std::size_t>(n);
+    CHECK(drained == filled); // nothing of the client's hello had gone out
+    std::string after;
+    for (int i = 0; i < 100 && SSL_renegotiate_pending(p.server()); ++i) {
+        auto [got, step] = p.client_read();
+        after += got;
+        REQUIRE_FALSE(step.ec);
+        char byte;
+        std::size_t n = 0;
+        REQUIRE(SSL_read_ex(p.server(), &byte, 1, &n) == 0); // the server's side of the new handshake
+        ERR_clear_error();
+    }
+    CHECK(SSL_renegotiate_pending(p.server()) == 0);
+    p.server_write("after the new handshake");
+    auto const [got, step] = p.client_read();
+    CHECK(after + got == "after the new handshake");
+    CHECK_FALSE(step.ec);
 }
