@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 namespace oic_test {
@@ -30,6 +31,7 @@ using scripted_executor = asio::any_io_executor;
 /// step numbered `fail_at` (connect, handshake, read, write or wait) fails with `injected`.
 struct script {
     std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"; // to each whole request
+    std::function<std::string(std::string_view head)> respond = {};           ///< when set, the answer to each request
     bool stall = false; ///< reads wait until the deadline interrupts them
     int fail_at = -1;   ///< -1: no failure
     oic::error_code injected = asio::error::connection_reset;
@@ -38,6 +40,14 @@ struct script {
     int steps = 0;
     int connects = 0;
     int requests = 0;
+    int first_answer_step = -1; ///< the step whose read handed over an answer's first byte
+
+    /// Counters from zero, the step numbered `n` to fail (-1: none).
+    void restart(int n) {
+        fail_at = n;
+        steps = connects = requests = 0;
+        first_answer_step = -1;
+    }
 
     oic::error_code step(bool cancel_here = true) {
         if (cancel_here && steps == cancel_at && cancel)
@@ -47,7 +57,8 @@ struct script {
 };
 
 /// A transport whose peer is `script`: small partial reads and writes, a would-block before every
-/// other read, an answer once a whole request (a GET: up to the blank line) has been written.
+/// other read, an answer once a whole request head (up to the blank line; a body is not expected)
+/// has been written.
 class scripted_transport {
 public:
     using executor_type = scripted_executor;
@@ -66,6 +77,8 @@ public:
             return {asio::error::eof}; // as a socket that was shut down
         if ((would_block_ = !would_block_) || pending_.empty())
             return {{}, 0, oic::http::detail::want::read};
+        if (s_->first_answer_step < 0)
+            s_->first_answer_step = s_->steps - 1;
         auto const n = std::min({b.size(), pending_.size(), std::size_t{7}});
         pending_.copy(static_cast<char*>(b.data()), n);
         pending_.erase(0, n);
@@ -81,9 +94,9 @@ public:
         written_.append(static_cast<char const*>(b.data()), n);
         if (written_.ends_with("\r\n\r\n")) {
             ++s_->requests;
-            written_.clear();
             if (!s_->stall)
-                pending_ += s_->answer;
+                pending_ += s_->respond ? s_->respond(written_) : s_->answer;
+            written_.clear();
         }
         return {{}, n};
     }
@@ -135,23 +148,23 @@ struct scripted_connector {
 static_assert(oic::http::detail::transport_connector<scripted_connector>);
 
 /**
- * The fail-count loop: `attempt()` runs with the step numbered n failing (`s.fail_at`; the counters
- * start again from zero each time), for n = 0, 1, 2, ... until an attempt gets through without a
- * failure. `attempt` returns whether it failed, and checks what it must either way. Returns how
- * many attempts failed: the clean run's steps, each of which was made to fail once.
+ * The fail-count loop: `attempt()` runs with the step numbered n failing (`script::restart(n)`),
+ * for n = 0, 1, 2, ... until a run ends before its step n: the run without a failure. `attempt`
+ * checks what it must, whether the failure ended the operation or the operation recovered from it.
+ * Returns the clean run's steps: each of them was made to fail once.
  */
 template <class Attempt>
 int fail_each_step(script& s, Attempt attempt, int limit = 1000) {
     for (int n = 0; n < limit; ++n) {
-        s.fail_at = n;
-        s.steps = s.connects = s.requests = 0;
+        s.restart(n);
         INFO("failure injected at step " << n);
-        if (!attempt()) {
-            CHECK(s.steps == n); // the clean run had n steps: each was made to fail once
+        attempt();
+        if (s.steps <= n) {      // the failure was never reached
+            CHECK(s.steps == n); // and every step before it was made to fail once
             return n;
         }
     }
-    FAIL("no attempt got through in " << limit << " steps");
+    FAIL("every one of " << limit << " runs failed");
     return limit;
 }
 

@@ -153,15 +153,24 @@ struct session_access;
  *
  * Copies share one state; the state lives as long as any copy or any operation in flight.
  * All member functions are thread-safe.
+ *
+ * @tparam Executor  where its operations run
+ * @tparam Connector what opens its connections (`detail::transport_connector`): TCP, with TLS for
+ *                   https; the unit tests put a scripted transport there
  */
-template <class Executor = asio::any_io_executor>
+template <class Executor = asio::any_io_executor, class Connector = detail::tcp_connector<Executor>>
 class basic_session {
 public:
-    using executor_type = Executor; ///< where its operations run (each call's own if it has one)
+    using executor_type = Executor;   ///< where its operations run (each call's own if it has one)
+    using connector_type = Connector; ///< what opens its connections: TCP, with TLS for https
 
     /// @throws error_with_diagnostics (`error::bad_config`) when the CA file cannot be loaded.
     explicit basic_session(Executor ex, session_options opts = {}, any_redirect_policy policy = never_forward{})
-        : state_(std::make_shared<state>(ex, std::move(opts), std::move(policy))) {}
+        : basic_session(ex, std::move(opts), std::move(policy), Connector(ex)) {}
+
+    /// As above, its connections opened by `connector` (the tests' scripted transport).
+    basic_session(Executor ex, session_options opts, any_redirect_policy policy, Connector connector)
+        : state_(std::make_shared<state>(ex, std::move(opts), std::move(policy), std::move(connector))) {}
 
     /// As above, with any redirect policy object (see `redirect_policy`).
     template <redirect_policy P>
@@ -237,12 +246,14 @@ private:
     }
 
     struct state {
-        state(Executor e, session_options o, any_redirect_policy p)
+        state(Executor e, session_options o, any_redirect_policy p, Connector connector)
             : ex(e), opts(std::move(o)), policy(std::move(p)), tls(oic::detail::tls_client_context(opts.ca_file)),
-              pool(e, detail::pool_limits{opts.max_connections,
-                                          opts.max_connections_per_origin ? opts.max_connections_per_origin
-                                                                          : opts.max_connections,
-                                          opts.idle_timeout, opts.read_buffer_size}) {
+              pool(e,
+                   detail::pool_limits{opts.max_connections,
+                                       opts.max_connections_per_origin ? opts.max_connections_per_origin
+                                                                       : opts.max_connections,
+                                       opts.idle_timeout, opts.read_buffer_size},
+                   std::move(connector)) {
             if (opts.max_connections == 0 || opts.max_redirects < 0)
                 fail(error::bad_config, "max_connections must be positive and max_redirects not negative");
             if (opts.max_header_size == 0 || opts.max_header_size > UINT32_MAX ||
@@ -258,7 +269,7 @@ private:
         session_options opts;
         any_redirect_policy policy;
         std::shared_ptr<asio::ssl::context> tls;
-        detail::connection_pool<Executor> pool;
+        detail::connection_pool<Executor, Connector> pool;
         detail::redirect_memory memory;
         detail::retry_budget budget{opts.retry};
     };
@@ -283,10 +294,11 @@ namespace detail {
 /// has throw-on-cancel off already (a public entry point saw to it), and a wrapper is one more
 /// coroutine frame held by every call in flight.
 struct session_access {
-    template <class Executor>
+    template <class Executor, class Connector>
     static asio::awaitable<std::tuple<error_code, reply>, Executor>
-    send(basic_session<Executor> const& session, urls::url url, request req, send_options so, diagnostics& diag) {
-        return basic_session<Executor>::do_send(session.state_, std::move(url), std::move(req), so, diag);
+    send(basic_session<Executor, Connector> const& session, urls::url url, request req, send_options so,
+         diagnostics& diag) {
+        return basic_session<Executor, Connector>::do_send(session.state_, std::move(url), std::move(req), so, diag);
     }
 };
 

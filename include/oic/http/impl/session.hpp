@@ -8,11 +8,12 @@
 
 namespace oic::http {
 
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, response>, Executor>
-basic_session<Executor>::exchange(state& s, origin const& o, request& req, detail::read_limits limits, body_sink* sink,
-                                  body_source* source, clock::duration exchange_timeout, clock::time_point deadline,
-                                  bool resendable, detail::exchange_progress& progress, diagnostics& diag) {
+basic_session<Executor, Connector>::exchange(state& s, origin const& o, request& req, detail::read_limits limits,
+                                             body_sink* sink, body_source* source, clock::duration exchange_timeout,
+                                             clock::time_point deadline, bool resendable,
+                                             detail::exchange_progress& progress, diagnostics& diag) {
     progress = {};
     auto failed = [&](error_code ec, std::string message) {
         return std::tuple{oic::detail::report(diag, ec, std::move(message)), response{}};
@@ -57,10 +58,10 @@ basic_session<Executor>::exchange(state& s, origin const& o, request& req, detai
     }
 }
 
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, reply>, Executor>
-basic_session<Executor>::do_send(std::shared_ptr<state> s, urls::url url, request req, send_options so,
-                                 diagnostics& diag) {
+basic_session<Executor, Connector>::do_send(std::shared_ptr<state> s, urls::url url, request req, send_options so,
+                                            diagnostics& diag) {
     using oic::detail::report;
     auto failed = [](error_code ec) { return std::tuple{ec, reply{}}; };
     auto const first = origin_of(url);
