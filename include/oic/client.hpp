@@ -164,7 +164,7 @@ struct client_access;
  * policy of every call the client makes is its own, whatever session it was given: the one passed
  * to the constructor, else `http::oic_default` over the configured hosts plus `trusted_hosts`.
  */
-template <class Executor = asio::any_io_executor>
+template <class Executor = asio::any_io_executor, class Connector = http::detail::tcp_connector<Executor>>
 class basic_client {
 public:
     using executor_type = Executor; ///< where its operations run (each call's own if it has one)
@@ -175,8 +175,8 @@ public:
     /// As above, the client's calls (and its session's) under `policy` instead of the configuration's.
     template <http::redirect_policy P>
     basic_client(Executor ex, client_config cfg, P policy)
-        : basic_client(cfg, http::basic_session<Executor>(ex, cfg.session, policy), http::any_redirect_policy(policy)) {
-    }
+        : basic_client(cfg, http::basic_session<Executor, Connector>(ex, cfg.session, policy),
+                       http::any_redirect_policy(policy)) {}
 
     /**
      * @brief A client over `session` (its pool, TLS and limits) that uses `token`, e.g. one shared by
@@ -186,19 +186,23 @@ public:
      * `trusted_hosts`), not the session's own policy: that one applies only to what is sent through
      * the session directly. Hops remembered for the client's calls are kept apart from the session's.
      */
-    basic_client(client_config cfg, http::basic_session<Executor> session, basic_shared_token<Executor> token)
+    basic_client(client_config cfg, http::basic_session<Executor, Connector> session,
+                 basic_shared_token<Executor> token)
         : basic_client(cfg, std::move(session), std::move(token), default_policy(cfg)) {}
 
     /// As above, the client's calls under `policy` instead of the configuration's.
     template <http::redirect_policy P>
-    basic_client(client_config cfg, http::basic_session<Executor> session, basic_shared_token<Executor> token, P policy)
+    basic_client(client_config cfg, http::basic_session<Executor, Connector> session,
+                 basic_shared_token<Executor> token, P policy)
         : basic_client(std::move(cfg), std::move(session), std::move(token),
                        http::any_redirect_policy(std::move(policy))) {}
 
-    executor_type get_executor() const noexcept { return state_->session.get_executor(); }    ///< its session's
-    client_config const& config() const noexcept { return state_->cfg; }                      ///< as given
-    http::basic_session<Executor> const& session() const noexcept { return state_->session; } ///< shared by copies
-    basic_shared_token<Executor> const& token() const noexcept { return state_->token; }      ///< shared by copies
+    executor_type get_executor() const noexcept { return state_->session.get_executor(); } ///< its session's
+    client_config const& config() const noexcept { return state_->cfg; }                   ///< as given
+    http::basic_session<Executor, Connector> const& session() const noexcept {
+        return state_->session;
+    }                                                                                    ///< shared by copies
+    basic_shared_token<Executor> const& token() const noexcept { return state_->token; } ///< shared by copies
 
     /**
      * @brief `GET {base_url}{path}?{query}&integrationInstance=...` with the shared token.
@@ -292,12 +296,13 @@ private:
     do_call(std::shared_ptr<state const> s, std::string path, std::string query, http::request request,
             http::body_sink* sink, transfer_options transfer, diagnostics& diag, http::body_source* source = nullptr);
 
-    basic_client(client_config const& cfg, http::basic_session<Executor> session, http::any_redirect_policy policy)
+    basic_client(client_config const& cfg, http::basic_session<Executor, Connector> session,
+                 http::any_redirect_policy policy)
         : basic_client(cfg, session, basic_shared_token<Executor>(session, cfg.credentials, cfg.token),
                        std::move(policy)) {}
 
-    basic_client(client_config cfg, http::basic_session<Executor> session, basic_shared_token<Executor> token,
-                 http::any_redirect_policy policy)
+    basic_client(client_config cfg, http::basic_session<Executor, Connector> session,
+                 basic_shared_token<Executor> token, http::any_redirect_policy policy)
         : state_(std::make_shared<state const>(parse_base(cfg.base_url), std::move(cfg), std::move(session),
                                                std::move(token),
                                                std::make_shared<http::any_redirect_policy const>(std::move(policy)))) {
@@ -337,7 +342,7 @@ private:
     struct state {
         http::urls::url base;
         client_config cfg;
-        http::basic_session<Executor> session;
+        http::basic_session<Executor, Connector> session;
         basic_shared_token<Executor> token;
         std::shared_ptr<http::any_redirect_policy const> policy; // every call's; the key of its remembered hops
         std::string instance_param = http::percent_encode(cfg.integration_instance);
@@ -348,10 +353,10 @@ private:
 
 // The coroutines, out of the class: an explicit instantiation declaration (OIC_SEPARATE_COMPILATION)
 // keeps them out of a translation unit only when they are not inline.
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, boost::json::value>, Executor>
-basic_client<Executor>::do_get_json(std::shared_ptr<state const> s, std::string path, std::string query,
-                                    diagnostics& diag) {
+basic_client<Executor, Connector>::do_get_json(std::shared_ptr<state const> s, std::string path, std::string query,
+                                               diagnostics& diag) {
     auto [ec, url, answer] = co_await do_get(s, std::move(path), std::move(query), diag);
     if (!ec)
         ec = detail::check_api_answer(answer, url, diag);
@@ -364,11 +369,11 @@ basic_client<Executor>::do_get_json(std::shared_ptr<state const> s, std::string 
     co_return std::tuple{ec, std::move(v)};
 }
 
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
-basic_client<Executor>::do_call(std::shared_ptr<state const> s, std::string path, std::string query,
-                                http::request request, http::body_sink* sink, transfer_options transfer,
-                                diagnostics& diag, http::body_source* source) {
+basic_client<Executor, Connector>::do_call(std::shared_ptr<state const> s, std::string path, std::string query,
+                                           http::request request, http::body_sink* sink, transfer_options transfer,
+                                           diagnostics& diag, http::body_source* source) {
     http::urls::url url;
     std::string_view const instance_key = "integrationInstance";
     url.reserve(s->base.buffer().size() + path.size() + 1 + query.size() + instance_key.size() + 2 +
@@ -425,21 +430,21 @@ namespace detail {
 
 /// `call` for the library's own calls, without the public wrapper (see `http::detail::session_access`).
 struct client_access {
-    template <class Executor>
+    template <class Executor, class Connector>
     static asio::awaitable<std::tuple<error_code, http::urls::url, http::reply>, Executor>
-    call(basic_client<Executor> const& client, std::string path, std::string query, http::request request,
+    call(basic_client<Executor, Connector> const& client, std::string path, std::string query, http::request request,
          http::body_sink& sink, transfer_options transfer, diagnostics& diag) {
-        return basic_client<Executor>::do_call(client.state_, std::move(path), std::move(query), std::move(request),
-                                               &sink, std::move(transfer), diag);
+        return basic_client<Executor, Connector>::do_call(client.state_, std::move(path), std::move(query),
+                                                          std::move(request), &sink, std::move(transfer), diag);
     }
 };
 
 /// An API call whose 2xx body `reader` parses as it arrives, under the session's limits for
 /// answers in memory (not a transfer's). Also returns the URL that answered (redacted).
-template <class Item, class Executor>
+template <class Item, class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, std::string>, Executor>
-read_answer(basic_client<Executor> const& client, std::string path, std::string query, page_reader<Item>& reader,
-            diagnostics& diag) {
+read_answer(basic_client<Executor, Connector> const& client, std::string path, std::string query,
+            page_reader<Item>& reader, diagnostics& diag) {
     auto const& limits = client.session().options();
     transfer_options options; // named, as `request`: GCC 12 (see docs/platform.md)
     options.max_body_size = limits.max_body_size;
@@ -458,9 +463,9 @@ read_answer(basic_client<Executor> const& client, std::string path, std::string 
 }
 
 /// One page of the list of `Item`s.
-template <class Item, class Executor>
-asio::awaitable<std::tuple<error_code, page<Item>>, Executor> get_page(basic_client<Executor> client, list_query query,
-                                                                       diagnostics& diag) {
+template <class Item, class Executor, class Connector>
+asio::awaitable<std::tuple<error_code, page<Item>>, Executor> get_page(basic_client<Executor, Connector> client,
+                                                                       list_query query, diagnostics& diag) {
     page<Item> out;
     page_reader<Item> reader(&out, nullptr, query.keep_json,
                              static_cast<std::size_t>(std::max(query.limit.value_or(0), 0)));
@@ -468,14 +473,16 @@ asio::awaitable<std::tuple<error_code, page<Item>>, Executor> get_page(basic_cli
     std::string path(api_item_traits<Item>::path);
     std::string query_string = to_query_string(query);
     auto [ec, answered] = co_await read_answer(client, std::move(path), std::move(query_string), reader, diag);
+    if (ec) // a page cut short (the connection, the parse) is no page: none of the items read before
+        out = {};
     out.url = std::move(answered);
     co_return std::tuple{ec, std::move(out)};
 }
 
 /// One `Item` by id, the id encoded as one path segment. Its JSON text is kept (one item's worth).
-template <class Item, class Executor>
-asio::awaitable<std::tuple<error_code, Item>, Executor> get_item(basic_client<Executor> client, std::string id,
-                                                                 std::string query, diagnostics& diag) {
+template <class Item, class Executor, class Connector>
+asio::awaitable<std::tuple<error_code, Item>, Executor> get_item(basic_client<Executor, Connector> client,
+                                                                 std::string id, std::string query, diagnostics& diag) {
     Item out;
     if (id.empty())
         co_return std::tuple{report(diag, error::bad_config, std::string(api_item_traits<Item>::item) + " id is empty"),
@@ -483,12 +490,14 @@ asio::awaitable<std::tuple<error_code, Item>, Executor> get_item(basic_client<Ex
     page_reader<Item> reader(nullptr, &out, true);
     std::string path = std::string(api_item_traits<Item>::path) + "/" + http::path_segment(id); // named: GCC 12
     auto [ec, answered] = co_await read_answer(client, std::move(path), std::move(query), reader, diag);
+    if (ec) // as a page: nothing of an item cut short
+        out = {};
     co_return std::tuple{ec, std::move(out)};
 }
 
 /// Every `Item` matching `query`, page after page.
-template <class Item, class Executor>
-asio::awaitable<std::tuple<error_code, std::vector<Item>>, Executor> get_all(basic_client<Executor> client,
+template <class Item, class Executor, class Connector>
+asio::awaitable<std::tuple<error_code, std::vector<Item>>, Executor> get_all(basic_client<Executor, Connector> client,
                                                                              list_query query, diagnostics& diag) {
     std::vector<Item> all;
     query.offset = query.offset.value_or(0);
@@ -517,10 +526,10 @@ asio::awaitable<std::tuple<error_code, std::vector<Item>>, Executor> get_all(bas
 
 /// Activates (`ACTIVATED`) or deactivates (`CONFIGURED`) integration `id`: Oracle's
 /// "Update(Activate/Deactivate) an Integration", a POST with `X-HTTP-Method-Override: PATCH`.
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, integration>, Executor>
-set_integration_status(basic_client<Executor> client, std::string id, std::string status, activation_options options,
-                       diagnostics& diag) {
+set_integration_status(basic_client<Executor, Connector> client, std::string id, std::string status,
+                       activation_options options, diagnostics& diag) {
     integration out;
     if (id.empty())
         co_return std::tuple{report(diag, error::bad_config, "integration id is empty"), std::move(out)};
@@ -549,10 +558,10 @@ set_integration_status(basic_client<Executor> client, std::string id, std::strin
 }
 
 /// `GET /integrations/{id}/archive` (Oracle's "Export an Integration"): the archive into `sink`.
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, exported_archive>, Executor>
-export_archive(basic_client<Executor> client, std::string id, http::body_sink& sink, transfer_options options,
-               diagnostics& diag) {
+export_archive(basic_client<Executor, Connector> client, std::string id, http::body_sink& sink,
+               transfer_options options, diagnostics& diag) {
     exported_archive out;
     if (id.empty())
         co_return std::tuple{report(diag, error::bad_config, "integration id is empty"), std::move(out)};
@@ -575,9 +584,9 @@ export_archive(basic_client<Executor> client, std::string id, http::body_sink& s
 }
 
 /// The archive of integration `id` into the file `to`, which appears only whole (`http::file_sink`).
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, exported_archive>, Executor>
-export_archive_to_file(basic_client<Executor> client, std::string id, std::filesystem::path to,
+export_archive_to_file(basic_client<Executor, Connector> client, std::string id, std::filesystem::path to,
                        transfer_options options, diagnostics& diag) {
     http::file_sink file;
     if (auto ec = file.open(to, diag))
@@ -607,10 +616,10 @@ inline std::string imported_id(http::reply const& r) {
 
 /// `POST` (add) or `PUT` (replace) `/integrations/archive` (Oracle's "Import an Integration"):
 /// `archive` as the `file` part of a `multipart/form-data` body, streamed as it is sent.
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, imported_archive>, Executor>
-import_archive(basic_client<Executor> client, http::body_source& archive, std::string filename, import_mode mode,
-               transfer_options options, diagnostics& diag) {
+import_archive(basic_client<Executor, Connector> client, http::body_source& archive, std::string filename,
+               import_mode mode, transfer_options options, diagnostics& diag) {
     imported_archive out;
     http::multipart_source body(archive, "file", filename);
     http::request req{mode == import_mode::add ? boost::beast::http::verb::post : boost::beast::http::verb::put, "/",
@@ -635,9 +644,9 @@ import_archive(basic_client<Executor> client, http::body_source& archive, std::s
 }
 
 /// Connection `id`, with `expand` (`adapter`) when given.
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, connection>, Executor>
-get_connection_item(basic_client<Executor> client, std::string id, std::string expand, diagnostics& diag) {
+get_connection_item(basic_client<Executor, Connector> client, std::string id, std::string expand, diagnostics& diag) {
     std::string query;
     if (!expand.empty())
         http::append_param(query, "expand", expand);
@@ -645,9 +654,9 @@ get_connection_item(basic_client<Executor> client, std::string id, std::string e
 }
 
 /// The archive in the file `from` (checked before any request: it exists, is a file, is readable).
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, imported_archive>, Executor>
-import_archive_from_file(basic_client<Executor> client, std::filesystem::path from, import_mode mode,
+import_archive_from_file(basic_client<Executor, Connector> client, std::filesystem::path from, import_mode mode,
                          transfer_options options, diagnostics& diag) {
     http::file_source file;
     if (auto ec = file.open(from, diag))
@@ -672,37 +681,39 @@ import_archive_from_file(basic_client<Executor> client, std::filesystem::path fr
  * errors as values; inside the library, errors travel as values too.
  * @{
  */
-template <class Executor>
-asio::awaitable<connections_page, Executor> get_connections(basic_client<Executor> client, list_query query = {}) {
+template <class Executor, class Connector>
+asio::awaitable<connections_page, Executor> get_connections(basic_client<Executor, Connector> client,
+                                                            list_query query = {}) {
     return detail::value_or_throw<connections_page, Executor>(
         [=](diagnostics& d) { return detail::get_page<connection>(client, query, d); });
 }
-template <class Executor>
-asio::awaitable<std::vector<connection>, Executor> get_all_connections(basic_client<Executor> client,
+template <class Executor, class Connector>
+asio::awaitable<std::vector<connection>, Executor> get_all_connections(basic_client<Executor, Connector> client,
                                                                        list_query query = {}) {
     return detail::value_or_throw<std::vector<connection>, Executor>(
         [=](diagnostics& d) { return detail::get_all<connection>(client, query, d); });
 }
 /// `expand`: `adapter` for the adapter's details.
-template <class Executor>
-asio::awaitable<connection, Executor> get_connection(basic_client<Executor> client, std::string id,
+template <class Executor, class Connector>
+asio::awaitable<connection, Executor> get_connection(basic_client<Executor, Connector> client, std::string id,
                                                      std::string expand = {}) {
     return detail::value_or_throw<connection, Executor>(
         [=](diagnostics& d) { return detail::get_connection_item(client, id, expand, d); });
 }
-template <class Executor>
-asio::awaitable<integrations_page, Executor> get_integrations(basic_client<Executor> client, list_query query = {}) {
+template <class Executor, class Connector>
+asio::awaitable<integrations_page, Executor> get_integrations(basic_client<Executor, Connector> client,
+                                                              list_query query = {}) {
     return detail::value_or_throw<integrations_page, Executor>(
         [=](diagnostics& d) { return detail::get_page<integration>(client, query, d); });
 }
-template <class Executor>
-asio::awaitable<std::vector<integration>, Executor> get_all_integrations(basic_client<Executor> client,
+template <class Executor, class Connector>
+asio::awaitable<std::vector<integration>, Executor> get_all_integrations(basic_client<Executor, Connector> client,
                                                                          list_query query = {}) {
     return detail::value_or_throw<std::vector<integration>, Executor>(
         [=](diagnostics& d) { return detail::get_all<integration>(client, query, d); });
 }
-template <class Executor>
-asio::awaitable<integration, Executor> get_integration(basic_client<Executor> client, std::string id) {
+template <class Executor, class Connector>
+asio::awaitable<integration, Executor> get_integration(basic_client<Executor, Connector> client, std::string id) {
     return detail::value_or_throw<integration, Executor>(
         [=](diagnostics& d) { return detail::get_item<integration>(client, id, {}, d); });
 }
@@ -714,14 +725,14 @@ asio::awaitable<integration, Executor> get_integration(basic_client<Executor> cl
  * its body to the design-time host, the token only where trusted. Never sent twice once written: a
  * 503 is the answer, not a retry. 412 (`api_http_status`) when it is already in that state.
  */
-template <class Executor>
-asio::awaitable<integration, Executor> activate_integration(basic_client<Executor> client, std::string id,
+template <class Executor, class Connector>
+asio::awaitable<integration, Executor> activate_integration(basic_client<Executor, Connector> client, std::string id,
                                                             activation_options options = {}) {
     return detail::value_or_throw<integration, Executor>(
         [=](diagnostics& d) { return detail::set_integration_status(client, id, "ACTIVATED", options, d); });
 }
-template <class Executor>
-asio::awaitable<integration, Executor> deactivate_integration(basic_client<Executor> client, std::string id,
+template <class Executor, class Connector>
+asio::awaitable<integration, Executor> deactivate_integration(basic_client<Executor, Connector> client, std::string id,
                                                               activation_options options = {}) {
     return detail::value_or_throw<integration, Executor>(
         [=](diagnostics& d) { return detail::set_integration_status(client, id, "CONFIGURED", options, d); });
@@ -734,15 +745,15 @@ asio::awaitable<integration, Executor> deactivate_integration(basic_client<Execu
  * integration is locked, a full disk), nothing appears under `to` and the error names what failed.
  * Into a `sink` of the caller's: its bytes as they arrive. Memory stays bounded by the read buffer.
  */
-template <class Executor>
-asio::awaitable<exported_archive, Executor> export_integration(basic_client<Executor> client, std::string id,
+template <class Executor, class Connector>
+asio::awaitable<exported_archive, Executor> export_integration(basic_client<Executor, Connector> client, std::string id,
                                                                std::filesystem::path to,
                                                                transfer_options options = {}) {
     return detail::value_or_throw<exported_archive, Executor>(
         [=](diagnostics& d) { return detail::export_archive_to_file(client, id, to, options, d); });
 }
-template <class Executor>
-asio::awaitable<exported_archive, Executor> export_integration(basic_client<Executor> client, std::string id,
+template <class Executor, class Connector>
+asio::awaitable<exported_archive, Executor> export_integration(basic_client<Executor, Connector> client, std::string id,
                                                                http::body_sink& sink, transfer_options options = {}) {
     return detail::value_or_throw<exported_archive, Executor>(
         [=, &sink](diagnostics& d) { return detail::export_archive(client, id, sink, options, d); });
@@ -758,17 +769,17 @@ asio::awaitable<exported_archive, Executor> export_integration(basic_client<Exec
  * remembered, the next import goes there straight). A file that is missing, a folder or
  * unreadable fails before any request, naming it. A POST is never sent twice once written.
  */
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<imported_archive, Executor>
-import_integration(basic_client<Executor> client, std::filesystem::path from, import_mode mode = import_mode::add,
-                   transfer_options options = {}) {
+import_integration(basic_client<Executor, Connector> client, std::filesystem::path from,
+                   import_mode mode = import_mode::add, transfer_options options = {}) {
     return detail::value_or_throw<imported_archive, Executor>(
         [=](diagnostics& d) { return detail::import_archive_from_file(client, from, mode, options, d); });
 }
 /// As above, the archive read from `archive` (it must outlive the call) and sent as `filename`.
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<imported_archive, Executor>
-import_integration(basic_client<Executor> client, http::body_source& archive, std::string filename,
+import_integration(basic_client<Executor, Connector> client, http::body_source& archive, std::string filename,
                    import_mode mode = import_mode::add, transfer_options options = {}) {
     return detail::value_or_throw<imported_archive, Executor>(
         [=, &archive](diagnostics& d) { return detail::import_archive(client, archive, filename, mode, options, d); });
@@ -792,59 +803,63 @@ import_integration(basic_client<Executor> client, http::body_source& archive, st
  * @{
  */
 /// `get_connections` for any completion token; handler `void(error_code, connections_page)`.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, connections_page)> CompletionToken = asio::deferred_t>
-auto async_get_connections(basic_client<Executor> client, list_query query, diagnostics& diag,
+auto async_get_connections(basic_client<Executor, Connector> client, list_query query, diagnostics& diag,
                            CompletionToken&& token = {}) {
     return detail::async_run<connections_page>(
         client.get_executor(), &diag, [=](diagnostics& d) { return detail::get_page<connection>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, connections_page)> CompletionToken = asio::deferred_t>
-auto async_get_connections(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
+auto async_get_connections(basic_client<Executor, Connector> client, list_query query, CompletionToken&& token = {}) {
     return detail::async_run<connections_page>(
         client.get_executor(), nullptr, [=](diagnostics& d) { return detail::get_page<connection>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
 /// `get_all_connections` for any completion token; handler `void(error_code, std::vector<connection>)`.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, std::vector<connection>)> CompletionToken = asio::deferred_t>
-auto async_get_all_connections(basic_client<Executor> client, list_query query, diagnostics& diag,
+auto async_get_all_connections(basic_client<Executor, Connector> client, list_query query, diagnostics& diag,
                                CompletionToken&& token = {}) {
     return detail::async_run<std::vector<connection>>(
         client.get_executor(), &diag, [=](diagnostics& d) { return detail::get_all<connection>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, std::vector<connection>)> CompletionToken = asio::deferred_t>
-auto async_get_all_connections(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
+auto async_get_all_connections(basic_client<Executor, Connector> client, list_query query,
+                               CompletionToken&& token = {}) {
     return detail::async_run<std::vector<connection>>(
         client.get_executor(), nullptr, [=](diagnostics& d) { return detail::get_all<connection>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
 /// `get_connection` for any completion token; handler `void(error_code, connection)`. `expand`:
 /// `adapter` for the adapter's details.
-template <class Executor, asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
-auto async_get_connection(basic_client<Executor> client, std::string id, std::string expand, diagnostics& diag,
-                          CompletionToken&& token = {}) {
+template <class Executor, class Connector,
+          asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
+auto async_get_connection(basic_client<Executor, Connector> client, std::string id, std::string expand,
+                          diagnostics& diag, CompletionToken&& token = {}) {
     return detail::async_run<connection>(
         client.get_executor(), &diag,
         [=](diagnostics& d) { return detail::get_connection_item(client, id, expand, d); },
         std::forward<CompletionToken>(token));
 }
 /// As above, without `expand`.
-template <class Executor, asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
-auto async_get_connection(basic_client<Executor> client, std::string id, diagnostics& diag,
+template <class Executor, class Connector,
+          asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
+auto async_get_connection(basic_client<Executor, Connector> client, std::string id, diagnostics& diag,
                           CompletionToken&& token = {}) {
     return async_get_connection(std::move(client), std::move(id), std::string(), diag,
                                 std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor, asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
-auto async_get_connection(basic_client<Executor> client, std::string id, std::string expand,
+template <class Executor, class Connector,
+          asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
+auto async_get_connection(basic_client<Executor, Connector> client, std::string id, std::string expand,
                           CompletionToken&& token = {}) {
     return detail::async_run<connection>(
         client.get_executor(), nullptr,
@@ -852,55 +867,59 @@ auto async_get_connection(basic_client<Executor> client, std::string id, std::st
         std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics or `expand`.
-template <class Executor, asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
-auto async_get_connection(basic_client<Executor> client, std::string id, CompletionToken&& token = {}) {
+template <class Executor, class Connector,
+          asio::completion_token_for<void(error_code, connection)> CompletionToken = asio::deferred_t>
+auto async_get_connection(basic_client<Executor, Connector> client, std::string id, CompletionToken&& token = {}) {
     return async_get_connection(std::move(client), std::move(id), std::string(), std::forward<CompletionToken>(token));
 }
 /// `get_integrations` for any completion token; handler `void(error_code, integrations_page)`.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, integrations_page)> CompletionToken = asio::deferred_t>
-auto async_get_integrations(basic_client<Executor> client, list_query query, diagnostics& diag,
+auto async_get_integrations(basic_client<Executor, Connector> client, list_query query, diagnostics& diag,
                             CompletionToken&& token = {}) {
     return detail::async_run<integrations_page>(
         client.get_executor(), &diag, [=](diagnostics& d) { return detail::get_page<integration>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, integrations_page)> CompletionToken = asio::deferred_t>
-auto async_get_integrations(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
+auto async_get_integrations(basic_client<Executor, Connector> client, list_query query, CompletionToken&& token = {}) {
     return detail::async_run<integrations_page>(
         client.get_executor(), nullptr, [=](diagnostics& d) { return detail::get_page<integration>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
 /// `get_all_integrations` for any completion token; handler `void(error_code, std::vector<integration>)`.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, std::vector<integration>)> CompletionToken = asio::deferred_t>
-auto async_get_all_integrations(basic_client<Executor> client, list_query query, diagnostics& diag,
+auto async_get_all_integrations(basic_client<Executor, Connector> client, list_query query, diagnostics& diag,
                                 CompletionToken&& token = {}) {
     return detail::async_run<std::vector<integration>>(
         client.get_executor(), &diag, [=](diagnostics& d) { return detail::get_all<integration>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, std::vector<integration>)> CompletionToken = asio::deferred_t>
-auto async_get_all_integrations(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
+auto async_get_all_integrations(basic_client<Executor, Connector> client, list_query query,
+                                CompletionToken&& token = {}) {
     return detail::async_run<std::vector<integration>>(
         client.get_executor(), nullptr, [=](diagnostics& d) { return detail::get_all<integration>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
 /// `get_integration` for any completion token; handler `void(error_code, integration)`.
-template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
-auto async_get_integration(basic_client<Executor> client, std::string id, diagnostics& diag,
+template <class Executor, class Connector,
+          asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
+auto async_get_integration(basic_client<Executor, Connector> client, std::string id, diagnostics& diag,
                            CompletionToken&& token = {}) {
     return detail::async_run<integration>(
         client.get_executor(), &diag, [=](diagnostics& d) { return detail::get_item<integration>(client, id, {}, d); },
         std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
-auto async_get_integration(basic_client<Executor> client, std::string id, CompletionToken&& token = {}) {
+template <class Executor, class Connector,
+          asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
+auto async_get_integration(basic_client<Executor, Connector> client, std::string id, CompletionToken&& token = {}) {
     return detail::async_run<integration>(
         client.get_executor(), nullptr,
         [=](diagnostics& d) { return detail::get_item<integration>(client, id, {}, d); },
@@ -908,8 +927,8 @@ auto async_get_integration(basic_client<Executor> client, std::string id, Comple
 }
 
 namespace detail {
-template <class Executor, class CompletionToken>
-auto start_set_integration_status(basic_client<Executor> client, std::string id, char const* status,
+template <class Executor, class Connector, class CompletionToken>
+auto start_set_integration_status(basic_client<Executor, Connector> client, std::string id, char const* status,
                                   activation_options options, diagnostics* diag, CompletionToken&& token) {
     return async_run<integration>(
         client.get_executor(), diag,
@@ -919,37 +938,41 @@ auto start_set_integration_status(basic_client<Executor> client, std::string id,
 } // namespace detail
 
 /// `activate_integration` for any completion token; handler `void(error_code, integration)`.
-template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
-auto async_activate_integration(basic_client<Executor> client, std::string id, activation_options options,
+template <class Executor, class Connector,
+          asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
+auto async_activate_integration(basic_client<Executor, Connector> client, std::string id, activation_options options,
                                 diagnostics& diag, CompletionToken&& token = {}) {
     return detail::start_set_integration_status(std::move(client), std::move(id), "ACTIVATED", options, &diag,
                                                 std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
-auto async_activate_integration(basic_client<Executor> client, std::string id, activation_options options = {},
-                                CompletionToken&& token = {}) {
+template <class Executor, class Connector,
+          asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
+auto async_activate_integration(basic_client<Executor, Connector> client, std::string id,
+                                activation_options options = {}, CompletionToken&& token = {}) {
     return detail::start_set_integration_status(std::move(client), std::move(id), "ACTIVATED", options, nullptr,
                                                 std::forward<CompletionToken>(token));
 }
 /// `deactivate_integration` for any completion token; handler `void(error_code, integration)`.
-template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
-auto async_deactivate_integration(basic_client<Executor> client, std::string id, activation_options options,
+template <class Executor, class Connector,
+          asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
+auto async_deactivate_integration(basic_client<Executor, Connector> client, std::string id, activation_options options,
                                   diagnostics& diag, CompletionToken&& token = {}) {
     return detail::start_set_integration_status(std::move(client), std::move(id), "CONFIGURED", options, &diag,
                                                 std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor, asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
-auto async_deactivate_integration(basic_client<Executor> client, std::string id, activation_options options = {},
-                                  CompletionToken&& token = {}) {
+template <class Executor, class Connector,
+          asio::completion_token_for<void(error_code, integration)> CompletionToken = asio::deferred_t>
+auto async_deactivate_integration(basic_client<Executor, Connector> client, std::string id,
+                                  activation_options options = {}, CompletionToken&& token = {}) {
     return detail::start_set_integration_status(std::move(client), std::move(id), "CONFIGURED", options, nullptr,
                                                 std::forward<CompletionToken>(token));
 }
 /// `export_integration` into a file for any completion token; handler `void(error_code, exported_archive)`.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, exported_archive)> CompletionToken = asio::deferred_t>
-auto async_export_integration(basic_client<Executor> client, std::string id, std::filesystem::path to,
+auto async_export_integration(basic_client<Executor, Connector> client, std::string id, std::filesystem::path to,
                               transfer_options options, diagnostics& diag, CompletionToken&& token = {}) {
     return detail::async_run<exported_archive>(
         client.get_executor(), &diag,
@@ -957,9 +980,9 @@ auto async_export_integration(basic_client<Executor> client, std::string id, std
         std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, exported_archive)> CompletionToken = asio::deferred_t>
-auto async_export_integration(basic_client<Executor> client, std::string id, std::filesystem::path to,
+auto async_export_integration(basic_client<Executor, Connector> client, std::string id, std::filesystem::path to,
                               transfer_options options = {}, CompletionToken&& token = {}) {
     return detail::async_run<exported_archive>(
         client.get_executor(), nullptr,
@@ -967,9 +990,9 @@ auto async_export_integration(basic_client<Executor> client, std::string id, std
         std::forward<CompletionToken>(token));
 }
 /// `import_integration` from a file for any completion token; handler `void(error_code, imported_archive)`.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, imported_archive)> CompletionToken = asio::deferred_t>
-auto async_import_integration(basic_client<Executor> client, std::filesystem::path from, import_mode mode,
+auto async_import_integration(basic_client<Executor, Connector> client, std::filesystem::path from, import_mode mode,
                               transfer_options options, diagnostics& diag, CompletionToken&& token = {}) {
     return detail::async_run<imported_archive>(
         client.get_executor(), &diag,
@@ -977,9 +1000,9 @@ auto async_import_integration(basic_client<Executor> client, std::filesystem::pa
         std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, imported_archive)> CompletionToken = asio::deferred_t>
-auto async_import_integration(basic_client<Executor> client, std::filesystem::path from,
+auto async_import_integration(basic_client<Executor, Connector> client, std::filesystem::path from,
                               import_mode mode = import_mode::add, transfer_options options = {},
                               CompletionToken&& token = {}) {
     return detail::async_run<imported_archive>(
@@ -997,9 +1020,9 @@ namespace detail {
 
 /// `POST {path}` with `body` (JSON, or nothing when empty), its answer read as a `resubmit_result`.
 /// A POST: never sent twice once written (RFC 9110 9.2.2), a 503 is the answer.
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, resubmit_result>, Executor>
-post_resubmit(basic_client<Executor> client, std::string path, std::string body, diagnostics& diag) {
+post_resubmit(basic_client<Executor, Connector> client, std::string path, std::string body, diagnostics& diag) {
     resubmit_result out;
     http::request req = http::make_request(boost::beast::http::verb::post);
     if (!body.empty()) {
@@ -1023,9 +1046,9 @@ post_resubmit(basic_client<Executor> client, std::string path, std::string body,
 }
 
 /// Oracle's "Resubmit an Errored Integration Instance": `POST /monitoring/errors/{id}/resubmit`.
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, resubmit_result>, Executor>
-resubmit_one(basic_client<Executor> client, std::string id, resubmit_options options, diagnostics& diag) {
+resubmit_one(basic_client<Executor, Connector> client, std::string id, resubmit_options options, diagnostics& diag) {
     if (id.empty())
         co_return std::tuple{report(diag, error::bad_config, "errored instance id is empty"), resubmit_result{}};
     std::string body;
@@ -1039,9 +1062,9 @@ resubmit_one(basic_client<Executor> client, std::string id, resubmit_options opt
 
 /// Oracle's "Resubmit Errored Integration Instances": `POST /monitoring/errors/resubmit` with
 /// `{"ids": [...]}`.
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, resubmit_result>, Executor>
-resubmit_many(basic_client<Executor> client, std::vector<std::string> ids, diagnostics& diag) {
+resubmit_many(basic_client<Executor, Connector> client, std::vector<std::string> ids, diagnostics& diag) {
     if (ids.empty())
         co_return std::tuple{report(diag, error::bad_config, "no errored instance ids to resubmit"), resubmit_result{}};
     boost::json::array list;
@@ -1083,43 +1106,43 @@ resubmit_many(basic_client<Executor> client, std::vector<std::string> ids, diagn
  * @{
  */
 /// One page of errored instances (Oracle's "Retrieve Errored Instances").
-template <class Executor>
-asio::awaitable<errored_instances_page, Executor> get_errored_instances(basic_client<Executor> client,
+template <class Executor, class Connector>
+asio::awaitable<errored_instances_page, Executor> get_errored_instances(basic_client<Executor, Connector> client,
                                                                         list_query query = {}) {
     return detail::value_or_throw<errored_instances_page, Executor>(
         [=](diagnostics& d) { return detail::get_page<errored_instance>(client, query, d); });
 }
 /// Every page of errored instances, in order.
-template <class Executor>
-asio::awaitable<std::vector<errored_instance>, Executor> get_all_errored_instances(basic_client<Executor> client,
-                                                                                   list_query query = {}) {
+template <class Executor, class Connector>
+asio::awaitable<std::vector<errored_instance>, Executor>
+get_all_errored_instances(basic_client<Executor, Connector> client, list_query query = {}) {
     return detail::value_or_throw<std::vector<errored_instance>, Executor>(
         [=](diagnostics& d) { return detail::get_all<errored_instance>(client, query, d); });
 }
 /// One page of integration instances (Oracle's "Retrieve Integration Instances").
-template <class Executor>
-asio::awaitable<integration_instances_page, Executor> get_integration_instances(basic_client<Executor> client,
-                                                                                list_query query = {}) {
+template <class Executor, class Connector>
+asio::awaitable<integration_instances_page, Executor>
+get_integration_instances(basic_client<Executor, Connector> client, list_query query = {}) {
     return detail::value_or_throw<integration_instances_page, Executor>(
         [=](diagnostics& d) { return detail::get_page<integration_instance>(client, query, d); });
 }
 /// Every page of integration instances, in order.
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::vector<integration_instance>, Executor>
-get_all_integration_instances(basic_client<Executor> client, list_query query = {}) {
+get_all_integration_instances(basic_client<Executor, Connector> client, list_query query = {}) {
     return detail::value_or_throw<std::vector<integration_instance>, Executor>(
         [=](diagnostics& d) { return detail::get_all<integration_instance>(client, query, d); });
 }
 /// Resubmits errored instance `id` (Oracle's "Resubmit an Errored Integration Instance").
-template <class Executor>
-asio::awaitable<resubmit_result, Executor> resubmit_errored_instance(basic_client<Executor> client, std::string id,
-                                                                     resubmit_options options = {}) {
+template <class Executor, class Connector>
+asio::awaitable<resubmit_result, Executor> resubmit_errored_instance(basic_client<Executor, Connector> client,
+                                                                     std::string id, resubmit_options options = {}) {
     return detail::value_or_throw<resubmit_result, Executor>(
         [=](diagnostics& d) { return detail::resubmit_one(client, id, options, d); });
 }
 /// Resubmits the errored instances `ids` in one call (Oracle's "Resubmit Errored Integration Instances").
-template <class Executor>
-asio::awaitable<resubmit_result, Executor> resubmit_errored_instances(basic_client<Executor> client,
+template <class Executor, class Connector>
+asio::awaitable<resubmit_result, Executor> resubmit_errored_instances(basic_client<Executor, Connector> client,
                                                                       std::vector<std::string> ids) {
     return detail::value_or_throw<resubmit_result, Executor>(
         [=](diagnostics& d) { return detail::resubmit_many(client, ids, d); });
@@ -1133,9 +1156,9 @@ asio::awaitable<resubmit_result, Executor> resubmit_errored_instances(basic_clie
  * @{
  */
 /// `get_errored_instances` for any completion token.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, errored_instances_page)> CompletionToken = asio::deferred_t>
-auto async_get_errored_instances(basic_client<Executor> client, list_query query, diagnostics& diag,
+auto async_get_errored_instances(basic_client<Executor, Connector> client, list_query query, diagnostics& diag,
                                  CompletionToken&& token = {}) {
     return detail::async_run<errored_instances_page>(
         client.get_executor(), &diag,
@@ -1143,18 +1166,20 @@ auto async_get_errored_instances(basic_client<Executor> client, list_query query
         std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, errored_instances_page)> CompletionToken = asio::deferred_t>
-auto async_get_errored_instances(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
+auto async_get_errored_instances(basic_client<Executor, Connector> client, list_query query,
+                                 CompletionToken&& token = {}) {
     return detail::async_run<errored_instances_page>(
         client.get_executor(), nullptr,
         [=](diagnostics& d) { return detail::get_page<errored_instance>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
 /// `get_all_errored_instances` for any completion token.
-template <class Executor, asio::completion_token_for<void(error_code, std::vector<errored_instance>)> CompletionToken =
-                              asio::deferred_t>
-auto async_get_all_errored_instances(basic_client<Executor> client, list_query query, diagnostics& diag,
+template <
+    class Executor, class Connector,
+    asio::completion_token_for<void(error_code, std::vector<errored_instance>)> CompletionToken = asio::deferred_t>
+auto async_get_all_errored_instances(basic_client<Executor, Connector> client, list_query query, diagnostics& diag,
                                      CompletionToken&& token = {}) {
     return detail::async_run<std::vector<errored_instance>>(
         client.get_executor(), &diag,
@@ -1162,18 +1187,20 @@ auto async_get_all_errored_instances(basic_client<Executor> client, list_query q
         std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor, asio::completion_token_for<void(error_code, std::vector<errored_instance>)> CompletionToken =
-                              asio::deferred_t>
-auto async_get_all_errored_instances(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
+template <
+    class Executor, class Connector,
+    asio::completion_token_for<void(error_code, std::vector<errored_instance>)> CompletionToken = asio::deferred_t>
+auto async_get_all_errored_instances(basic_client<Executor, Connector> client, list_query query,
+                                     CompletionToken&& token = {}) {
     return detail::async_run<std::vector<errored_instance>>(
         client.get_executor(), nullptr,
         [=](diagnostics& d) { return detail::get_all<errored_instance>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
 /// `get_integration_instances` for any completion token.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, integration_instances_page)> CompletionToken = asio::deferred_t>
-auto async_get_integration_instances(basic_client<Executor> client, list_query query, diagnostics& diag,
+auto async_get_integration_instances(basic_client<Executor, Connector> client, list_query query, diagnostics& diag,
                                      CompletionToken&& token = {}) {
     return detail::async_run<integration_instances_page>(
         client.get_executor(), &diag,
@@ -1181,18 +1208,20 @@ auto async_get_integration_instances(basic_client<Executor> client, list_query q
         std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, integration_instances_page)> CompletionToken = asio::deferred_t>
-auto async_get_integration_instances(basic_client<Executor> client, list_query query, CompletionToken&& token = {}) {
+auto async_get_integration_instances(basic_client<Executor, Connector> client, list_query query,
+                                     CompletionToken&& token = {}) {
     return detail::async_run<integration_instances_page>(
         client.get_executor(), nullptr,
         [=](diagnostics& d) { return detail::get_page<integration_instance>(client, query, d); },
         std::forward<CompletionToken>(token));
 }
 /// `get_all_integration_instances` for any completion token.
-template <class Executor, asio::completion_token_for<void(error_code, std::vector<integration_instance>)>
-                              CompletionToken = asio::deferred_t>
-auto async_get_all_integration_instances(basic_client<Executor> client, list_query query, diagnostics& diag,
+template <
+    class Executor, class Connector,
+    asio::completion_token_for<void(error_code, std::vector<integration_instance>)> CompletionToken = asio::deferred_t>
+auto async_get_all_integration_instances(basic_client<Executor, Connector> client, list_query query, diagnostics& diag,
                                          CompletionToken&& token = {}) {
     return detail::async_run<std::vector<integration_instance>>(
         client.get_executor(), &diag,
@@ -1200,9 +1229,10 @@ auto async_get_all_integration_instances(basic_client<Executor> client, list_que
         std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor, asio::completion_token_for<void(error_code, std::vector<integration_instance>)>
-                              CompletionToken = asio::deferred_t>
-auto async_get_all_integration_instances(basic_client<Executor> client, list_query query,
+template <
+    class Executor, class Connector,
+    asio::completion_token_for<void(error_code, std::vector<integration_instance>)> CompletionToken = asio::deferred_t>
+auto async_get_all_integration_instances(basic_client<Executor, Connector> client, list_query query,
                                          CompletionToken&& token = {}) {
     return detail::async_run<std::vector<integration_instance>>(
         client.get_executor(), nullptr,
@@ -1210,36 +1240,36 @@ auto async_get_all_integration_instances(basic_client<Executor> client, list_que
         std::forward<CompletionToken>(token));
 }
 /// `resubmit_errored_instance` for any completion token.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, resubmit_result)> CompletionToken = asio::deferred_t>
-auto async_resubmit_errored_instance(basic_client<Executor> client, std::string id, resubmit_options options,
+auto async_resubmit_errored_instance(basic_client<Executor, Connector> client, std::string id, resubmit_options options,
                                      diagnostics& diag, CompletionToken&& token = {}) {
     return detail::async_run<resubmit_result>(
         client.get_executor(), &diag, [=](diagnostics& d) { return detail::resubmit_one(client, id, options, d); },
         std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, resubmit_result)> CompletionToken = asio::deferred_t>
-auto async_resubmit_errored_instance(basic_client<Executor> client, std::string id, resubmit_options options = {},
-                                     CompletionToken&& token = {}) {
+auto async_resubmit_errored_instance(basic_client<Executor, Connector> client, std::string id,
+                                     resubmit_options options = {}, CompletionToken&& token = {}) {
     return detail::async_run<resubmit_result>(
         client.get_executor(), nullptr, [=](diagnostics& d) { return detail::resubmit_one(client, id, options, d); },
         std::forward<CompletionToken>(token));
 }
 /// `resubmit_errored_instances` for any completion token.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, resubmit_result)> CompletionToken = asio::deferred_t>
-auto async_resubmit_errored_instances(basic_client<Executor> client, std::vector<std::string> ids, diagnostics& diag,
-                                      CompletionToken&& token = {}) {
+auto async_resubmit_errored_instances(basic_client<Executor, Connector> client, std::vector<std::string> ids,
+                                      diagnostics& diag, CompletionToken&& token = {}) {
     return detail::async_run<resubmit_result>(
         client.get_executor(), &diag, [=](diagnostics& d) { return detail::resubmit_many(client, ids, d); },
         std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor,
+template <class Executor, class Connector,
           asio::completion_token_for<void(error_code, resubmit_result)> CompletionToken = asio::deferred_t>
-auto async_resubmit_errored_instances(basic_client<Executor> client, std::vector<std::string> ids,
+auto async_resubmit_errored_instances(basic_client<Executor, Connector> client, std::vector<std::string> ids,
                                       CompletionToken&& token = {}) {
     return detail::async_run<resubmit_result>(
         client.get_executor(), nullptr, [=](diagnostics& d) { return detail::resubmit_many(client, ids, d); },

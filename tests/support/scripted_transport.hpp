@@ -57,8 +57,8 @@ struct script {
 };
 
 /// A transport whose peer is `script`: small partial reads and writes, a would-block before every
-/// other read, an answer once a whole request head (up to the blank line; a body is not expected)
-/// has been written.
+/// other read, an answer once a whole request (its head, then `Content-Length` bytes of body) has
+/// been written.
 class scripted_transport {
 public:
     using executor_type = scripted_executor;
@@ -92,11 +92,24 @@ public:
             return {asio::error::broken_pipe};
         auto const n = std::min(b.size(), std::size_t{16});
         written_.append(static_cast<char const*>(b.data()), n);
-        if (written_.ends_with("\r\n\r\n")) {
+        for (;;) { // a whole head, then its body (`Content-Length` bytes): one answer
+            if (head_.empty()) {
+                auto const end = written_.find("\r\n\r\n");
+                if (end == std::string::npos)
+                    break;
+                head_ = written_.substr(0, end + 4);
+                written_.erase(0, end + 4);
+                body_left_ = content_length(head_);
+            }
+            auto const body = std::min(body_left_, written_.size());
+            written_.erase(0, body);
+            body_left_ -= body;
+            if (body_left_ > 0)
+                break;
             ++s_->requests;
             if (!s_->stall)
-                pending_ += s_->respond ? s_->respond(written_) : s_->answer;
-            written_.clear();
+                pending_ += s_->respond ? s_->respond(head_) : s_->answer;
+            head_.clear();
         }
         return {{}, n};
     }
@@ -122,10 +135,23 @@ public:
     }
 
 private:
+    /// The `Content-Length` of a request head, 0 if it has none.
+    static std::size_t content_length(std::string_view head) {
+        auto const at = head.find("\r\nContent-Length: ");
+        if (at == std::string_view::npos)
+            return 0;
+        std::size_t n = 0;
+        for (auto i = at + 18; i < head.size() && head[i] >= '0' && head[i] <= '9'; ++i)
+            n = n * 10 + static_cast<std::size_t>(head[i] - '0');
+        return n;
+    }
+
     std::shared_ptr<script> s_;
     asio::steady_timer stall_timer_;
-    std::string written_;
-    std::string pending_; // sent by the peer, not read yet
+    std::string head_;          // the request head being written, once whole
+    std::size_t body_left_ = 0; // its body's bytes still to come
+    std::string written_;       // written, not yet read as a head or a body
+    std::string pending_;       // sent by the peer, not read yet
     bool would_block_ = false;
     bool interrupted_ = false;
 };

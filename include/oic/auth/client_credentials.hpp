@@ -204,9 +204,9 @@ inline error_code parse_token_response(unsigned status, std::string_view body, s
 } // namespace detail
 
 namespace detail {
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, access_token>, Executor>
-request_token(http::basic_session<Executor> session, client_credentials creds, diagnostics& diag) {
+request_token(http::basic_session<Executor, Connector> session, client_credentials creds, diagnostics& diag) {
     if (auto ec = detail::check_credentials(creds, diag))
         co_return std::tuple{ec, access_token{}};
     // Named, not temporaries in the co_await expression (see list_query).
@@ -248,15 +248,16 @@ request_token(http::basic_session<Executor> session, client_credentials creds, d
  * @return the token, or the error with `diag` filled: `error::bad_config`/`bad_url` for settings,
  * `error::token_*` for what the endpoint answered, network and TLS codes for the rest.
  */
-template <class Executor>
+template <class Executor, class Connector>
 asio::awaitable<std::tuple<error_code, access_token>, Executor>
-fetch_token(http::basic_session<Executor> session, client_credentials creds, diagnostics& diag) {
+fetch_token(http::basic_session<Executor, Connector> session, client_credentials creds, diagnostics& diag) {
     return detail::cancel_as_value(detail::request_token(std::move(session), std::move(creds), diag));
 }
 
 /// As above, throwing `error_with_diagnostics` on failure, cancellation included.
-template <class Executor>
-asio::awaitable<access_token, Executor> fetch_token(http::basic_session<Executor> session, client_credentials creds) {
+template <class Executor, class Connector>
+asio::awaitable<access_token, Executor> fetch_token(http::basic_session<Executor, Connector> session,
+                                                    client_credentials creds) {
     return detail::value_or_throw<access_token, Executor>(
         [session = std::move(session), creds = std::move(creds)](diagnostics& d) {
             return detail::request_token(session, creds, d);
@@ -264,8 +265,8 @@ asio::awaitable<access_token, Executor> fetch_token(http::basic_session<Executor
 }
 
 namespace detail {
-template <class Executor, class CompletionToken>
-auto start_fetch_token(diagnostics* diag, http::basic_session<Executor> session, client_credentials creds,
+template <class Executor, class Connector, class CompletionToken>
+auto start_fetch_token(diagnostics* diag, http::basic_session<Executor, Connector> session, client_credentials creds,
                        CompletionToken&& token) {
     return async_run<access_token>(
         session.get_executor(), diag,
@@ -281,14 +282,17 @@ auto start_fetch_token(diagnostics* diag, http::basic_session<Executor> session,
  * @par Per-operation cancellation
  * Terminal, as the session's `async_send`: `operation_aborted` at once, nothing retried.
  */
-template <class Executor, asio::completion_token_for<void(error_code, access_token)> CompletionToken = asio::deferred_t>
-auto async_fetch_token(http::basic_session<Executor> session, client_credentials creds, diagnostics& diag,
+template <class Executor, class Connector,
+          asio::completion_token_for<void(error_code, access_token)> CompletionToken = asio::deferred_t>
+auto async_fetch_token(http::basic_session<Executor, Connector> session, client_credentials creds, diagnostics& diag,
                        CompletionToken&& token = {}) {
     return detail::start_fetch_token(&diag, std::move(session), std::move(creds), std::forward<CompletionToken>(token));
 }
 /// As above, without diagnostics.
-template <class Executor, asio::completion_token_for<void(error_code, access_token)> CompletionToken = asio::deferred_t>
-auto async_fetch_token(http::basic_session<Executor> session, client_credentials creds, CompletionToken&& token = {}) {
+template <class Executor, class Connector,
+          asio::completion_token_for<void(error_code, access_token)> CompletionToken = asio::deferred_t>
+auto async_fetch_token(http::basic_session<Executor, Connector> session, client_credentials creds,
+                       CompletionToken&& token = {}) {
     return detail::start_fetch_token(nullptr, std::move(session), std::move(creds),
                                      std::forward<CompletionToken>(token));
 }

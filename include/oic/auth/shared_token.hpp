@@ -84,7 +84,9 @@ public:
         : basic_shared_token(ex, source{std::move(fetch)}, std::move(opts)) {}
 
     /// Fetches with `fetch_token(session, creds)`.
-    basic_shared_token(http::basic_session<Executor> session, client_credentials creds, shared_token_options opts = {})
+    template <class Connector>
+    basic_shared_token(http::basic_session<Executor, Connector> session, client_credentials creds,
+                       shared_token_options opts = {})
         : basic_shared_token(
               session.get_executor(),
               [session, creds = std::move(creds)](diagnostics& d) { return fetch_token(session, creds, d); },
