@@ -11,8 +11,9 @@
  * - token_storm: starts oic-mock-server, then 1,000 concurrent calls on an empty token, through one
  *   shared client (--client oic) or a session and a token fetch per call (--client naive); token
  *   requests come from the mock's own counters.
- * - inflight_memory: --concurrency calls held open at once by bench-slow-server (--url); the row
- *   says how much the peak RSS (VmHWM) grew per call.
+ * - inflight_memory: --concurrency calls held open at once by bench-slow-server (--url); two rows
+ *   say how much the peak RSS (VmHWM) grew per call: over the whole batch (inflight_memory), and
+ *   while the calls waited, up to the first answer (inflight_waiting).
  * - parse_only: no network: the page in --page parsed again and again, by oic's reader fed 16 KiB
  *   at a time as a connection feeds it (--client oic), or into a Boost.JSON DOM (--client dom, what
  *   bench-libcurl does with each body); the row counts pages, and MB/s of JSON.
@@ -40,6 +41,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -153,13 +155,16 @@ bench::row timed_run(settings const& s) {
     return w.result(s.scenario, "oic", s.concurrency);
 }
 
-/// Spawns `n` calls at once and runs them all to completion (at most 60 s).
+/// Spawns `n` calls at once and runs them all to completion (at most 60 s); `first_done` runs as
+/// the first of them ends.
 void run_batch(asio::io_context& ioc, oic::client const& client, oic::connections_query const& query, std::size_t items,
-               int n, bench::window& w) {
+               int n, bench::window& w, std::function<void()> first_done = {}) {
     int left = n;
     for (int i = 0; i < n; ++i)
         asio::co_spawn(ioc, one_call(client, query, items, &w), [&](std::exception_ptr, bool) {
-            if (--left == 0)
+            if (left-- == n && first_done)
+                first_done();
+            if (left == 0)
                 w.end();
         });
     ioc.restart();
@@ -167,8 +172,11 @@ void run_batch(asio::io_context& ioc, oic::client const& client, oic::connection
     w.end();
 }
 
-/// inflight_memory: one warm-up call, then `concurrency` calls held open at once by the slow server.
-bench::row inflight_memory(settings const& s) {
+/// inflight_memory: one warm-up call, then `concurrency` calls held open at once by the slow server
+/// until all of them are there (and answered some time after, `--answer-after`). Two rows: the peak
+/// RSS growth per call over the whole batch, the answers' parse included (`inflight_memory`), and
+/// up to the moment every call has its connection and waits for its answer (`inflight_waiting`).
+std::vector<bench::row> inflight_memory(settings const& s) {
     asio::io_context ioc(1);
     oic::client const client(ioc.get_executor(), config_for(s));
     oic::connections_query const query;
@@ -176,18 +184,47 @@ bench::row inflight_memory(settings const& s) {
     warm.begin();
     run_batch(ioc, client, query, s.items, 1, warm); // the token, the TLS context, one connection
     if (warm.errors())
-        return warm.result(s.scenario, "oic", s.concurrency);
+        return {warm.result(s.scenario, "oic", s.concurrency)};
 
+    bench::reset_peak_rss();
     long const before = bench::peak_rss_kib();
+    long waiting = -1;
     bench::window w(static_cast<std::size_t>(s.concurrency));
     w.begin();
-    run_batch(ioc, client, query, s.items, s.concurrency, w);
+    // Every call waits once it has its connection (opened, or the warm-up's reused): the request
+    // goes out in the same run of its coroutine, before this timer can run again.
+    auto const connections = [&] {
+        auto const st = client.session().stats();
+        return st.opened + st.reused;
+    };
+    auto const connections_before = connections();
+    asio::steady_timer tick(ioc);
+    std::function<void(boost::system::error_code)> sample = [&](boost::system::error_code ec) {
+        if (ec || waiting >= 0)
+            return;
+        if (connections() - connections_before >= static_cast<std::uint64_t>(s.concurrency)) {
+            waiting = bench::peak_rss_kib();
+            return;
+        }
+        tick.expires_after(2ms);
+        tick.async_wait(sample);
+    };
+    sample({});
+    run_batch(ioc, client, query, s.items, s.concurrency, w, [&] { tick.cancel(); });
     long const after = bench::peak_rss_kib();
-    auto r = w.result(s.scenario, "oic", s.concurrency);
-    r.rps = r.p50_ms = r.p99_ms = std::nullopt; // the server's hold time, not the client's
-    if (before > 0 && after > 0 && r.requests > 0)
-        r.rss_per_call_kib = static_cast<double>(after - before) / static_cast<double>(r.requests);
-    return r;
+    auto peak = w.result(s.scenario, "oic", s.concurrency);
+    peak.rps = peak.p50_ms = peak.p99_ms = std::nullopt; // the server's hold time, not the client's
+    auto held = peak;
+    held.scenario = "inflight_waiting";
+    held.cpu_us_per_call = held.allocs_per_call = std::nullopt; // the batch's, in the other row
+    auto const per_call = [&](long kib) -> std::optional<double> {
+        if (before > 0 && kib > 0 && peak.requests > 0)
+            return static_cast<double>(kib - before) / static_cast<double>(peak.requests);
+        return std::nullopt;
+    };
+    peak.rss_per_call_kib = per_call(after);
+    held.rss_per_call_kib = per_call(waiting);
+    return {peak, held};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -445,7 +482,7 @@ int main(int argc, char** argv) {
         if (s.scenario == "token_storm")
             return bench::print_row(token_storm(s));
         if (s.scenario == "inflight_memory")
-            return bench::print_row(inflight_memory(s));
+            return bench::print_rows(inflight_memory(s));
         if (s.scenario == "parse_only")
             return bench::print_row(parse_only(s));
         return bench::print_row(timed_run(s));

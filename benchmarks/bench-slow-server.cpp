@@ -5,7 +5,8 @@
  * - `POST` (the token endpoint, any path): a fresh random token at once (never printed).
  * - `GET` (any path): the first one is answered at once (the client's warm-up); the later ones are
  *   held until --hold of them are open at once, then all get --page (200, keep-alive). If they are
- *   not all there within --hold-timeout seconds of the first, the held ones are closed unanswered.
+ *   not all there within --hold-timeout seconds of the first, the held ones are closed unanswered;
+ *   with --answer-after, the answers go that long after the last one arrived.
  *
  * Prints {"port": N} once it listens; serves until SIGTERM or SIGINT. One thread.
  */
@@ -40,6 +41,7 @@ constexpr std::string_view usage = R"(usage: bench-slow-server --cert FILE --key
 
   --hold N          GETs held open until N of them are (default 1000)
   --hold-timeout S  seconds to wait for them after the first (default 30)
+  --answer-after S  seconds between the last of them and the answers (default 0)
   --port N          port on 127.0.0.1 (default 0: any free one)
 )";
 
@@ -48,6 +50,7 @@ struct server {
     std::string token_body;
     std::size_t hold = 1000;
     std::chrono::steady_clock::duration hold_timeout{};
+    std::chrono::steady_clock::duration answer_after{}; // between the last GET held and the answers
     std::uint64_t gets = 0;
     std::size_t held = 0;
     bool released = false;
@@ -93,6 +96,10 @@ asio::awaitable<void> serve(tls_stream s, server& srv) {
             if (++srv.held == 1)
                 srv.release.expires_after(srv.hold_timeout);
             if (srv.held >= srv.hold) {
+                if (srv.answer_after > std::chrono::steady_clock::duration::zero()) {
+                    asio::steady_timer pause(s.get_executor(), srv.answer_after);
+                    co_await pause.async_wait(token);
+                }
                 srv.released = true;
                 srv.release.cancel();
             } else {
@@ -123,7 +130,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, asio::ssl::context& t
 
 int main(int argc, char** argv) {
     try {
-        bench::options const o(argc, argv, {"cert", "key", "page", "hold", "hold-timeout", "port"});
+        bench::options const o(argc, argv, {"cert", "key", "page", "hold", "hold-timeout", "answer-after", "port"});
         if (o.help()) {
             std::cout << usage;
             return 0;
@@ -135,6 +142,8 @@ int main(int argc, char** argv) {
                    .hold = static_cast<std::size_t>(o.number("hold", 1000, 1, 100000)),
                    .hold_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                        std::chrono::duration<double>(o.number("hold-timeout", 30, 1, 600))),
+                   .answer_after = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                       std::chrono::duration<double>(o.number("answer-after", 0, 0, 60))),
                    .release = asio::steady_timer(ioc)};
         asio::ssl::context tls(asio::ssl::context::tls_server);
         tls.use_certificate_chain_file(o.required("cert"));

@@ -155,6 +155,11 @@ inline double cpu_seconds() {
     return s(ru.ru_utime) + s(ru.ru_stime);
 }
 
+/// Sets the peak resident set size (VmHWM) to the current one (Linux 4.0 and later).
+inline void reset_peak_rss() {
+    std::ofstream("/proc/self/clear_refs") << "5";
+}
+
 /// Peak resident set size so far (VmHWM), in KiB.
 inline long peak_rss_kib() {
     std::ifstream in("/proc/self/status");
@@ -343,6 +348,14 @@ inline int print_row(row const& r) {
     std::printf("%s\n", to_json(r).c_str());
     std::fflush(stdout);
     return r.errors == 0 && r.requests > 0 ? 0 : 1;
+}
+
+/// Prints each row (see `print_row`); 1 if any failed.
+inline int print_rows(std::vector<row> const& rows) {
+    int status = rows.empty() ? 1 : 0;
+    for (auto const& r : rows)
+        status = std::max(status, print_row(r));
+    return status;
 }
 
 } // namespace bench

@@ -248,9 +248,10 @@ for store in none redis; do
   [[ $rc -eq 0 ]] || failed=1
 done
 
-# inflight_memory: 1,000 calls held open at once by bench-slow-server (CPU 0; nginx is idle).
+# inflight_memory and inflight_waiting: 1,000 calls held open at once by bench-slow-server (CPU 0;
+# nginx is idle), answered 0.3 s after the last one arrived.
 taskset -c 0 "$bin/bench-slow-server" --cert "$tls/server.pem" --key "$tls/server.key" --page "$ngx/connections.json" \
-  --hold 1000 >"$tmp/slow.out" &
+  --hold 1000 --answer-after 0.3 >"$tmp/slow.out" &
 slow=$!
 pids+=("$slow")
 for _ in {1..50}; do grep -q port "$tmp/slow.out" && break; sleep 0.1; done

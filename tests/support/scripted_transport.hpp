@@ -40,7 +40,10 @@ struct script {
     int steps = 0;
     int connects = 0;
     int requests = 0;
-    int first_answer_step = -1; ///< the step whose read handed over an answer's first byte
+    int first_answer_step = -1;                ///< the step whose read handed over an answer's first byte
+    std::chrono::milliseconds connect_time{0}; ///< how long each connect takes
+    int connecting = 0;                        ///< connects in progress
+    int most_connecting = 0;                   ///< the most connects in progress at once
 
     /// Counters from zero, the step numbered `n` to fail (-1: none).
     void restart(int n) {
@@ -167,6 +170,12 @@ struct scripted_connector {
     connect(oic::http::origin const& o, asio::ssl::context*, oic::http::clock::time_point, oic::diagnostics& diag) {
         if (auto ec = s->step())
             co_return std::tuple{oic::detail::report(diag, ec, "cannot connect to " + o.to_string()), std::nullopt};
+        if (s->connect_time > std::chrono::milliseconds::zero()) {
+            s->most_connecting = std::max(s->most_connecting, ++s->connecting);
+            asio::steady_timer connecting(ex, s->connect_time);
+            co_await connecting.async_wait(asio::as_tuple(asio::use_awaitable_t<scripted_executor>{}));
+            --s->connecting;
+        }
         ++s->connects;
         co_return std::tuple{oic::error_code{}, std::optional<scripted_transport>(std::in_place, ex, s)};
     }

@@ -75,4 +75,29 @@ inline error_code verify_server(SSL* ssl, std::string const& host) {
     return {};
 }
 
+/**
+ * Gives back the record buffers of `ssl` while its connection waits, unless they hold data:
+ * `SSL_MODE_RELEASE_BUFFERS` frees them only after application data, so the handshake's write
+ * buffer would stay for as long as the connection waits for its first answer. Only with an OpenSSL
+ * whose `SSL_free_buffers` refuses while a record is half read (CVE-2024-4741, fixed in 3.0.14,
+ * 3.1.6, 3.2.2 and 3.3.1): with an older one, the rest of that record would be read into freed memory.
+ */
+inline void free_idle_tls_buffers(SSL* ssl) noexcept {
+    static bool const safe = [] {
+        unsigned long const v = OpenSSL_version_num(); // 0xMNN00PP0: major, minor, patch
+        unsigned long const major = v >> 28, minor = (v >> 20) & 0xff, patch = (v >> 4) & 0xff;
+        if (major != 3)
+            return major > 3;
+        switch (minor) {
+        case 0: return patch >= 14;
+        case 1: return patch >= 6;
+        case 2: return patch >= 2;
+        case 3: return patch >= 1;
+        default: return true;
+        }
+    }();
+    if (safe)
+        SSL_free_buffers(ssl); // refuses, harmlessly, while a buffer holds data
+}
+
 } // namespace oic::detail

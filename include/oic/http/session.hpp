@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,6 +54,10 @@ struct session_options {
     /// idle the longest when the pool is full; callers beyond it wait for a connection in turn.
     std::size_t max_connections = 16;
     std::size_t max_connections_per_origin = 0; ///< open at once to one origin, idle included; 0: max_connections
+    /// Being opened at once to one origin (TCP connect and TLS handshake); more callers wait for a
+    /// turn. A handshake holds OpenSSL's buffers, several times what a connection holds once open:
+    /// this bounds the memory of a burst of calls on a cold pool. 0: no limit but the two above.
+    std::size_t max_connecting_per_origin = 16;
     /// An idle connection older than this is closed, not reused (checked whenever the pool is used:
     /// a timer would keep an idle io_context's run() from returning).
     clock::duration idle_timeout = std::chrono::seconds(50);
@@ -252,7 +257,9 @@ private:
                    detail::pool_limits{opts.max_connections,
                                        opts.max_connections_per_origin ? opts.max_connections_per_origin
                                                                        : opts.max_connections,
-                                       opts.idle_timeout, opts.read_buffer_size},
+                                       opts.idle_timeout, opts.read_buffer_size,
+                                       opts.max_connecting_per_origin ? opts.max_connecting_per_origin
+                                                                      : std::numeric_limits<std::size_t>::max()},
                    std::move(connector)) {
             if (opts.max_connections == 0 || opts.max_redirects < 0)
                 fail(error::bad_config, "max_connections must be positive and max_redirects not negative");

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,8 +45,9 @@ struct pool_fixture {
     std::shared_ptr<script> s = std::make_shared<script>();
     http::origin const origin{"http", "api.example", 80};
 
-    pool_type make_pool(std::size_t max_connections, http::clock::duration idle = 60s) {
-        return pool_type(ioc.get_executor(), {max_connections, max_connections, idle, 4096},
+    pool_type make_pool(std::size_t max_connections, http::clock::duration idle = 60s,
+                        std::size_t max_connecting = std::numeric_limits<std::size_t>::max()) {
+        return pool_type(ioc.get_executor(), {max_connections, max_connections, idle, 4096, max_connecting},
                          scripted_connector{ioc.get_executor(), s});
     }
 
@@ -187,6 +189,39 @@ TEST_CASE("the pool: connection limit, a permit wait that times out, idle expiry
         auto pool = f.make_pool(2);
         CHECK(std::get<1>(oic_test::run(f.ioc, f.get(pool))) == "hello");
         CHECK(pool.stats().open == 0);
+    }
+}
+
+TEST_CASE("a burst on a cold pool opens its connections a few at a time; a turn not come by the deadline "
+          "is a timeout",
+          "[unit][pool]") {
+    pool_fixture f;
+    f.s->connect_time = 20ms;
+    auto pool = f.make_pool(8, 60s, 2);
+    std::vector<std::string> bodies;
+    for (int i = 0; i < 6; ++i)
+        asio::co_spawn(f.ioc, f.get(pool), [&](std::exception_ptr e, std::tuple<error_code, std::string> r) {
+            REQUIRE_FALSE(e);
+            CHECK_FALSE(std::get<0>(r));
+            bodies.push_back(std::get<1>(r));
+        });
+    f.ioc.run_for(10s);
+    CHECK(bodies == std::vector<std::string>(6, "hello"));
+    CHECK(f.s->connects == 6);
+    CHECK(f.s->most_connecting == 2); // six at once without the limit
+    CHECK(pool.stats().idle == 6);
+
+    SECTION("a caller whose turn to connect does not come before its deadline: a timeout, nothing kept open") {
+        auto fresh = f.make_pool(8, 60s, 1);
+        f.s->connect_time = 100ms;
+        std::tuple<error_code, std::string> first, late;
+        asio::co_spawn(f.ioc, f.get(fresh), [&](std::exception_ptr, auto r) { first = std::move(r); });
+        asio::co_spawn(f.ioc, f.get(fresh, 30ms), [&](std::exception_ptr, auto r) { late = std::move(r); });
+        f.ioc.restart();
+        f.ioc.run_for(10s);
+        CHECK(std::get<1>(first) == "hello");
+        CHECK(std::get<0>(late) == oic::error::timeout);
+        CHECK(fresh.stats().open == 1); // the first one's, idle; the late caller's place was given back
     }
 }
 

@@ -12,6 +12,7 @@
  */
 
 #include <oic/detail/cancelled.hpp>
+#include <oic/detail/tls.hpp>
 #include <oic/error.hpp>
 #include <oic/http/body_sink.hpp>
 #include <oic/http/body_source.hpp>
@@ -358,11 +359,14 @@ private:
                 co_return beast::http::error::buffer_overflow; // a header larger than the read buffer
             auto const r = transport_.read_now(buffer_.prepare(std::min(room, read_chunk)));
             if (r.wait != want::nothing) {
-                // A connection waiting for an answer holds no read buffer of its own (OpenSSL's is
-                // released too: SSL_MODE_RELEASE_BUFFERS): calls held by a slow server cost less
-                // memory, for one allocation when the answer comes (benchmarks/README.md).
-                if (buffer_.size() == 0)
+                // A connection waiting for an answer holds no read buffer, its own or OpenSSL's:
+                // calls held by a slow server cost less memory, for one allocation when the
+                // answer comes (inflight_memory in benchmarks/README.md).
+                if (buffer_.size() == 0) {
                     buffer_.shrink_to_fit();
+                    if (r.wait == want::read && transport_.ssl())
+                        oic::detail::free_idle_tls_buffers(transport_.ssl());
+                }
                 if (auto ec = co_await wait(r.wait))
                     co_return ec;
                 continue;

@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -101,12 +102,16 @@ struct pool_limits {
     std::size_t max_per_origin;
     clock::duration idle_timeout;
     std::size_t read_buffer_size;
+    /// Connects and TLS handshakes in progress at once to one origin.
+    std::size_t max_connecting_per_origin = std::numeric_limits<std::size_t>::max();
 };
 
 /**
  * Keep-alive connections by origin: at most `max_connections` open (idle ones included) and
  * `max_per_origin` to one origin; callers beyond either limit wait in turn (first come, first
- * served). The last TLS session of each origin is kept to resume the next handshake there.
+ * served). At most `max_connecting_per_origin` of them are being opened at once: a TLS handshake
+ * holds OpenSSL's buffers, so a burst of calls on a cold pool opens its connections in turns
+ * rather than all at once. The last TLS session of each origin is kept to resume the next handshake there.
  * Thread-safe: the idle list, the counts and the session cache are guarded by a mutex; the limits
  * are `connection_permits`.
  */
@@ -183,7 +188,13 @@ public:
             l.attach(std::move(idle), true);
             co_return std::tuple{error_code{}, std::move(l)};
         }
+        auto const for_connecting = connecting_permits(o);
+        if (auto ec = co_await for_connecting->acquire(deadline))
+            co_return refused(ec);
+        std::unique_ptr<connection_permits<Executor>, void (*)(connection_permits<Executor>*)> connecting(
+            for_connecting.get(), [](connection_permits<Executor>* p) { p->release(); });
         auto [ec, c] = co_await connect(o, tls, std::min(deadline, clock::now() + connect_timeout), diag);
+        connecting.reset();
         auto const cancellation = co_await asio::this_coro::cancellation_state; // not a temporary: GCC 12
         if (!ec && cancelled(cancellation))
             ec = oic::detail::report(diag, asio::error::operation_aborted,
@@ -210,9 +221,17 @@ private:
 
     permits_ptr origin_permits(origin const& o) {
         std::lock_guard lock(mutex_);
-        auto& p = per_origin_[o];
+        auto& p = per_origin_[o].open;
         if (!p)
             p = std::make_shared<connection_permits<Executor>>(limits_.max_per_origin);
+        return p;
+    }
+
+    permits_ptr connecting_permits(origin const& o) {
+        std::lock_guard lock(mutex_);
+        auto& p = per_origin_[o].connecting;
+        if (!p)
+            p = std::make_shared<connection_permits<Executor>>(limits_.max_connecting_per_origin);
         return p;
     }
 
@@ -298,7 +317,11 @@ private:
     mutable std::mutex mutex_;
     std::vector<idle_connection> idle_; // oldest first
     std::size_t open_ = 0;              // connections open or being opened, in use or idle
-    std::map<origin, permits_ptr> per_origin_;
+    struct per_origin_permits {
+        permits_ptr open;       // connections open, in use or idle
+        permits_ptr connecting; // connections being opened
+    };
+    std::map<origin, per_origin_permits> per_origin_;
     std::map<origin, std::shared_ptr<SSL_SESSION>> tls_sessions_;
     pool_stats stats_;
 };

@@ -167,8 +167,8 @@ public:
                 return;
             }
             SSL_set_bio(ssl_.get(), bio, bio); // one reference, owned by the SSL from here on
-            // OpenSSL's record buffers only while a record is in flight: a connection waiting for a
-            // slow answer holds less (inflight_memory in benchmarks/README.md).
+            // OpenSSL's record buffers only while a record is in flight (after the handshake, the
+            // connection frees them as it waits: `free_idle_tls_buffers`).
             SSL_set_mode(ssl_.get(), SSL_MODE_RELEASE_BUFFERS);
             // One recv per record, not two (its 5-byte header, then the rest).
             // Safe with `wait(read)`: OpenSSL asks to wait only when what it buffered is not a whole
