@@ -886,6 +886,34 @@ TEST_CASE("the pool bounds open connections (idle ones included), closes old idl
         CHECK(c.session().stats().opened == 3); // the token host's, and two to the design host
         CHECK(server.get_counters().connections_accepted == 3);
     }
+    SECTION("a burst on a cold pool: at most max_connecting_per_origin handshakes at once") {
+        server.set_handshake_latency(60ms);
+        auto burst = [&](std::size_t max_connecting) {
+            auto cfg = config_for(server, server.design_url());
+            cfg.session.max_connections = 8;
+            cfg.session.max_connecting_per_origin = max_connecting;
+            client c(ioc.get_executor(), cfg);
+            run(ioc, c.token().get()); // the token host's connection, before the count starts
+            server.reset_counters();
+            int done = 0;
+            for (int i = 0; i < 6; ++i)
+                async_get_connections(c, connections_query{}, [&](error_code ec, connections_page const&) {
+                    CHECK_FALSE(ec);
+                    ++done;
+                });
+            ioc.restart();
+            ioc.run_for(10s);
+            CHECK(done == 6);
+            CHECK(server.get_counters().connections_accepted == 6);
+            return server.get_counters().most_handshakes_at_once;
+        };
+        // Two at a time; the server may count a third that begins as one ends (it sees the next
+        // connection arrive a moment before the client's last handshake message is read).
+        auto const limited = burst(2);
+        CHECK(limited >= 2);
+        CHECK(limited <= 3);
+        CHECK(burst(0) == 6); // no such limit: all six at once
+    }
     SECTION("an idle connection past idle_timeout is closed, and the next handshake resumes TLS") {
         http::session s(ioc.get_executor(), {.ca_file = server.ca_file(), .idle_timeout = 50ms});
         get_counters(s, server.design_url());

@@ -103,6 +103,7 @@ struct counters {
     std::uint64_t design_authorization_headers = 0;  ///< Design-time API calls carrying `Authorization`.
     std::uint64_t runtime_authorization_headers = 0; ///< Runtime API calls carrying `Authorization`.
     std::uint64_t connections_accepted = 0;          ///< TCP connections accepted, all listeners.
+    std::uint64_t most_handshakes_at_once = 0;       ///< The most TLS handshakes in progress at once, all listeners.
     std::uint64_t foreign_requests = 0;              ///< Requests the foreign host received, any path or method.
     std::uint64_t foreign_authorization_headers = 0; ///< ...carrying `Authorization`, whatever its value.
     std::uint64_t faults_injected = 0;               ///< Answers spoiled by `add_fault`, all hosts.
@@ -131,6 +132,7 @@ inline boost::json::object to_json(counters const& c) {
         {"design_authorization_headers", c.design_authorization_headers},
         {"runtime_authorization_headers", c.runtime_authorization_headers},
         {"connections_accepted", c.connections_accepted},
+        {"most_handshakes_at_once", c.most_handshakes_at_once},
         {"foreign_requests", c.foreign_requests},
         {"foreign_authorization_headers", c.foreign_authorization_headers},
         {"faults_injected", c.faults_injected},

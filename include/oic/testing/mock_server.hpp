@@ -134,6 +134,10 @@ public:
     /// check: a slow server that keeps calls in flight.
     OIC_TESTING_DECL void set_design_latency(std::chrono::milliseconds latency);
 
+    /// Makes every TLS handshake, on every host, wait `latency` (on a timer) before it starts: a
+    /// distant server, for which opening connections takes a while (see `most_handshakes_at_once`).
+    OIC_TESTING_DECL void set_handshake_latency(std::chrono::milliseconds latency);
+
     /**
      * Adds a redirect-table entry, replacing any for the same `path`. On every host, before any route
      * and before any authentication check, a request (any method) whose path equals `path` exactly

@@ -273,6 +273,9 @@ struct listener {
     asio::ssl::context* tls = nullptr;             ///< TLS context, or null for plain HTTP.
     std::chrono::milliseconds idle_timeout{30000}; ///< Longest wait for a request (and for each I/O).
     std::function<void()> on_accept;               ///< Called on the server thread for every accepted connection.
+    /// Called on the server thread as a TLS handshake begins (`true`, with how long to wait before
+    /// it) and as it ends (`false`, whatever its outcome). Empty: no wait.
+    std::function<std::chrono::milliseconds(bool begins)> on_handshake;
     /// Called on the server thread for every request whose header was read, before its body is read
     /// and before it is dispatched (even one whose target is malformed); the request passed has the
     /// header and an empty body. Must not throw.
@@ -628,8 +631,15 @@ inline asio::awaitable<void> serve_connection(tcp::socket socket, listener const
     }
 
     beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), *l.tls);
+    auto const pause = l.on_handshake ? l.on_handshake(true) : std::chrono::milliseconds(0);
+    if (pause > std::chrono::milliseconds(0)) {
+        asio::steady_timer wait(stream.get_executor(), pause);
+        co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
     stream.next_layer().expires_after(l.idle_timeout);
     co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    if (l.on_handshake)
+        l.on_handshake(false);
     if (ec)
         co_return;
     if (co_await serve_requests(stream, l) == session_end::server_closing) {

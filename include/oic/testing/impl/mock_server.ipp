@@ -189,6 +189,12 @@ public:
     void reset_counters() {
         std::lock_guard lock(mutex_);
         stats_ = counters{};
+        stats_.most_handshakes_at_once = handshakes_; // those in progress still count
+    }
+
+    void set_handshake_latency(std::chrono::milliseconds latency) {
+        std::lock_guard lock(mutex_);
+        handshake_latency_ = latency;
     }
 
     void set_token_latency(std::chrono::milliseconds latency) {
@@ -328,6 +334,15 @@ private:
         l.on_accept = [this] {
             std::lock_guard lock(mutex_);
             ++stats_.connections_accepted;
+        };
+        l.on_handshake = [this](bool begins) {
+            std::lock_guard lock(mutex_);
+            if (!begins) {
+                --handshakes_;
+                return std::chrono::milliseconds(0);
+            }
+            stats_.most_handshakes_at_once = std::max<std::uint64_t>(stats_.most_handshakes_at_once, ++handshakes_);
+            return handshake_latency_;
         };
         l.intercept = [this, h](http_request const& req,
                                 detail::urls::url_view target) -> std::optional<http_response> {
@@ -938,6 +953,8 @@ private:
     counters stats_;
     std::chrono::milliseconds token_latency_{0};
     std::chrono::milliseconds design_latency_{0};
+    std::chrono::milliseconds handshake_latency_{0}; // guarded by mutex_
+    std::uint64_t handshakes_ = 0;                   // TLS handshakes in progress; guarded by mutex_
     std::unordered_map<std::string, redirect_entry> redirects_;
     unsigned design_failure_status_ = 0;
     int design_failures_left_ = 0;
@@ -1004,6 +1021,9 @@ OIC_TESTING_DECL void mock_server::set_token_latency(std::chrono::milliseconds l
 
 OIC_TESTING_DECL void mock_server::set_design_latency(std::chrono::milliseconds latency) {
     impl_->set_design_latency(latency);
+}
+OIC_TESTING_DECL void mock_server::set_handshake_latency(std::chrono::milliseconds latency) {
+    impl_->set_handshake_latency(latency);
 }
 
 OIC_TESTING_DECL std::string sha256_hex(std::string_view bytes) {
