@@ -848,6 +848,17 @@ TEST_CASE("the pool bounds open connections (idle ones included), closes old idl
         auto const r = run(ioc, s.send(http::urls::url(host + "/mock/counters"), std::move(req)));
         CHECK(r.message.result_int() == 200);
     };
+    auto six_calls_at_once = [&](client const& c) {
+        int done = 0;
+        for (int i = 0; i < 6; ++i)
+            async_get_connections(c, connections_query{}, [&](error_code ec, connections_page const&) {
+                CHECK_FALSE(ec);
+                ++done;
+            });
+        ioc.restart();
+        ioc.run_for(10s);
+        CHECK(done == 6);
+    };
 
     SECTION("a full pool closes the connection idle the longest to open one to another origin") {
         http::session s(ioc.get_executor(), {.ca_file = server.ca_file(), .max_connections = 2});
@@ -874,15 +885,7 @@ TEST_CASE("the pool bounds open connections (idle ones included), closes old idl
         cfg.session.max_connections_per_origin = 2;
         client c(ioc.get_executor(), cfg);
         run(ioc, c.token().get());
-        int done = 0;
-        for (int i = 0; i < 6; ++i)
-            async_get_connections(c, connections_query{}, [&](error_code ec, connections_page const&) {
-                CHECK_FALSE(ec);
-                ++done;
-            });
-        ioc.restart();
-        ioc.run_for(10s);
-        CHECK(done == 6);
+        six_calls_at_once(c);
         CHECK(c.session().stats().opened == 3); // the token host's, and two to the design host
         CHECK(server.get_counters().connections_accepted == 3);
     }
@@ -895,15 +898,7 @@ TEST_CASE("the pool bounds open connections (idle ones included), closes old idl
             client c(ioc.get_executor(), cfg);
             run(ioc, c.token().get()); // the token host's connection, before the count starts
             server.reset_counters();
-            int done = 0;
-            for (int i = 0; i < 6; ++i)
-                async_get_connections(c, connections_query{}, [&](error_code ec, connections_page const&) {
-                    CHECK_FALSE(ec);
-                    ++done;
-                });
-            ioc.restart();
-            ioc.run_for(10s);
-            CHECK(done == 6);
+            six_calls_at_once(c);
             CHECK(server.get_counters().connections_accepted == 6);
             return server.get_counters().most_handshakes_at_once;
         };

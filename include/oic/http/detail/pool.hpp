@@ -173,7 +173,7 @@ public:
                                         : "waiting for a free connection to " + o.to_string() + " was cancelled"),
                 lease{}};
         };
-        auto const for_origin = origin_permits(o);
+        auto const for_origin = origin_permits(o, &per_origin_permits::open, limits_.max_per_origin);
         if (auto ec = co_await for_origin->acquire(deadline))
             co_return refused(ec);
         // Given back if anything below ends this frame before the lease holds it, an exception
@@ -188,7 +188,8 @@ public:
             l.attach(std::move(idle), true);
             co_return std::tuple{error_code{}, std::move(l)};
         }
-        auto const for_connecting = connecting_permits(o);
+        auto const for_connecting =
+            origin_permits(o, &per_origin_permits::connecting, limits_.max_connecting_per_origin);
         if (auto ec = co_await for_connecting->acquire(deadline))
             co_return refused(ec);
         std::unique_ptr<connection_permits<Executor>, void (*)(connection_permits<Executor>*)> connecting(
@@ -219,19 +220,17 @@ private:
         clock::time_point since;
     };
 
-    permits_ptr origin_permits(origin const& o) {
-        std::lock_guard lock(mutex_);
-        auto& p = per_origin_[o].open;
-        if (!p)
-            p = std::make_shared<connection_permits<Executor>>(limits_.max_per_origin);
-        return p;
-    }
+    struct per_origin_permits {
+        permits_ptr open;       // connections open, in use or idle
+        permits_ptr connecting; // connections being opened
+    };
 
-    permits_ptr connecting_permits(origin const& o) {
+    /// The permits of `o` that `which` names, made with `limit` on first use.
+    permits_ptr origin_permits(origin const& o, permits_ptr per_origin_permits::*which, std::size_t limit) {
         std::lock_guard lock(mutex_);
-        auto& p = per_origin_[o].connecting;
+        auto& p = per_origin_[o].*which;
         if (!p)
-            p = std::make_shared<connection_permits<Executor>>(limits_.max_connecting_per_origin);
+            p = std::make_shared<connection_permits<Executor>>(limit);
         return p;
     }
 
@@ -317,10 +316,6 @@ private:
     mutable std::mutex mutex_;
     std::vector<idle_connection> idle_; // oldest first
     std::size_t open_ = 0;              // connections open or being opened, in use or idle
-    struct per_origin_permits {
-        permits_ptr open;       // connections open, in use or idle
-        permits_ptr connecting; // connections being opened
-    };
     std::map<origin, per_origin_permits> per_origin_;
     std::map<origin, std::shared_ptr<SSL_SESSION>> tls_sessions_;
     pool_stats stats_;
