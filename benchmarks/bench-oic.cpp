@@ -13,7 +13,7 @@
  *   requests come from the mock's own counters.
  * - inflight_memory: --concurrency calls held open at once by bench-slow-server (--url); two rows
  *   say how much the peak RSS (VmHWM) grew per call: over the whole batch (inflight_memory), and
- *   while the calls waited, up to the first answer (inflight_waiting).
+ *   up to the moment every call has its connection and waits (inflight_waiting).
  * - parse_only: no network: the page in --page parsed again and again, by oic's reader fed 16 KiB
  *   at a time as a connection feeds it (--client oic), or into a Boost.JSON DOM (--client dom, what
  *   bench-libcurl does with each body); the row counts pages, and MB/s of JSON.
