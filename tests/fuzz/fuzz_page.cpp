@@ -5,27 +5,18 @@
 // - the same body fed in pieces (sizes drawn from the input's first bytes), its length known or
 //   not, its text kept or not, gives the same verdict and the same items as the whole.
 
+#include "model_fields.hpp"
 #include <oic/api/parse.hpp>
 
 #include <boost/json/parse.hpp>
 
 #include <cstdint>
 #include <cstdlib>
-#include <sstream>
 #include <string>
 
 namespace {
 
-std::string fields_of(oic::connection const& c) {
-    std::ostringstream out;
-    out << c.id << '|' << c.name << '|' << c.status << '|' << c.role << '|' << c.adapter.name << '|'
-        << c.adapter.display_name << '|' << c.adapter.type << '|' << c.security_policy << '|' << c.usage.value_or(-1)
-        << '|' << c.usage_active.value_or(-1) << '|' << c.locked << '|' << c.percentage_complete.value_or(-1) << '|'
-        << c.created << '|' << c.created_by << '|' << c.last_updated << '|' << c.last_updated_by;
-    for (auto const& p : c.properties)
-        out << "|{" << p.name << '|' << p.value << '|' << p.display_name << '}';
-    return out.str();
-}
+using oic_test::fields_of;
 
 void check(bool ok) {
     if (!ok)

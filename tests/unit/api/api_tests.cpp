@@ -2,10 +2,10 @@
 // their shared storage, the monitoring answers, the list query string.
 
 #include "common.hpp"
+#include "model_fields.hpp"
 
 #include <random>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include <sys/socket.h>
@@ -13,6 +13,7 @@
 
 using namespace oic;
 using oic_test::error_of;
+using oic_test::fields_of;
 namespace bhttp = boost::beast::http;
 
 TEST_CASE("connection and page parsing", "[unit][api]") {
@@ -145,18 +146,6 @@ TEST_CASE("the typed parser reads what a DOM would, and only that", "[unit][api]
 }
 
 namespace {
-/// Every field of a connection, as one line: two connections read the same when these are equal.
-std::string fields_of(connection const& c) {
-    std::ostringstream out;
-    out << c.id << '|' << c.name << '|' << c.status << '|' << c.role << '|' << c.adapter.name << '|'
-        << c.adapter.display_name << '|' << c.adapter.type << '|' << c.security_policy << '|' << c.usage.value_or(-1)
-        << '|' << c.usage_active.value_or(-1) << '|' << c.locked << '|' << c.percentage_complete.value_or(-1) << '|'
-        << c.created << '|' << c.created_by << '|' << c.last_updated << '|' << c.last_updated_by;
-    for (auto const& p : c.properties)
-        out << "|{" << p.name << '|' << p.value << '|' << p.display_name << '}';
-    return out.str();
-}
-
 /// A page of `n` connections whose strings are long enough to need a new block, with escapes.
 std::string big_page(int n) {
     std::string body = R"({"hasMore":false,"items":[)";
