@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -107,10 +108,7 @@ public:
         text(std::move(other)).swap(*this);
         return *this;
     }
-    ~text() {
-        if (shared())
-            shared_rep().block->release();
-    }
+    ~text() { release(); }
     /// Exchanges the two strings (no count changes).
     void swap(text& other) noexcept {
         unsigned char tmp[sizeof rep_];
@@ -172,9 +170,55 @@ private:
     };
     static constexpr unsigned char is_shared = 1;
 
-    /// `size` bytes at `data` in `block`, taking one of its owners.
-    text(detail::text_block* block, char const* data, std::size_t size) noexcept {
+    /// Becomes `size` bytes at `data` in `block`, taking one of its owners.
+    void assign_shared(detail::text_block* block, char const* data, std::size_t size) noexcept {
+        release();
         set_shared({block, data, static_cast<std::uint32_t>(size)});
+    }
+
+    /// Becomes a copy of `s` (at most `inline_capacity` bytes), for the parser: the bytes are
+    /// gathered into three words with loads inside `s` and stored whole. A byte-wise copy read
+    /// back by a wider load (a move, a swap) stalls the CPU's store forwarding: a fifth of a
+    /// page's parse went there.
+    void assign_short(std::string_view s) noexcept {
+        release();
+        if constexpr (std::endian::native != std::endian::little) {
+            set_inline(s);
+        } else {
+            char const* const p = s.data();
+            std::size_t const n = s.size();
+            std::uint64_t w0 = 0, w1 = 0, w2 = 0; // three registers: an array would go through the stack
+            if (n >= 8) {
+                std::uint64_t last = 0;
+                std::memcpy(&w0, p, 8);
+                std::memcpy(&last, p + n - 8, 8); // the last 8 bytes, shifted down to where they go
+                if (n > 16) {
+                    std::memcpy(&w1, p + 8, 8);
+                    w2 = last >> (8 * (24 - n));
+                } else if (n > 8) {
+                    w1 = last >> (8 * (16 - n));
+                }
+            } else if (n >= 4) { // two 4-byte loads that overlap: the shared bytes are equal
+                std::uint32_t first = 0, last = 0;
+                std::memcpy(&first, p, 4);
+                std::memcpy(&last, p + n - 4, 4);
+                w0 = first | std::uint64_t(last) << (8 * (n - 4));
+            } else if (n > 0) {
+                auto const byte = [p](std::size_t i) {
+                    return std::uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
+                };
+                w0 = byte(0) | byte(n / 2) | byte(n - 1);
+            }
+            w2 |= std::uint64_t(n) << 48; // the size in byte 22; byte 23 (shared or not) is 0
+            std::memcpy(rep_, &w0, 8);
+            std::memcpy(rep_ + 8, &w1, 8);
+            std::memcpy(rep_ + 16, &w2, 8);
+        }
+    }
+
+    void release() noexcept {
+        if (shared())
+            shared_rep().block->release();
     }
 
     bool shared() const noexcept { return rep_[sizeof rep_ - 1] == is_shared; }
@@ -243,18 +287,23 @@ public:
         open_ += part.size();
     }
 
-    /// The string built since the last `take`.
-    text take() {
+    /// Ends the string being built with its `last` part, into `out`. A string that arrived whole
+    /// and fits inside a `text` goes there straight from the parser's bytes.
+    void finish(std::string_view last, text& out) {
+        if (open_ == used_ && last.size() <= text::inline_capacity) {
+            out.assign_short(last);
+            return;
+        }
+        append(last);
         std::size_t const size = open_ - used_;
         if (size <= text::inline_capacity) {
-            text t(std::string_view(size ? block_->bytes() + used_ : "", size));
+            out.assign_short({block_->bytes() + used_, size});
             open_ = used_; // the block's bytes serve the next string
-            return t;
+            return;
         }
         ++handed_;
-        text t(block_, block_->bytes() + used_, size);
+        out.assign_shared(block_, block_->bytes() + used_, size);
         used_ = open_;
-        return t;
     }
 
 private:

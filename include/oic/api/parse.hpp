@@ -78,6 +78,7 @@ public:
         if (!parser_.done()) {
             error_code ec;
             piece.remove_prefix(parser_.write_some(true, piece.data(), piece.size(), ec));
+            parser_.handler().hold_field(); // the piece's bytes go when this returns
             if (ec)
                 failure_ = ec;
         }

@@ -220,8 +220,14 @@ TEST_CASE("a page read as its bytes arrive: every split gives the items of the w
     SECTION("a refusal mid-body names the field, whatever the split, and leaves no items") {
         auto bad = big_page(5);
         bad.replace(bad.rfind(R"("usage":4)"), 9, R"("usage":"4")");
-        for (std::size_t split : {1, 3, 100, 1000}) {
-            auto const e = error_of([&] { read_in_pieces(bad, {split}, false, std::nullopt); });
+        auto const key = bad.rfind(R"("usage":"4")");
+        // Pieces of one size, then two pieces with the key whole in the first and its value in the
+        // second: the key's bytes are gone when the value is refused.
+        std::vector<std::vector<std::size_t>> splits{{1}, {3}, {100}, {1000}};
+        for (std::size_t end_of_key : {key + 7, key + 8})
+            splits.push_back({end_of_key, bad.size()});
+        for (auto const& split : splits) {
+            auto const e = error_of([&] { read_in_pieces(bad, split, false, std::nullopt); });
             CHECK(e.code() == error::api_bad_field_type);
             CHECK_THAT(e.what(), Catch::Contains("items[4].usage is not an integer"));
         }
@@ -238,6 +244,30 @@ TEST_CASE("a page read as its bytes arrive: every split gives the items of the w
         CHECK_FALSE(out.total_results);
         CHECK_FALSE(out.limit);
         CHECK_FALSE(out.offset);
+    }
+}
+
+TEST_CASE("strings of every length read back exactly, whole or split", "[unit][api][stream]") {
+    // The parser copies a string that fits inside a text word by word (`text::assign_short`): every
+    // length up to past the inline limit, distinct bytes, so that a byte out of place shows.
+    std::string body = R"({"items":[)";
+    std::vector<std::string> ids;
+    for (std::size_t n = 0; n <= 40; ++n) {
+        std::string id;
+        for (std::size_t i = 0; i < n; ++i)
+            id += static_cast<char>('A' + (i * 7 + n) % 26);
+        body += (n ? "," : "") + std::string(R"({"id":")") + id + R"(","status":"ok"})";
+        ids.push_back(std::move(id));
+    }
+    body += "]}";
+    for (std::size_t piece : {body.size(), std::size_t(1), std::size_t(5), std::size_t(13)}) {
+        auto const p = read_in_pieces(body, {piece}, false, std::nullopt);
+        REQUIRE(p.items.size() == ids.size());
+        for (std::size_t n = 0; n < ids.size(); ++n) {
+            CHECK(p.items[n].id.view() == ids[n]);
+            CHECK(p.items[n].id == text(ids[n])); // as a text built by hand
+            CHECK(p.items[n].status == "ok");
+        }
     }
 }
 

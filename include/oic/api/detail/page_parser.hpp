@@ -123,6 +123,13 @@ struct api_item_traits<integration_instance> {
     static constexpr std::string_view nested = "";
 };
 
+/// Whether `key` is `name`: a compare of constant length, which the compiler makes a few
+/// instructions, where `==` on two string_views calls memcmp (these run for every key of a page).
+template <std::size_t N>
+BOOST_FORCEINLINE bool key_is(std::string_view key, char const (&name)[N]) noexcept {
+    return key.size() == N - 1 && std::memcmp(key.data(), name, N - 1) == 0;
+}
+
 // Key tables, one line per JSON key, by length first: a key is compared with the names of its own
 // length only (this dispatch runs for every key of every item). Forced inline: returned through
 // memory, the three pointers stalled the load that followed each call.
@@ -132,39 +139,39 @@ struct api_item_traits<integration_instance> {
 BOOST_FORCEINLINE field_target select_field(connection& c, std::string_view key) {
     switch (key.size()) {
     case 2:
-        if (key == "id") return {&c.id};
+        if (key_is(key, "id")) return {&c.id};
         break;
     case 4:
-        if (key == "name") return {&c.name};
-        if (key == "role") return {&c.role};
+        if (key_is(key, "name")) return {&c.name};
+        if (key_is(key, "role")) return {&c.role};
         break;
     case 5:
-        if (key == "usage") return {nullptr, &c.usage};
+        if (key_is(key, "usage")) return {nullptr, &c.usage};
         break;
     case 6:
-        if (key == "status") return {&c.status};
+        if (key_is(key, "status")) return {&c.status};
         break;
     case 7:
-        if (key == "created") return {&c.created};
+        if (key_is(key, "created")) return {&c.created};
         break;
     case 9:
-        if (key == "createdBy") return {&c.created_by};
+        if (key_is(key, "createdBy")) return {&c.created_by};
         break;
     case 10:
-        if (key == "lockedFlag") return {nullptr, nullptr, &c.locked};
+        if (key_is(key, "lockedFlag")) return {nullptr, nullptr, &c.locked};
         break;
     case 11:
-        if (key == "lastUpdated") return {&c.last_updated};
-        if (key == "usageActive") return {nullptr, &c.usage_active};
+        if (key_is(key, "lastUpdated")) return {&c.last_updated};
+        if (key_is(key, "usageActive")) return {nullptr, &c.usage_active};
         break;
     case 13:
-        if (key == "lastUpdatedBy") return {&c.last_updated_by};
+        if (key_is(key, "lastUpdatedBy")) return {&c.last_updated_by};
         break;
     case 14:
-        if (key == "securityPolicy") return {&c.security_policy};
+        if (key_is(key, "securityPolicy")) return {&c.security_policy};
         break;
     case 18:
-        if (key == "percentageComplete") return {nullptr, &c.percentage_complete};
+        if (key_is(key, "percentageComplete")) return {nullptr, &c.percentage_complete};
         break;
     default: break;
     }
@@ -174,39 +181,39 @@ BOOST_FORCEINLINE field_target select_field(connection& c, std::string_view key)
 BOOST_FORCEINLINE field_target select_field(integration& x, std::string_view key) {
     switch (key.size()) {
     case 2:
-        if (key == "id") return {&x.id};
+        if (key_is(key, "id")) return {&x.id};
         break;
     case 4:
-        if (key == "code") return {&x.code};
-        if (key == "name") return {&x.name};
+        if (key_is(key, "code")) return {&x.code};
+        if (key_is(key, "name")) return {&x.name};
         break;
     case 5:
-        if (key == "style") return {&x.style};
+        if (key_is(key, "style")) return {&x.style};
         break;
     case 6:
-        if (key == "status") return {&x.status};
+        if (key_is(key, "status")) return {&x.status};
         break;
     case 7:
-        if (key == "version") return {&x.version};
-        if (key == "pattern") return {&x.pattern};
-        if (key == "created") return {&x.created};
+        if (key_is(key, "version")) return {&x.version};
+        if (key_is(key, "pattern")) return {&x.pattern};
+        if (key_is(key, "created")) return {&x.created};
         break;
     case 9:
-        if (key == "createdBy") return {&x.created_by};
+        if (key_is(key, "createdBy")) return {&x.created_by};
         break;
     case 10:
-        if (key == "lockedFlag") return {nullptr, nullptr, &x.locked};
+        if (key_is(key, "lockedFlag")) return {nullptr, nullptr, &x.locked};
         break;
     case 11:
-        if (key == "description") return {&x.description};
-        if (key == "packageName") return {&x.package_name};
-        if (key == "lastUpdated") return {&x.last_updated};
+        if (key_is(key, "description")) return {&x.description};
+        if (key_is(key, "packageName")) return {&x.package_name};
+        if (key_is(key, "lastUpdated")) return {&x.last_updated};
         break;
     case 13:
-        if (key == "lastUpdatedBy") return {&x.last_updated_by};
+        if (key_is(key, "lastUpdatedBy")) return {&x.last_updated_by};
         break;
     case 18:
-        if (key == "percentageComplete") return {nullptr, &x.percentage_complete};
+        if (key_is(key, "percentageComplete")) return {nullptr, &x.percentage_complete};
         break;
     default: break;
     }
@@ -216,35 +223,35 @@ BOOST_FORCEINLINE field_target select_field(integration& x, std::string_view key
 BOOST_FORCEINLINE field_target select_field(errored_instance& x, std::string_view key) {
     switch (key.size()) {
     case 2:
-        if (key == "id") return {&x.id};
+        if (key_is(key, "id")) return {&x.id};
         break;
     case 5:
-        if (key == "runId") return {&x.run_id};
+        if (key_is(key, "runId")) return {&x.run_id};
         break;
     case 6:
-        if (key == "status") return {&x.status};
+        if (key_is(key, "status")) return {&x.status};
         break;
     case 7:
-        if (key == "faultId") return {&x.fault_id};
+        if (key_is(key, "faultId")) return {&x.fault_id};
         break;
     case 9:
-        if (key == "errorCode") return {&x.error_code};
+        if (key_is(key, "errorCode")) return {&x.error_code};
         break;
     case 10:
-        if (key == "retryCount") return {nullptr, &x.retry_count};
+        if (key_is(key, "retryCount")) return {nullptr, &x.retry_count};
         break;
     case 11:
-        if (key == "recoverable") return {nullptr, nullptr, &x.recoverable};
-        if (key == "primaryName") return {&x.primary_name};
+        if (key_is(key, "recoverable")) return {nullptr, nullptr, &x.recoverable};
+        if (key_is(key, "primaryName")) return {&x.primary_name};
         break;
     case 12:
-        if (key == "errorMessage") return {&x.error_message};
-        if (key == "errorDetails") return {&x.error_details};
-        if (key == "creationDate") return {&x.creation_date};
-        if (key == "primaryValue") return {&x.primary_value};
+        if (key_is(key, "errorMessage")) return {&x.error_message};
+        if (key_is(key, "errorDetails")) return {&x.error_details};
+        if (key_is(key, "creationDate")) return {&x.creation_date};
+        if (key_is(key, "primaryValue")) return {&x.primary_value};
         break;
     case 15:
-        if (key == "lastTrackedTime") return {&x.last_tracked_time};
+        if (key_is(key, "lastTrackedTime")) return {&x.last_tracked_time};
         break;
     default: break;
     }
@@ -254,26 +261,26 @@ BOOST_FORCEINLINE field_target select_field(errored_instance& x, std::string_vie
 BOOST_FORCEINLINE field_target select_field(integration_instance& x, std::string_view key) {
     switch (key.size()) {
     case 2:
-        if (key == "id") return {&x.id};
+        if (key_is(key, "id")) return {&x.id};
         break;
     case 5:
-        if (key == "runId") return {&x.run_id};
+        if (key_is(key, "runId")) return {&x.run_id};
         break;
     case 6:
-        if (key == "status") return {&x.status};
+        if (key_is(key, "status")) return {&x.status};
         break;
     case 12:
-        if (key == "creationDate") return {&x.creation_date};
+        if (key_is(key, "creationDate")) return {&x.creation_date};
         break;
     case 13:
-        if (key == "integrationId") return {&x.integration_id};
+        if (key_is(key, "integrationId")) return {&x.integration_id};
         break;
     case 15:
-        if (key == "integrationName") return {&x.integration_name};
-        if (key == "lastTrackedTime") return {&x.last_tracked_time};
+        if (key_is(key, "integrationName")) return {&x.integration_name};
+        if (key_is(key, "lastTrackedTime")) return {&x.last_tracked_time};
         break;
     case 18:
-        if (key == "integrationVersion") return {&x.integration_version};
+        if (key_is(key, "integrationVersion")) return {&x.integration_version};
         break;
     default: break;
     }
@@ -285,13 +292,16 @@ BOOST_FORCEINLINE field_target select_field(integration_instance& x, std::string
 /// The string fields of the nested object an item type reads (`api_item_traits::nested`).
 inline text* select_nested(connection& c, std::string_view key) {
     auto& a = c.adapter;
-    return key == "name" ? &a.name : key == "displayName" ? &a.display_name : key == "type" ? &a.type : nullptr;
+    return key_is(key, "name")          ? &a.name
+           : key_is(key, "displayName") ? &a.display_name
+           : key_is(key, "type")        ? &a.type
+                                        : nullptr;
 }
 inline text* select_nested(errored_instance& x, std::string_view key) {
-    return key == "code"      ? &x.integration_code
-           : key == "version" ? &x.integration_version
-           : key == "name"    ? &x.integration_name
-                              : nullptr;
+    return key_is(key, "code")      ? &x.integration_code
+           : key_is(key, "version") ? &x.integration_version
+           : key_is(key, "name")    ? &x.integration_name
+                                    : nullptr;
 }
 template <class Item>
 text* select_nested(Item&, std::string_view) {
@@ -321,7 +331,7 @@ public:
         expect_ = slot::document;
         target_ = {};
         key_.clear();
-        field_size_ = 0;
+        field_ = {};
         seen_ = 0;
         skip_depth_ = 0;
         what_.clear();
@@ -329,6 +339,17 @@ public:
         // rest: keys, syntax, skipped fields, short strings); a page with more gets a second block.
         arena_.reset(body_size ? body_size / 4 : 4096);
         properties_.reset();
+    }
+
+    /// Copies the key whose value comes next, which points into the parser's input until then:
+    /// called when a piece of the body has been parsed, before its bytes go.
+    void hold_field() noexcept {
+        if (field_.data() == held_field_.data())
+            return;
+        std::size_t const n = std::min(field_.size(), held_field_.size()); // a modelled key always fits
+        if (n > 0)
+            std::memcpy(held_field_.data(), field_.data(), n);
+        field_ = {held_field_.data(), n};
     }
 
     /// Why the handler stopped the parse (names the field), empty if it did not.
@@ -404,6 +425,7 @@ public:
             return select(s, ec);
         key_.append(s);
         bool const ok = select(key_, ec);
+        hold_field();
         key_.clear();
         return ok;
     }
@@ -422,8 +444,7 @@ public:
         if (expect_ != slot::skip) {
             if (!target_.string)
                 return wrong(ec);
-            arena_.append(s);
-            *target_.string = arena_.take();
+            arena_.finish(s, *target_.string);
         }
         return next();
     }
@@ -526,9 +547,7 @@ private:
 
     /// The field a key of the current object names: sets the slot and the target.
     bool select(std::string_view key, error_code& ec) {
-        field_size_ = std::min(key.size(), field_.size()); // a modelled key always fits
-        if (field_size_ > 0)
-            std::memcpy(field_.data(), key.data(), field_size_);
+        field_ = key;
         expect_ = slot::value;
         switch (levels_.back()) {
         case level::envelope: return select_envelope(key, ec);
@@ -540,10 +559,10 @@ private:
         if constexpr (std::is_same_v<Item, connection>) {
             if (levels_.back() == level::property) {
                 auto& p = properties_.back();
-                target_.string = key == "propertyName"    ? &p.name
-                                 : key == "propertyValue" ? &p.value
-                                 : key == "displayName"   ? &p.display_name
-                                                          : nullptr;
+                target_.string = key_is(key, "propertyName")    ? &p.name
+                                 : key_is(key, "propertyValue") ? &p.value
+                                 : key_is(key, "displayName")   ? &p.display_name
+                                                                : nullptr;
             }
         }
         if (!target_.string)
@@ -553,19 +572,19 @@ private:
 
     bool select_envelope(std::string_view key, error_code& ec) {
         unsigned bit = 0;
-        if (key == "items") {
+        if (key_is(key, "items")) {
             expect_ = slot::items;
             bit = 1;
-        } else if (key == "hasMore") {
+        } else if (key_is(key, "hasMore")) {
             target_.boolean = &page_->has_more;
             bit = 2;
-        } else if (key == "totalResults") {
+        } else if (key_is(key, "totalResults")) {
             target_.integer = &page_->total_results;
             bit = 4;
-        } else if (key == "limit") {
+        } else if (key_is(key, "limit")) {
             target_.integer = &page_->limit;
             bit = 8;
-        } else if (key == "offset") {
+        } else if (key_is(key, "offset")) {
             target_.integer = &page_->offset;
             bit = 16;
         } else {
@@ -586,7 +605,7 @@ private:
             return true;
         }
         if constexpr (std::is_same_v<Item, connection>) {
-            if (key == "connectionProperties") {
+            if (key_is(key, "connectionProperties")) {
                 item_->properties = {};
                 properties_.start();
                 expect_ = slot::properties;
@@ -656,8 +675,8 @@ private:
         if (levels_.back() == level::items || levels_.back() == level::properties)
             return p;
         if (levels_.back() == level::envelope)
-            return std::string(field());
-        return p + "." + std::string(field());
+            return std::string(field_);
+        return p + "." + std::string(field_);
     }
 
     bool wrong(error_code& ec) {
@@ -670,16 +689,15 @@ private:
     Item* single_;
     std::size_t first_items_ = 16;
     Item* item_ = nullptr;
-    std::string_view field() const noexcept { return {field_.data(), field_size_}; }
 
     // Fixed capacity: values nested deeper than a model reads are skipped, not stacked.
     boost::container::static_vector<level, 8> levels_;
     boost::container::static_vector<std::size_t, 4> index_; // element index of each open array
     slot expect_ = slot::document;
-    field_target target_;          // where the next value goes, if anywhere
-    std::string key_;              // a key split by the network or escapes, as its parts arrive
-    std::array<char, 32> field_{}; // the key whose value comes next, for errors: the body's bytes
-    std::size_t field_size_ = 0;   // may be gone when the value arrives
+    field_target target_;               // where the next value goes, if anywhere
+    std::string key_;                   // a key split by the network or escapes, as its parts arrive
+    std::string_view field_;            // the key whose value comes next, for errors (see hold_field)
+    std::array<char, 32> held_field_{}; // its bytes once the body's are gone
     text_arena arena_;
     span_arena<connection_property> properties_; // connections only
     unsigned seen_ = 0;                          // envelope fields read so far
