@@ -17,6 +17,7 @@ import os
 import random
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -180,9 +181,55 @@ plot '{data}' using 2:xtic(1) title 'wrk', '' using 3 title 'libcurl (multi + bo
         subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
 
+MEDIAN_FIELDS = ("rps", "p50_ms", "p99_ms", "cpu_us_per_call", "allocs_per_call")
+
+
+def merge_rounds(rows):
+    """One row per scenario, client and concurrency, in the order they first ran. A row run in
+    several rounds gets the median of each of MEDIAN_FIELDS, its requests and seconds summed, its
+    errors added up, and `rounds` plus the lowest and highest req/s (`rps_range`)."""
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["scenario"], r["client"], r.get("concurrency")), []).append(r)
+    merged = []
+    for runs in groups.values():
+        if len(runs) == 1:
+            merged.append(runs[0])
+            continue
+        row = dict(runs[0])
+        for k in MEDIAN_FIELDS:
+            values = [r[k] for r in runs if r.get(k) is not None]
+            row[k] = round(statistics.median(values), 3) if values else None
+        for k in ("requests", "seconds"):
+            row[k] = round(sum(r.get(k) or 0 for r in runs), 3)
+        row["errors"] = sum(r.get("errors") or 0 for r in runs)
+        row["first_error"] = next((r.get("first_error") for r in runs if r.get("errors")), None)
+        rps = [r["rps"] for r in runs if r.get("rps") is not None]
+        row["rounds"] = len(runs)
+        row["rps_range"] = [min(rps), max(rps)] if rps else None
+        merged.append(row)
+    return merged
+
+
+def ratios(rows):
+    """The ratios the targets are stated in, from this run's rows (those present)."""
+    value = {(r["scenario"], r["client"], r["concurrency"], k): r.get(k) for r in rows for k in ("rps", "p50_ms", "cpu_us_per_call")}
+    wanted = {
+        "oic_cpu_per_call_vs_libcurl_c64": (("list_keepalive", "oic", 64, "cpu_us_per_call"), ("list_keepalive", "libcurl", 64, "cpu_us_per_call")),
+        "oic_rps_vs_libcurl_c64": (("list_keepalive", "oic", 64, "rps"), ("list_keepalive", "libcurl", 64, "rps")),
+        "oic_p50_vs_wrk_c1": (("list_keepalive", "oic", 1, "p50_ms"), ("list_keepalive", "wrk", 1, "p50_ms")),
+        "oic_rps_vs_libcurl_runtime_redirect_c64": (("runtime_redirect", "oic", 64, "rps"), ("runtime_redirect", "libcurl", 64, "rps")),
+    }
+    out = {}
+    for name, (a, b) in wanted.items():
+        if value.get(a) and value.get(b):
+            out[name] = round(value[a] / value[b], 3)
+    return out
+
+
 def report(rows_path, about_path, out_json, out_png):
     with open(rows_path) as f:
-        rows = [json.loads(line) for line in f if line.strip()]
+        rows = merge_rounds([json.loads(line) for line in f if line.strip()])
     with open(about_path) as f:
         about = json.load(f)
     results = {
@@ -194,8 +241,11 @@ def report(rows_path, about_path, out_json, out_png):
         "loadavg_at_start": about.get("loadavg"),
         "scenarios": [],
     }
+    results["ratios"] = ratios(rows)
     for r in rows:
         row = {k: r.get(k) for k in ROW_FIELDS}
+        if r.get("rounds"):
+            row["rounds"], row["rps_range"] = r["rounds"], r["rps_range"]
         if r.get("errors"):
             row["errors"] = r["errors"]
             row["first_error"] = r.get("first_error")
@@ -227,6 +277,9 @@ def report(rows_path, about_path, out_json, out_png):
               f"{r.get('first_error', '')} ||||||||||||")
     if not warnings:
         print(f"\nwrk's ceiling is at least {CEILING_FACTOR:g}x every client's req/s.")
+    if results["ratios"]:
+        print("\nRatios (issue 22's targets): " +
+              "; ".join(f"{k.replace('_', ' ')}: {v:.2f}x" for k, v in results["ratios"].items()))
     return 1 if errors else 0
 
 

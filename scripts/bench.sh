@@ -7,17 +7,19 @@
 # benchmarks/results/latest.json, benchmarks/results/latest.png and a markdown table on stdout.
 #
 # Usage: scripts/bench.sh [--quick]
-#   --quick   1 s warm-up + 2 s per row (about a minute once built); default 2 s + 8 s
+#   --quick   1 s warm-up + 2 s per row, one round (about a minute once built); default 2 s + 6 s,
+#             and the rows where wrk, libcurl and oic are compared run in 3 interleaved rounds, of
+#             which the table shows the median (the machine's speed drifts during a run).
 #   OIC_BENCH_PERF=FILE in the environment records oic's list_keepalive c64 row with `perf record -g`.
 # Exit status: 0 ok, 1 a row failed or the run could not start, 2 bad usage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-warmup=2 duration=8 mode=full
+warmup=2 duration=6 rounds=3 mode=full
 case "${1:-}" in
   "") ;;
-  --quick) warmup=1 duration=2 mode=quick ;;
-  -h | --help) sed -n '2,12p' "$0" | cut -c3-; exit 0 ;;
+  --quick) warmup=1 duration=2 rounds=1 mode=quick ;;
+  -h | --help) sed -n '2,14p' "$0" | cut -c3-; exit 0 ;;
   *) echo "bench.sh: unknown option '$1' (usage: scripts/bench.sh [--quick])" >&2; exit 2 ;;
 esac
 log() { echo "bench: $*" >&2; }
@@ -218,20 +220,24 @@ wrk_row() {
   [[ $rc -eq 0 ]] || failed=1
 }
 
-for c in 1 64; do
-  wrk_row "$c"
-  row list_keepalive libcurl "$c" "$bin/bench-libcurl" --scenario list_keepalive --url "$design$path" \
-    --concurrency "$c" "${common[@]}"
-  profile=()
-  if [[ -n ${OIC_BENCH_PERF:-} && $c -gt 1 ]]; then # where oic's CPU goes: perf report -i "$OIC_BENCH_PERF"
-    profile=(perf record -g -o "$OIC_BENCH_PERF" --)
-  fi
-  row list_keepalive oic "$c" "${profile[@]}" "$bin/bench-oic" --scenario list_keepalive --url "$design" --concurrency "$c" "${common[@]}"
+# The compared rows, in rounds: each round runs every client once, so a drift of the machine's
+# speed falls on all of them alike; the report keeps the median of each column.
+for ((round = 1; round <= rounds; round++)); do
+  for c in 1 64; do
+    wrk_row "$c"
+    row list_keepalive libcurl "$c" "$bin/bench-libcurl" --scenario list_keepalive --url "$design$path" \
+      --concurrency "$c" "${common[@]}"
+    profile=()
+    if [[ -n ${OIC_BENCH_PERF:-} && $c -gt 1 && $round -eq 1 ]]; then # where oic's CPU goes: perf report -i "$OIC_BENCH_PERF"
+      profile=(perf record -g -o "$OIC_BENCH_PERF" --)
+    fi
+    row list_keepalive oic "$c" "${profile[@]}" "$bin/bench-oic" --scenario list_keepalive --url "$design" --concurrency "$c" "${common[@]}"
+  done
+  row runtime_redirect libcurl 64 "$bin/bench-libcurl" --scenario runtime_redirect --url "$runtime$path" \
+    --concurrency 64 "${common[@]}"
+  row runtime_redirect oic 64 "$bin/bench-oic" --scenario runtime_redirect --url "$runtime" \
+    --trust-host "127.0.0.1:$design_port" --concurrency 64 "${common[@]}"
 done
-row runtime_redirect libcurl 64 "$bin/bench-libcurl" --scenario runtime_redirect --url "$runtime$path" \
-  --concurrency 64 "${common[@]}"
-row runtime_redirect oic 64 "$bin/bench-oic" --scenario runtime_redirect --url "$runtime" \
-  --trust-host "127.0.0.1:$design_port" --concurrency 64 "${common[@]}"
 
 # token_storm: bench-oic starts oic-mock-server itself (on CPU 0), the only one to know its secret.
 row token_storm oic 1000 "$bin/bench-oic" --scenario token_storm --mock-cpu 0
