@@ -216,6 +216,7 @@ private:
         }
     }
 
+    /// Gives up this text's share of its block, if it has one (the value itself stays).
     void release() noexcept {
         if (shared())
             shared_rep().block->release();
