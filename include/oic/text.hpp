@@ -176,14 +176,41 @@ private:
         set_shared({block, data, static_cast<std::uint32_t>(size)});
     }
 
-    /// Becomes a copy of `s` (at most `inline_capacity` bytes), for the parser: the bytes are
-    /// gathered into three words with loads inside `s` and stored whole. A byte-wise copy read
-    /// back by a wider load (a move, a swap) stalls the CPU's store forwarding: a fifth of a
-    /// page's parse went there.
+    /// Becomes a copy of `s` (at most `inline_capacity` bytes): the parser's path, no temporary.
     void assign_short(std::string_view s) noexcept {
         release();
+        set_inline(s);
+    }
+
+    /// Gives up this text's share of its block, if it has one (the value itself stays).
+    void release() noexcept {
+        if (shared())
+            shared_rep().block->release();
+    }
+
+    bool shared() const noexcept { return rep_[sizeof rep_ - 1] == is_shared; }
+    shared_layout shared_rep() const noexcept {
+        shared_layout r;
+        std::memcpy(&r.block, rep_, 8);
+        std::memcpy(&r.data, rep_ + 8, 8);
+        std::memcpy(&r.size, rep_ + 16, 4);
+        return r;
+    }
+    void set_shared(shared_layout r) noexcept {
+        std::memcpy(rep_, &r.block, 8);
+        std::memcpy(rep_ + 8, &r.data, 8);
+        std::memcpy(rep_ + 16, &r.size, 4);
+        rep_[sizeof rep_ - 1] = is_shared;
+    }
+    /// Writes `s` (at most `inline_capacity` bytes) inline: gathered into three words with loads
+    /// inside `s` and stored whole. A byte-wise copy read back by a wider load (a move, a swap)
+    /// stalls the CPU's store forwarding: a fifth of a page's parse went there.
+    void set_inline(std::string_view s) noexcept {
         if constexpr (std::endian::native != std::endian::little) {
-            set_inline(s);
+            std::memset(rep_, 0, sizeof rep_);
+            if (!s.empty())
+                std::memcpy(rep_, s.data(), s.size());
+            rep_[inline_capacity] = static_cast<unsigned char>(s.size());
         } else {
             char const* const p = s.data();
             std::size_t const n = s.size();
@@ -214,33 +241,6 @@ private:
             std::memcpy(rep_ + 8, &w1, 8);
             std::memcpy(rep_ + 16, &w2, 8);
         }
-    }
-
-    /// Gives up this text's share of its block, if it has one (the value itself stays).
-    void release() noexcept {
-        if (shared())
-            shared_rep().block->release();
-    }
-
-    bool shared() const noexcept { return rep_[sizeof rep_ - 1] == is_shared; }
-    shared_layout shared_rep() const noexcept {
-        shared_layout r;
-        std::memcpy(&r.block, rep_, 8);
-        std::memcpy(&r.data, rep_ + 8, 8);
-        std::memcpy(&r.size, rep_ + 16, 4);
-        return r;
-    }
-    void set_shared(shared_layout r) noexcept {
-        std::memcpy(rep_, &r.block, 8);
-        std::memcpy(rep_ + 8, &r.data, 8);
-        std::memcpy(rep_ + 16, &r.size, 4);
-        rep_[sizeof rep_ - 1] = is_shared;
-    }
-    void set_inline(std::string_view s) noexcept {
-        std::memset(rep_, 0, sizeof rep_);
-        if (!s.empty())
-            std::memcpy(rep_, s.data(), s.size());
-        rep_[inline_capacity] = static_cast<unsigned char>(s.size());
     }
     static std::string join(std::string_view a, std::string_view b) {
         std::string s;
